@@ -1,0 +1,1 @@
+"""Regions, schools, users, roles and teacher profiles."""

@@ -1,0 +1,65 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+
+from yanxiu import __version__
+from yanxiu.config import Settings, get_settings
+from yanxiu.db import session_scope
+from yanxiu.runtime import get_session_factory
+
+WEB_DIR = Path(__file__).parent / "web"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    factory = get_session_factory(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Heavy things (embedder, FAISS index, coder models) are loaded here once, by later features.
+        yield
+
+    app = FastAPI(title="Yanxiu 研修 API", version=__version__, lifespan=lifespan, docs_url="/api/docs",
+                  openapi_url="/api/v1/openapi.json")  # fmt: skip
+    app.state.settings = settings
+    app.state.session_factory = factory
+    templates = Jinja2Templates(directory=WEB_DIR / "templates")
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+
+    @app.get("/api/v1/health", tags=["system"])
+    def health() -> dict[str, object]:
+        """Liveness and database reachability."""
+        with session_scope(factory) as session:
+            session.execute(select(1))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request) -> HTMLResponse:
+        from yanxiu.accounts.models import School, User
+        from yanxiu.catalog.models import Course
+        from yanxiu.studios.models import CaseResource, Studio
+
+        with session_scope(factory) as session:
+            stats = {
+                "课程资源": session.scalar(select(func.count(Course.id))),
+                "实践案例": session.scalar(select(func.count(CaseResource.id))),
+                "名师工作室": session.scalar(select(func.count(Studio.id))),
+                "学校": session.scalar(select(func.count(School.id))),
+                "用户": session.scalar(select(func.count(User.id))),
+            }
+        return templates.TemplateResponse(
+            request, "home.html", {"stats": stats, "today": date.today(), "version": __version__}
+        )
+
+    return app

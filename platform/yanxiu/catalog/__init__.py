@@ -1,0 +1,1 @@
+"""Course resources: content loading, validation, import and queries."""

@@ -1,0 +1,77 @@
+"""Typed settings, read from YANXIU_* environment variables (and a .env file).
+
+Settings are served by the cached :func:`get_settings`; nothing reads the environment at
+import time, so tests can build their own :class:`Settings` and hand them to the app.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# platform/yanxiu/config.py -> repository root (content/, models/, var/ live there)
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+INSECURE_DEV_SECRET = "dev-only-insecure-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    """All runtime configuration of a Yanxiu deployment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="YANXIU_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = Field(
+        "development",
+        description="development | test | production; production refuses insecure defaults",
+    )
+    database_url: str = Field(
+        f"sqlite:///{PROJECT_ROOT / 'var' / 'yanxiu.db'}",
+        description="SQLAlchemy URL: sqlite:///path (default) or postgresql://user@host/db",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(INSECURE_DEV_SECRET), description="Signs session cookies and CSRF tokens"
+    )
+    content_dir: Path = Field(PROJECT_ROOT / "content", description="Reviewed content to load")
+    models_dir: Path = Field(PROJECT_ROOT / "models", description="Trained model artifacts")
+    data_dir: Path = Field(PROJECT_ROOT / "var", description="Indexes, caches, uploads, exports")
+    policy: str = Field("GX", description="Code of the default credit policy (content/policies)")
+    host: str = Field("127.0.0.1", description="Address the web server binds to")
+    port: int = Field(8000, description="Port the web server listens on")
+    threads: int = Field(1, ge=1, le=64, description="BLAS/model threads per process")
+    demo_password: SecretStr = Field(
+        SecretStr("yanxiu2026"), description="Password given to seeded demo accounts"
+    )
+    sqlite_busy_timeout_ms: int = Field(10_000, description="How long SQLite waits on a lock")
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="How users reach this server; names the account system in xAPI exports",
+    )
+    log_level: str = Field("INFO", description="Python logging level")
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> Settings:
+        if self.env == "production":
+            secret = self.secret_key.get_secret_value()
+            if secret == INSECURE_DEV_SECRET or len(secret) < 32:
+                raise ValueError(
+                    "YANXIU_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                )
+            if self.demo_password.get_secret_value() == "yanxiu2026":
+                raise ValueError("YANXIU_DEMO_PASSWORD must be changed in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

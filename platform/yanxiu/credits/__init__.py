@@ -1,0 +1,1 @@
+"""Credit policy, the append-only hour ledger (学时台账) and compliance."""

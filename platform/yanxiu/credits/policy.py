@@ -1,0 +1,96 @@
+"""Credit policy (学时学分政策) per province, loaded from content/policies/*.yaml.
+
+Policy values differ by province, so none of them live in code: cycle length, total hours,
+yearly minimum, category minimums, compulsory ethics hours, induction hours, which sources
+count and their caps, and the tier labels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from yanxiu.catalog.schema import CATEGORIES, ETHICS_CATEGORY, describe_validation_error
+from yanxiu.credits.models import CreditSource
+from yanxiu.errors import InputError, Problem
+
+
+class SourceRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    counts: bool = True
+    cap_hours: float | None = Field(None, ge=0, description="most hours of this source per cycle")
+    needs_review: bool = False  # records start pending until a reviewer approves them
+
+
+class CreditPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    name: str
+    province: str
+    cycle_years: int = Field(ge=1, le=10)
+    total_hours: float = Field(gt=0)
+    yearly_minimum: float = Field(ge=0)
+    ethics_minimum: float = Field(ge=0, description="compulsory 师德师风 hours per cycle")
+    category_minimums: dict[str, float] = Field(default_factory=dict)
+    induction_hours: float = Field(ge=0, description="new teachers, first year")
+    induction_tier: str = "新任教师"
+    tiers: list[str] = Field(min_length=1)
+    sources: dict[CreditSource, SourceRule]
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CreditPolicy:
+        unknown = [c for c in self.category_minimums if c not in CATEGORIES]
+        if unknown:
+            raise ValueError(
+                f"category_minimums has unknown categories {unknown}; use {list(CATEGORIES)}"
+            )
+        if sum(self.category_minimums.values()) + self.ethics_minimum > self.total_hours:
+            raise ValueError("category minimums plus ethics minimum exceed total_hours")
+        if self.yearly_minimum * self.cycle_years > self.total_hours * 1.5:
+            raise ValueError(
+                "yearly_minimum × cycle_years is far above total_hours; check the numbers"
+            )
+        if self.induction_tier not in self.tiers:
+            raise ValueError(
+                f"induction_tier {self.induction_tier!r} is not one of tiers {self.tiers}"
+            )
+        missing = [s.value for s in CreditSource if s not in self.sources]
+        if missing:
+            raise ValueError(f"sources must list every source; missing {missing}")
+        return self
+
+    def minimum_for(self, category: str) -> float:
+        if category == ETHICS_CATEGORY:
+            return max(self.ethics_minimum, self.category_minimums.get(category, 0.0))
+        return self.category_minimums.get(category, 0.0)
+
+
+def load_policies(directory: Path) -> dict[str, CreditPolicy]:
+    """Load every policy file; refuse the lot if any is wrong, naming file and problem."""
+    problems: list[Problem] = []
+    policies: dict[str, CreditPolicy] = {}
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise InputError([Problem(str(directory), "", "no policy files (*.yaml) found")])
+    for path in files:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            policy = CreditPolicy.model_validate(raw)
+        except yaml.YAMLError as err:
+            problems.append(Problem(path.name, "", f"not valid YAML: {err}"))
+            continue
+        except ValidationError as err:
+            item = raw.get("code", "") if isinstance(raw, dict) else ""
+            problems.append(Problem(path.name, str(item), describe_validation_error(err)))
+            continue
+        if policy.code in policies:
+            problems.append(Problem(path.name, policy.code, "policy code used by another file"))
+        policies[policy.code] = policy
+    if problems:
+        raise InputError(problems, "credit policy files are invalid; nothing was loaded")
+    return policies

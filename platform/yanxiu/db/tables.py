@@ -1,0 +1,13 @@
+"""Imports every feature's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from yanxiu.accounts import models as accounts_models  # noqa: F401
+from yanxiu.audit import models as audit_models  # noqa: F401
+from yanxiu.catalog import models as catalog_models  # noqa: F401
+from yanxiu.credits import models as credits_models  # noqa: F401
+from yanxiu.db import meta  # noqa: F401
+from yanxiu.db.base import Base
+from yanxiu.practice import models as practice_models  # noqa: F401
+from yanxiu.programs import models as programs_models  # noqa: F401
+from yanxiu.studios import models as studios_models  # noqa: F401
+
+metadata = Base.metadata

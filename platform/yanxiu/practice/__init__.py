@@ -1,0 +1,1 @@
+"""Teaching-practice records: parse, code, measure, score, diagnose, review."""

@@ -1,0 +1,24 @@
+"""Process-wide database handles built from settings (one engine per database URL)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from yanxiu.config import Settings
+from yanxiu.db.engine import make_engine, make_session_factory
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str, busy_timeout_ms: int) -> Engine:
+    return make_engine(url, busy_timeout_ms=busy_timeout_ms)
+
+
+def get_engine(settings: Settings) -> Engine:
+    return _engine_for(settings.database_url, settings.sqlite_busy_timeout_ms)
+
+
+def get_session_factory(settings: Settings) -> sessionmaker[Session]:
+    return make_session_factory(get_engine(settings))

@@ -1,0 +1,1 @@
+"""The web layer: routes parse, call a service, render. No domain logic here."""
