@@ -107,6 +107,7 @@ def parse_resources(
     problems: list[Problem] = []
     resources: list[ResourceIn] = []
     where_of: dict[str, str] = {}
+    invalid: set[str] = set()  # ids whose own row failed: no knock-on "does not exist" errors
     for where, raw in rows:
         item = str(raw.get("id", "")) if isinstance(raw, Mapping) else ""
         if not isinstance(raw, Mapping):
@@ -116,6 +117,7 @@ def parse_resources(
             res = ResourceIn.model_validate(dict(raw))
         except ValidationError as err:
             problems.append(Problem(where, item, describe_validation_error(err)))
+            invalid.add(item)
             continue
         if res.id in where_of:
             problems.append(
@@ -139,7 +141,7 @@ def parse_resources(
         for pre in res.prerequisites:
             if pre == res.id:
                 problems.append(Problem(where_of[res.id], res.id, "lists itself as a prerequisite"))
-            elif pre not in all_ids:
+            elif pre not in all_ids and pre not in invalid:
                 problems.append(
                     Problem(where_of[res.id], res.id, f"prerequisite {pre} does not exist")
                 )

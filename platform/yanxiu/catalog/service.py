@@ -225,7 +225,7 @@ def import_catalog_file(session: Session, path: Path, *, actor_id: int | None = 
 
 def prerequisite_graph(session: Session) -> dict[str, list[str]]:
     """code -> prerequisite codes, for every course."""
-    codes = dict(session.execute(select(Course.id, Course.code)).tuples().all())
+    codes = {cid: code for cid, code in session.execute(select(Course.id, Course.code))}
     graph: dict[str, list[str]] = {code: [] for code in codes.values()}
     for course_id, pre_id in session.execute(
         select(course_prerequisites.c.course_id, course_prerequisites.c.prerequisite_id)

@@ -1,0 +1,50 @@
+# Yanxiu 研修 — `make run` serves the demo; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# One BLAS/model thread per process: the target servers have few cores.
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: run test test-fast lint install install-dev init serve clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+init: install
+	$(BIN)/yanxiu init --demo
+
+run: init
+	$(BIN)/yanxiu demo-logins
+	$(BIN)/yanxiu serve
+
+serve: install
+	$(BIN)/yanxiu serve
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+test-fast: install-dev
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+lint: install-dev
+	$(BIN)/ruff check platform tests
+	$(BIN)/ruff format --check platform tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) var/yanxiu.db var/yanxiu.db-wal var/yanxiu.db-shm
