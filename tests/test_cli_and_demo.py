@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.conftest import BACKENDS, Database
-
 from yanxiu.accounts.models import Role, User
 from yanxiu.catalog.models import Course, Enrolment
 from yanxiu.cli import app
@@ -23,7 +22,9 @@ runner = CliRunner()
 def invoke(db, *args, **env):
     get_settings.cache_clear()
     try:
-        result = runner.invoke(app, list(args), env={"YANXIU_DATABASE_URL": db.url, "YANXIU_ENV": "test", **env})
+        result = runner.invoke(
+            app, list(args), env={"YANXIU_DATABASE_URL": db.url, "YANXIU_ENV": "test", **env}
+        )
     finally:
         get_settings.cache_clear()
     return result
@@ -76,9 +77,13 @@ def test_demo_is_deterministic(demo_db, tmp_path):
 
     def fingerprint(db):
         with db.factory() as s:
-            users = s.execute(select(User.username, User.display_name, User.school_id).order_by(User.username)).all()
+            users = s.execute(
+                select(User.username, User.display_name, User.school_id).order_by(User.username)
+            ).all()
             hours = s.execute(
-                select(CreditRecord.teacher_id, func.sum(CreditRecord.hours)).group_by(CreditRecord.teacher_id).order_by(CreditRecord.teacher_id)
+                select(CreditRecord.teacher_id, func.sum(CreditRecord.hours))
+                .group_by(CreditRecord.teacher_id)
+                .order_by(CreditRecord.teacher_id)
             ).all()
         return users, hours
 
@@ -100,9 +105,19 @@ def test_demo_has_every_role_and_varied_compliance(demo_db):
     assert len(rows) == 300
     statuses = {r["status"] for r in rows}
     assert {"进度正常", "进度滞后"} <= statuses
-    by_county = list(csv.DictReader(io.StringIO(invoke(demo_db, "report", "compliance", "--by", "county", "--today", "2026-11-20").stdout)))
+    by_county = list(
+        csv.DictReader(
+            io.StringIO(
+                invoke(
+                    demo_db, "report", "compliance", "--by", "county", "--today", "2026-11-20"
+                ).stdout
+            )
+        )
+    )
     assert len(by_county) == 3 and sum(int(r["teachers"]) for r in by_county) == 300
-    by_school = invoke(demo_db, "report", "compliance", "--by", "school", "--today", "2026-11-20").stdout
+    by_school = invoke(
+        demo_db, "report", "compliance", "--by", "school", "--today", "2026-11-20"
+    ).stdout
     assert len(list(csv.DictReader(io.StringIO(by_school)))) >= 25
 
 

@@ -41,7 +41,9 @@ def entry(hours, day, *, category="学科教学", source=CreditSource.ONLINE, st
 
 
 def run(entries, today=date(2026, 9, 1), **kw):
-    return compute_compliance(entries, policy=kw.pop("pol", policy()), teacher_id=1, cycle_start=START, today=today, **kw)
+    return compute_compliance(
+        entries, policy=kw.pop("pol", policy()), teacher_id=1, cycle_start=START, today=today, **kw
+    )
 
 
 def test_counts_only_approved_unvoided_hours_inside_the_cycle():
@@ -79,7 +81,12 @@ def test_sources_that_do_not_count_are_ignored():
 
 
 def test_category_minimums_and_ethics_gate():
-    r = run([entry(60, date(2025, 1, 1), category="学科教学"), entry(29, date(2025, 2, 1), category="师德师风")])
+    r = run(
+        [
+            entry(60, date(2025, 1, 1), category="学科教学"),
+            entry(29, date(2025, 2, 1), category="师德师风"),
+        ]
+    )
     assert r.category_gaps["学科教学"] == 30
     assert r.category_gaps["师德师风"] == 1
     assert r.ethics_hours == 29 and not r.ethics_ok
@@ -88,11 +95,16 @@ def test_category_minimums_and_ethics_gate():
 
 
 def test_completion_requires_total_ethics_and_categories():
-    full = [entry(200, date(2025, 1, 1)), entry(130, date(2026, 1, 1), source=CreditSource.OFFLINE, category="心理健康教育")]
+    full = [
+        entry(200, date(2025, 1, 1)),
+        entry(130, date(2026, 1, 1), source=CreditSource.OFFLINE, category="心理健康教育"),
+    ]
     r = run(full + [entry(30, date(2026, 3, 1), category="师德师风")])
     assert r.counted_total == 360 and r.compliant and r.status == "已达标"
     assert r.completed_on == date(2026, 3, 1)
-    r2 = run(full + [entry(30, date(2026, 3, 1), category="心理健康教育", source=CreditSource.OFFLINE)])
+    r2 = run(
+        full + [entry(30, date(2026, 3, 1), category="心理健康教育", source=CreditSource.OFFLINE)]
+    )
     assert r2.counted_total == 360 and not r2.ethics_ok and not r2.compliant
 
 
@@ -143,7 +155,12 @@ def test_policy_rejects_inconsistent_minimums():
 
 
 def test_aggregate_by_group():
-    a = run([entry(360, date(2025, 1, 1), source=CreditSource.OFFLINE), entry(30, date(2025, 1, 1), category="师德师风")])
+    a = run(
+        [
+            entry(360, date(2025, 1, 1), source=CreditSource.OFFLINE),
+            entry(30, date(2025, 1, 1), category="师德师风"),
+        ]
+    )
     b = run([])
     groups = aggregate([(a, "S1", "一中", False), (b, "S1", "一中", True), (b, "S2", "二中", True)])
     assert [g.key for g in groups] == ["S1", "S2"]

@@ -34,7 +34,9 @@ def test_production_refuses_a_short_secret_and_the_demo_password():
 
 
 def test_production_accepts_real_secrets_and_development_accepts_defaults():
-    s = Settings(env="production", secret_key="k" * 48, demo_password="another-pass", _env_file=None)  # type: ignore[call-arg]
+    s = Settings(
+        env="production", secret_key="k" * 48, demo_password="another-pass", _env_file=None
+    )  # type: ignore[call-arg]
     assert s.secret_key.get_secret_value() == "k" * 48
     assert Settings(_env_file=None).secret_key.get_secret_value() == INSECURE_DEV_SECRET  # type: ignore[call-arg]
 

@@ -27,7 +27,9 @@ def test_shipped_catalog_is_large_covers_every_category_and_is_a_dag(content):
 
 
 def test_new_teachers_have_at_least_an_induction_requirement_worth_of_courses(content, policy):
-    induction = [r for r in content.resources if r.category == "新教师入职" and r.status == "published"]
+    induction = [
+        r for r in content.resources if r.category == "新教师入职" and r.status == "published"
+    ]
     assert sum(r.hours for r in induction) + 30 >= policy.induction_hours
 
 
@@ -64,7 +66,10 @@ def problems_of(content_dir: Path) -> list[str]:
 
 
 def test_error_names_file_item_and_problem_for_a_bad_category(content_copy):
-    edit_yaml(content_copy / "catalog" / "ethics.yaml", lambda d: d["resources"][0].update(category="烹饪"))
+    edit_yaml(
+        content_copy / "catalog" / "ethics.yaml",
+        lambda d: d["resources"][0].update(category="烹饪"),
+    )
     (msg,) = problems_of(content_copy)
     assert msg.startswith("ethics.yaml item 1 [SD-001]: category")
     assert "烹饪" in msg
@@ -96,7 +101,9 @@ def test_a_prerequisite_cycle_is_reported_with_its_path(content_copy):
 
 
 def test_broken_yaml_and_a_bad_transcript_line_are_located(content_copy):
-    (content_copy / "catalog" / "zz_broken.yaml").write_text("resources: [\n  - id: X", encoding="utf-8")
+    (content_copy / "catalog" / "zz_broken.yaml").write_text(
+        "resources: [\n  - id: X", encoding="utf-8"
+    )
     cases = sorted((content_copy / "cases").glob("*.yaml"))[0]
 
     def bad_line(d):

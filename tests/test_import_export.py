@@ -11,7 +11,12 @@ from sqlalchemy import func, select
 
 from tests.factories import make_teacher
 from yanxiu.catalog.models import Course
-from yanxiu.catalog.service import import_catalog_file, prerequisite_graph, sync_competencies, sync_courses
+from yanxiu.catalog.service import (
+    import_catalog_file,
+    prerequisite_graph,
+    sync_competencies,
+    sync_courses,
+)
 from yanxiu.credits.export import iso_duration, ledger_csv, xapi_statements
 from yanxiu.credits.ledger import credit_hours, ledger_entries, replace_record
 from yanxiu.credits.models import CreditSource
@@ -46,7 +51,11 @@ def test_csv_import_creates_resources_with_prerequisites(loaded, tmp_path):
     assert counts.created == 2
     assert prerequisite_graph(loaded)["IMP-002"] == ["IMP-001"]
     row = loaded.scalar(select(Course).where(Course.code == "IMP-002"))
-    assert row.stages == ["初中", "高中"] and row.competencies == ["PRC-QUES", "PRC-THINK"] and row.hours == 6
+    assert (
+        row.stages == ["初中", "高中"]
+        and row.competencies == ["PRC-QUES", "PRC-THINK"]
+        and row.hours == 6
+    )
 
 
 def test_bad_rows_are_all_reported_by_row_number_and_nothing_is_written(loaded, tmp_path):
@@ -80,10 +89,18 @@ def test_json_and_yaml_imports_and_file_level_errors(loaded, tmp_path):
         "category": "作业设计与双减", "stages": ["小学"], "subjects": ["通用"], "hours": 3, "format": "online",
         "competencies": ["PRC-HOMEWORK"], "provider": "县教研室",
     }  # fmt: skip
-    assert import_catalog_file(loaded, write(tmp_path, "a.json", json.dumps([item], ensure_ascii=False))).created == 1
+    assert (
+        import_catalog_file(
+            loaded, write(tmp_path, "a.json", json.dumps([item], ensure_ascii=False))
+        ).created
+        == 1
+    )
     item2 = dict(item, id="IMP-011", hours=3.3)
     with pytest.raises(InputError, match=r"b.yaml item 1 \[IMP-011\]: hours"):
-        import_catalog_file(loaded, write(tmp_path, "b.yaml", json.dumps({"resources": [item2]}, ensure_ascii=False)))
+        import_catalog_file(
+            loaded,
+            write(tmp_path, "b.yaml", json.dumps({"resources": [item2]}, ensure_ascii=False)),
+        )
     with pytest.raises(InputError, match="c.json: cannot be parsed"):
         import_catalog_file(loaded, write(tmp_path, "c.json", "[{"))
     with pytest.raises(InputError, match="header row"):
@@ -111,7 +128,9 @@ def _ledger(session, policy):
         session, policy=policy, teacher_id=t.id, source=CreditSource.OFFLINE, category="学科教学", hours=60,
         earned_on=date(2025, 4, 1), title="集中面授", idempotency_key="attendance:1:1", evidence={"session": 1},
     )  # fmt: skip
-    r3 = replace_record(session, policy=policy, record_id=r2.id, reason="学时录入错误", actor_id=None, hours=6)
+    r3 = replace_record(
+        session, policy=policy, record_id=r2.id, reason="学时录入错误", actor_id=None, hours=6
+    )
     session.commit()
     people = {t.id: (t.username, t.display_name, "测试学校")}
     return t, ledger_entries(session, [t.id]), people, (r1, r2, r3)
@@ -126,12 +145,17 @@ def test_xapi_statements_carry_the_required_fields(session, policy):
     attended = by_verb["http://adlnet.gov/expapi/verbs/attended"]
     assert completed["actor"]["account"] == {"homePage": "http://yanxiu.local", "name": t.username}
     assert completed["result"]["duration"] == "PT6H30M"
-    assert completed["result"]["extensions"]["http://yanxiu.local/xapi/extensions/credited-hours"] == 6.5
+    assert (
+        completed["result"]["extensions"]["http://yanxiu.local/xapi/extensions/credited-hours"]
+        == 6.5
+    )
     assert completed["object"]["id"] == "http://yanxiu.local/activities/course/SD-001"
     assert attended["result"]["duration"] == "PT6H"
     assert attended["timestamp"].startswith("2025-04-01")
     again = list(xapi_statements(entries, people, home_page="http://yanxiu.local/"))
-    assert [s["id"] for s in again] == [s["id"] for s in statements]  # stable ids for de-duplication
+    assert [s["id"] for s in again] == [
+        s["id"] for s in statements
+    ]  # stable ids for de-duplication
 
 
 def test_ledger_csv_lists_voided_records_with_their_reason(session, policy):
@@ -142,6 +166,8 @@ def test_ledger_csv_lists_voided_records_with_their_reason(session, policy):
     assert by_id[r3.id]["replaces_id"] == str(r2.id) and by_id[r3.id]["hours"] == "6"
 
 
-@pytest.mark.parametrize(("hours", "expected"), [(6, "PT6H"), (0.5, "PT30M"), (1.25, "PT1H15M"), (0, "PT0S")])
+@pytest.mark.parametrize(
+    ("hours", "expected"), [(6, "PT6H"), (0.5, "PT30M"), (1.25, "PT1H15M"), (0, "PT0S")]
+)
 def test_iso_durations(hours, expected):
     assert iso_duration(hours) == expected

@@ -11,13 +11,22 @@ from yanxiu.audit.models import AuditEntry
 from yanxiu.catalog.enrolments import EnrolmentError, complete_course, enrol
 from yanxiu.catalog.models import Course, CourseFormat, CourseStatus, EnrolmentStatus
 from yanxiu.credits.compliance import compute_compliance
-from yanxiu.credits.ledger import LedgerError, credit_hours, ledger_entries, replace_record, review_record, void_record
+from yanxiu.credits.ledger import (
+    LedgerError,
+    credit_hours,
+    ledger_entries,
+    replace_record,
+    review_record,
+    void_record,
+)
 from yanxiu.credits.models import CreditRecord, CreditSource, ReviewState
 from yanxiu.programs.models import AttendanceStatus, OfflineSession, Program
 from yanxiu.programs.service import record_attendance
 
 
-def make_course(session, code="SD-900", hours=6.0, fmt=CourseFormat.ONLINE, status=CourseStatus.PUBLISHED):
+def make_course(
+    session, code="SD-900", hours=6.0, fmt=CourseFormat.ONLINE, status=CourseStatus.PUBLISHED
+):
     c = Course(
         code=code, title="师德专题：关爱每一名学生", summary="面向全体教师的师德专题课程。", outline=["一"],
         category="师德师风", stages=["初中"], subjects=["通用"], levels=[], posts=[], competencies=["ETH-CARE"],
@@ -51,7 +60,11 @@ def test_offline_courses_credit_as_offline_and_drafts_cannot_be_enrolled(session
     _, record, _ = complete_course(session, policy=policy, teacher_id=t.id, course=offline)
     assert record.source == CreditSource.OFFLINE
     with pytest.raises(EnrolmentError, match="不可报名"):
-        enrol(session, teacher_id=t.id, course=make_course(session, "SD-902", status=CourseStatus.DRAFT))
+        enrol(
+            session,
+            teacher_id=t.id,
+            course=make_course(session, "SD-902", status=CourseStatus.DRAFT),
+        )
 
 
 def test_void_stops_a_record_counting_and_keeps_the_row(session, policy):
@@ -77,12 +90,20 @@ def test_replace_voids_and_appends_a_corrected_record(session, policy):
         session, policy=policy, teacher_id=t.id, source=CreditSource.OFFLINE, category="学科教学", hours=60,
         earned_on=date(2025, 3, 1), title="面授", idempotency_key="a:2",
     )  # fmt: skip
-    new = replace_record(session, policy=policy, record_id=rec.id, reason="学时应为6", actor_id=None, hours=6)
+    new = replace_record(
+        session, policy=policy, record_id=rec.id, reason="学时应为6", actor_id=None, hours=6
+    )
     session.commit()
     entries = {e.id: e for e in ledger_entries(session, [t.id])}
     assert entries[rec.id].voided and entries[rec.id].hours == 60
-    assert not entries[new.id].voided and entries[new.id].hours == 6 and entries[new.id].replaces_id == rec.id
-    report = compute_compliance(entries.values(), policy=policy, teacher_id=t.id, cycle_start=date(2024, 9, 1), today=TODAY)
+    assert (
+        not entries[new.id].voided
+        and entries[new.id].hours == 6
+        and entries[new.id].replaces_id == rec.id
+    )
+    report = compute_compliance(
+        entries.values(), policy=policy, teacher_id=t.id, cycle_start=date(2024, 9, 1), today=TODAY
+    )
     assert report.counted_total == 6
 
 
@@ -97,7 +118,9 @@ def test_records_needing_review_count_only_once_approved(session, policy):
     review_record(session, record_id=rec.id, state=ReviewState.APPROVED, reviewer_id=None)
     (e,) = ledger_entries(session, [t.id])
     assert e.counts
-    review_record(session, record_id=rec.id, state=ReviewState.REJECTED, reviewer_id=None, comment="材料不全")
+    review_record(
+        session, record_id=rec.id, state=ReviewState.REJECTED, reviewer_id=None, comment="材料不全"
+    )
     (e,) = ledger_entries(session, [t.id])
     assert e.review_state == ReviewState.REJECTED  # the latest review wins
 
@@ -124,8 +147,22 @@ def test_attendance_credits_once_and_absence_credits_nothing(session, policy):
     session.add(off)
     session.flush()
     for _ in range(2):
-        record_attendance(session, policy=policy, offline_session=off, teacher_id=t1.id, status=AttendanceStatus.PRESENT, recorded_by_id=trainer.id)
-    record_attendance(session, policy=policy, offline_session=off, teacher_id=t2.id, status=AttendanceStatus.ABSENT, recorded_by_id=trainer.id)
+        record_attendance(
+            session,
+            policy=policy,
+            offline_session=off,
+            teacher_id=t1.id,
+            status=AttendanceStatus.PRESENT,
+            recorded_by_id=trainer.id,
+        )
+    record_attendance(
+        session,
+        policy=policy,
+        offline_session=off,
+        teacher_id=t2.id,
+        status=AttendanceStatus.ABSENT,
+        recorded_by_id=trainer.id,
+    )
     session.commit()
     assert [e.hours for e in ledger_entries(session, [t1.id])] == [6]
     assert ledger_entries(session, [t2.id]) == []

@@ -56,14 +56,24 @@ def _fill_append_only_tables(db, policy):
         review_record(s, record_id=rec.id, state=ReviewState.APPROVED, reviewer_id=None)
         void_record(s, record_id=rec.id, reason="测试作废", actor_id=None)
         record = PracticeRecord(
-            teacher_id=t.id, kind=RecordKind.TRANSCRIPT, title="课堂实录", text="师：好。", sha256="0" * 64
+            teacher_id=t.id,
+            kind=RecordKind.TRANSCRIPT,
+            title="课堂实录",
+            text="师：好。",
+            sha256="0" * 64,
         )
         s.add(record)
         s.flush()
-        diagnosis = Diagnosis(record_id=record.id, model_version="v", status=DiagnosisStatus.PENDING_REVIEW)
+        diagnosis = Diagnosis(
+            record_id=record.id, model_version="v", status=DiagnosisStatus.PENDING_REVIEW
+        )
         s.add(diagnosis)
         s.flush()
-        s.add(DiagnosisReview(diagnosis_id=diagnosis.id, reviewer_id=t.id, decision=ReviewDecision.ACCEPT))
+        s.add(
+            DiagnosisReview(
+                diagnosis_id=diagnosis.id, reviewer_id=t.id, decision=ReviewDecision.ACCEPT
+            )
+        )
         s.commit()
 
 

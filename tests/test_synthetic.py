@@ -1,3 +1,5 @@
+from collections import deque
+
 from yanxiu.catalog.schema import find_cycle, parse_resources
 from yanxiu.seed.synthetic import generate_resources, generate_teachers
 
@@ -23,12 +25,11 @@ def test_synthetic_teachers_complete_resources_that_fit_them():
     for t in teachers:
         for rid in t.completed:
             r = by_id[rid]
-            assert t.stage in r["stages"] and (r["subjects"] == ["通用"] or t.subject in r["subjects"])
+            assert t.stage in r["stages"] and (
+                r["subjects"] == ["通用"] or t.subject in r["subjects"]
+            )
 
 
 def test_generator_scales_to_100k_lazily():
-    gen = generate_resources(100_000)
-    last = None
-    for last in gen:
-        pass
-    assert last is not None and last["id"] == "SYN-0099999"
+    (last,) = deque(generate_resources(100_000), maxlen=1)
+    assert last["id"] == "SYN-0099999"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from yanxiu.catalog.models import Course
 from yanxiu.catalog.service import SyncCounts, sync_competencies, sync_courses
@@ -45,7 +46,7 @@ def initialise(settings: Settings, *, demo: bool, progress: bool = True) -> Init
     return InitResult(content, counts, summary)
 
 
-def _check_program_modules(session, content: Content) -> None:  # type: ignore[no-untyped-def]
+def _check_program_modules(session: Session, content: Content) -> None:
     codes = set(session.scalars(select(Course.code)))
     problems = [
         Problem("demo/roster.yaml", p["code"], f"module {m} is not in the catalog")

@@ -156,7 +156,7 @@ def read_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
         rows = []
         for i, raw in enumerate(reader, start=2):  # row 1 is the header
             if None in raw:
-                rows.append((f"{name} row {i}", {"__extra__": raw[None]}))  # type: ignore[index]
+                rows.append((f"{name} row {i}", {"__extra__": raw[None]}))
                 continue
             rows.append((f"{name} row {i}", _csv_row(raw)))
         return rows

@@ -181,11 +181,11 @@ def seed_demo(
     cycle_default = date(2024, 9, 1)
     for st in roster["staff"]:
         role = Role(st["role"])
-        school = schools.get(st.get("school", ""))
-        region = regions.get(st.get("region", "")) or (school.county if school else None)
+        host_school = schools.get(st.get("school", ""))
+        region = regions.get(st.get("region", "")) or (host_school.county if host_school else None)
         user = create_user(
             session, username=st["username"], display_name=st["name"], role=role, password_hash=shared_hash,
-            region_id=region.id if region else None, school_id=school.id if school else None,
+            region_id=region.id if region else None, school_id=host_school.id if host_school else None,
         )  # fmt: skip
         if role == Role.HOST:
             create_teacher_profile(

@@ -30,7 +30,14 @@ TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }  # fmt: skip
 LEVELS = ("入门", "进阶", "专题", "骨干研修")
 FORMS = (("online", 2, 12), ("offline", 6, 24), ("hybrid", 12, 40))
-PROVIDERS = ("省教育学院", "市教师发展中心", "县教师进修学校", "县教研室", "名师工作室", "师范大学继续教育学院")
+PROVIDERS = (
+    "省教育学院",
+    "市教师发展中心",
+    "县教师进修学校",
+    "县教研室",
+    "名师工作室",
+    "师范大学继续教育学院",
+)
 
 
 def generate_resources(n: int, *, seed: int = 7) -> Iterator[dict[str, object]]:
@@ -103,7 +110,11 @@ def generate_teachers(
         tier = rng.choices([t for t, _ in TIER_WEIGHTS], weights=[w for _, w in TIER_WEIGHTS])[0]
         female = rng.random() < 0.68
         name = rng.choice(SURNAMES) + rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)
-        pool = by_stage_subject.get((stage, "通用"), []) + by_stage_subject.get((stage, subject), [])
+        pool = by_stage_subject.get((stage, "通用"), []) + by_stage_subject.get(
+            (stage, subject), []
+        )
         done = rng.sample(pool, min(len(pool), rng.randint(0, history)))
-        teachers.append(SyntheticTeacher(i + 1, name, stage, subject, tier, rng.randint(0, 30), done))
+        teachers.append(
+            SyntheticTeacher(i + 1, name, stage, subject, tier, rng.randint(0, 30), done)
+        )
     return teachers

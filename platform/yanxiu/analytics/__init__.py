@@ -1,0 +1,1 @@
+"""Learning analytics: offline embeddings, vector search and teacher vectors."""
