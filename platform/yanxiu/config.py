@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the web server binds to")
     port: int = Field(8000, description="Port the web server listens on")
     threads: int = Field(1, ge=1, le=64, description="BLAS/model threads per process")
+    embed_backend: Literal["e5", "use", "st", "lexical"] = Field(
+        "e5", description="Embedding backend: e5 (default), use, st (local model dir), lexical"
+    )
+    embed_model_path: Path | None = Field(
+        None, description="Local model directory or package for the st backend"
+    )
     demo_password: SecretStr = Field(
         SecretStr("yanxiu2026"), description="Password given to seeded demo accounts"
     )

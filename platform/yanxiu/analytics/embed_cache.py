@@ -16,6 +16,7 @@ Typical use::
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 import time
@@ -27,6 +28,7 @@ import numpy as np
 
 from yanxiu.analytics.embed import Embedder
 
+log = logging.getLogger(__name__)
 Kind = Literal["document", "query"]
 SCHEMA_VERSION = 1
 _LOOKUP_CHUNK = 500  # keys per SELECT, well under SQLite's bound-parameter limit
@@ -190,17 +192,22 @@ class EmbeddingCache:
             for key, vector in rows
         ]
         with self._lock:
-            # IMMEDIATE takes the write lock up front, so two writers queue on the busy
-            # timeout instead of failing on a lock upgrade halfway through.
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
+                # IMMEDIATE takes the write lock up front, so two writers queue on the busy
+                # timeout instead of failing on a lock upgrade halfway through.
+                self._conn.execute("BEGIN IMMEDIATE")
                 self._conn.executemany(
                     "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?, ?, ?, ?)", values
                 )
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                # Still busy after the timeout, or the disk is full: the caller has its
+                # vectors anyway, and these texts are simply embedded again next time.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                log.warning(
+                    "embedding cache %s: %d vectors not stored (%s)", self.path, len(values), exc
+                )
 
     def count(self, embedder: Embedder | None = None) -> int:
         """Vectors stored, for one embedder's model version or in total."""
