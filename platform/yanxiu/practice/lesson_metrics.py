@@ -1,0 +1,340 @@
+"""Lesson analytics trainers already know (DESIGN.md §3): S-T, FIAS, questions, talk, uptake.
+
+All functions are pure. Times come from :class:`~yanxiu.practice.parse.Utterance` timestamps;
+when a transcript has none, durations are estimated from speech length (see
+:func:`speech_seconds`) and results carry ``estimated=True``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from yanxiu.practice.parse import Utterance
+
+CHARS_PER_SECOND = 4.0  # typical classroom Mandarin: ~240 characters a minute
+WORD_UNITS = 1.6  # one Latin-script word ~ 1.6 character units (~2.5 words a second)
+ACTION_SECONDS = 30.0  # an untimed stage direction such as （独立练习） counts as one S-T sample
+BLOOM_LEVELS = ("记忆", "理解", "应用", "分析", "评价", "创造")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+
+
+def speech_seconds(u: Utterance, cps: float = CHARS_PER_SECOND) -> float:
+    """Estimated duration of a turn.
+
+    Formula: units = CJK characters + 1.6 × Latin words; seconds = max(1, units / cps).
+    A stage direction (``is_action``) lasts ``ACTION_SECONDS``.
+    """
+    if u.is_action:
+        return ACTION_SECONDS
+    units = len(_CJK.findall(u.text)) + WORD_UNITS * len(_WORD.findall(u.text))
+    return max(1.0, units / cps)
+
+
+def timeline(utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND) -> tuple[list, bool]:
+    """Start and end of every turn, and whether they were estimated.
+
+    With a start time on every turn: end = stated ``end_s``, else the next turn's start, else
+    (last turn) start + :func:`speech_seconds`. Otherwise turns are laid end to end from 0 s with
+    :func:`speech_seconds` durations and the result is flagged estimated.
+
+    Returns:
+        ([(start, end), …], estimated)
+    """
+    if utts and all(u.start_s is not None for u in utts):
+        spans = []
+        for i, u in enumerate(utts):
+            nxt = utts[i + 1].start_s if i + 1 < len(utts) else None
+            end = u.end_s if u.end_s is not None else nxt
+            spans.append(
+                (u.start_s, end if end is not None else u.start_s + speech_seconds(u, cps))
+            )
+        return spans, False
+    spans, t = [], 0.0
+    for u in utts:
+        d = speech_seconds(u, cps)
+        spans.append((t, t + d))
+        t += d
+    return spans, True
+
+
+# ---------------------------------------------------------------- S-T analysis
+
+
+@dataclass(frozen=True)
+class STResult:
+    """S-T analysis of one lesson (``codes`` is a string such as "TTSST")."""
+
+    codes: str
+    n: int
+    n_t: int
+    runs: int
+    rt: float
+    ch: float
+    mode: str
+    estimated: bool
+    interval_s: float
+
+    def to_dict(self) -> dict:
+        """JSON-ready form including the Rt–Ch chart data."""
+        return asdict(self) | {"chart": st_chart(self.rt, self.ch)}
+
+
+def st_codes(utts: Sequence[Utterance], interval: float = 30.0) -> tuple[str, bool]:
+    """Sample the lesson every ``interval`` seconds.
+
+    Samples are taken at t = t0, t0 + 30, … while t < the last end. A sample is "T" when the
+    turn under way at t (the latest turn with start ≤ t < end) is the teacher's, including
+    teacher stage directions such as （板书）; "S" otherwise: student speech, student work
+    time written as ``众生：（独立练习）``, and silence between turns (S-T counts every
+    non-teacher behaviour as S).
+
+    Returns:
+        (codes, estimated)
+    """
+    spans, estimated = timeline(utts)
+    if not spans:
+        return "", estimated
+    t, stop, k, codes = spans[0][0], max(e for _, e in spans), 0, []
+    while t < stop:
+        while k + 1 < len(spans) and spans[k + 1][0] <= t:
+            k += 1
+        teacher = utts[k].speaker_role == "teacher" and spans[k][0] <= t < spans[k][1]
+        codes.append("T" if teacher else "S")
+        t += interval
+    return "".join(codes), estimated
+
+
+def rt_ch(codes: str) -> tuple[float, float]:
+    """Rt = N_T / N and Ch = (g − 1) / N, with g the number of runs of identical codes."""
+    if not codes:
+        raise ValueError("S-T analysis needs at least one sample")
+    runs = 1 + sum(a != b for a, b in zip(codes, codes[1:], strict=False))
+    return codes.count("T") / len(codes), (runs - 1) / len(codes)
+
+
+def st_mode(rt: float, ch: float) -> str:
+    """Rt ≤ 0.3 练习型; Rt ≥ 0.7 讲授型; otherwise Ch ≥ 0.4 对话型, else 混合型."""
+    if rt <= 0.3:
+        return "练习型"
+    if rt >= 0.7:
+        return "讲授型"
+    return "对话型" if ch >= 0.4 else "混合型"
+
+
+def st_chart(rt: float, ch: float) -> dict:
+    """Rt–Ch chart: the lesson's point and the four mode regions as polygons (x = Rt, y = Ch).
+
+    The reachable area is the triangle (0,0)–(0.5,1)–(1,0) since Ch ≤ 2·min(Rt, 1 − Rt); it is
+    cut at Rt = 0.3, Rt = 0.7 and (between them) Ch = 0.4.
+    """
+    regions = {
+        "练习型": [(0, 0), (0.3, 0), (0.3, 0.6)],
+        "混合型": [(0.3, 0), (0.7, 0), (0.7, 0.4), (0.3, 0.4)],
+        "对话型": [(0.3, 0.4), (0.7, 0.4), (0.7, 0.6), (0.5, 1), (0.3, 0.6)],
+        "讲授型": [(0.7, 0), (1, 0), (0.7, 0.6)],
+    }
+    return {
+        "x": "Rt",
+        "y": "Ch",
+        "point": {"rt": rt, "ch": ch, "mode": st_mode(rt, ch)},
+        "regions": [{"mode": m, "polygon": [list(p) for p in poly]} for m, poly in regions.items()],
+    }
+
+
+def st_analysis(utts: Sequence[Utterance], interval: float = 30.0) -> STResult:
+    """Run the whole S-T analysis: sampling, Rt, Ch, runs and mode."""
+    codes, estimated = st_codes(utts, interval)
+    rt, ch = rt_ch(codes)
+    runs = 1 + sum(a != b for a, b in zip(codes, codes[1:], strict=False))
+    mode = st_mode(rt, ch)
+    return STResult(codes, len(codes), codes.count("T"), runs, rt, ch, mode, estimated, interval)
+
+
+# ---------------------------------------------------------------- FIAS
+
+
+def expand_fias(coded: Sequence[tuple[int, float, float]], step: float = 3.0) -> list[int]:
+    """Expand coded turns ``(code, start_s, end_s)`` into the 3-second FIAS code sequence.
+
+    Each turn yields max(1, round((end − start) / 3)) copies of its code; a gap before a turn
+    (its start − the previous end) of ≥ 3 s yields floor(gap / 3) codes 10 (silence).
+    """
+    out: list[int] = []
+    prev_end = None
+    for code, start, end in coded:
+        if code not in range(1, 11):
+            raise ValueError(f"FIAS code must be 1–10, got {code!r}")
+        if prev_end is not None and start - prev_end >= step:
+            out += [10] * int((start - prev_end) // step)
+        out += [code] * max(1, round((end - start) / step))
+        prev_end = end if prev_end is None else max(prev_end, end)
+    return out
+
+
+def fias_matrix(codes: Sequence[int]) -> list[list[int]]:
+    """10×10 matrix: cell [i−1][j−1] counts consecutive pairs (code i, then code j); N − 1 pairs."""
+    if any(c not in range(1, 11) for c in codes):
+        raise ValueError("FIAS codes must be integers 1–10")
+    m = [[0] * 10 for _ in range(10)]
+    for a, b in zip(codes, codes[1:], strict=False):
+        m[a - 1][b - 1] += 1
+    return m
+
+
+def _div(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def fias_ratios(codes: Sequence[int]) -> dict[str, float | None]:
+    """FIAS ratios over N codes (c_k = how many codes equal k); None when a denominator is 0.
+
+    teacher_talk Σc1..c7 / N; student_talk (c8 + c9) / N; silence c10 / N;
+    indirect_direct (c1+c2+c3+c4) / (c5+c6+c7); positive_negative (c1+c2+c3) / (c6+c7);
+    question c4 / (c4+c5); student_initiative c9 / (c8+c9);
+    steady_state = Σ diagonal cells of :func:`fias_matrix` / N.
+    """
+    n, matrix = len(codes), fias_matrix(codes)
+    c = {k: list(codes).count(k) for k in range(1, 11)}
+    diag = sum(matrix[i][i] for i in range(10))
+    return {
+        "teacher_talk": _div(sum(c[k] for k in range(1, 8)), n),
+        "student_talk": _div(c[8] + c[9], n),
+        "silence": _div(c[10], n),
+        "indirect_direct": _div(c[1] + c[2] + c[3] + c[4], c[5] + c[6] + c[7]),
+        "positive_negative": _div(c[1] + c[2] + c[3], c[6] + c[7]),
+        "question": _div(c[4], c[4] + c[5]),
+        "student_initiative": _div(c[9], c[8] + c[9]),
+        "steady_state": _div(diag, n),
+    }
+
+
+def fias_regions(matrix: Sequence[Sequence[int]]) -> dict[str, dict[str, float | None]]:
+    """Region totals of a FIAS matrix and their share of all pairs.
+
+    积极整合格: cells with row and column in 1–3; 缺陷格: row and column in 6–7; content cross:
+    cells in rows 4–5 or columns 4–5 (each cell counted once).
+    """
+    total = sum(map(sum, matrix))
+    cells = {
+        "积极整合格": [(i, j) for i in (1, 2, 3) for j in (1, 2, 3)],
+        "缺陷格": [(i, j) for i in (6, 7) for j in (6, 7)],
+        "内容十字格": [(i, j) for i in range(1, 11) for j in range(1, 11) if {i, j} & {4, 5}],
+    }
+    out = {}
+    for name, where in cells.items():
+        count = sum(matrix[i - 1][j - 1] for i, j in where)
+        out[name] = {"count": count, "share": _div(count, total)}
+    return out
+
+
+# ---------------------------------------------------------------- questions and talk
+
+
+@dataclass(frozen=True)
+class Classified:
+    """An utterance with the coder's labels (only teacher questions need question fields)."""
+
+    utterance: Utterance
+    is_question: bool = False
+    is_open: bool | None = None
+    bloom: str | None = None  # one of BLOOM_LEVELS
+
+
+def question_stats(items: Sequence[Classified]) -> dict:
+    """Teacher questions: count, open share = open / (open + closed), Bloom distribution.
+
+    ``higher_order_share`` = (分析 + 评价 + 创造) / questions with a Bloom level.
+    """
+    qs = [x for x in items if x.is_question and x.utterance.speaker_role == "teacher"]
+    judged = [x for x in qs if x.is_open is not None]
+    bloom = {level: sum(x.bloom == level for x in qs) for level in BLOOM_LEVELS}
+    leveled = sum(bloom.values())
+    return {
+        "count": len(qs),
+        "open": sum(bool(x.is_open) for x in judged),
+        "open_share": _div(sum(bool(x.is_open) for x in judged), len(judged)),
+        "bloom": bloom,
+        "bloom_share": {k: _div(v, leveled) for k, v in bloom.items()},
+        "higher_order_share": _div(bloom["分析"] + bloom["评价"] + bloom["创造"], leveled),
+    }
+
+
+def wait_times(items: Sequence[Classified]) -> list[dict]:
+    """Wait time after each teacher question answered by the very next turn (a student's).
+
+    wait = next student start − question end, clamped at 0. The question end is its stated
+    ``end_s``; with start-only timestamps it is start + :func:`speech_seconds` and the entry is
+    flagged estimated. Untimed transcripts give no wait times.
+    """
+    out = []
+    for q, nxt in zip(items, items[1:], strict=False):
+        u, v = q.utterance, nxt.utterance
+        if not (q.is_question and u.speaker_role == "teacher" and v.speaker_role != "teacher"):
+            continue
+        if u.start_s is None or v.start_s is None:
+            continue
+        end = u.end_s if u.end_s is not None else u.start_s + speech_seconds(u)
+        out.append({"question": u.index, "seconds": max(0.0, v.start_s - end),
+                    "estimated": u.end_s is None})  # fmt: skip
+    return out
+
+
+def talk_share(utts: Sequence[Utterance]) -> dict:
+    """Teacher and student shares of talk time and of characters.
+
+    By time: Σ teacher turn durations / Σ all turn durations (from :func:`timeline`, gaps
+    excluded; student work time counts as student). By characters: non-space characters of
+    spoken (non-action) turns, teacher / all.
+    """
+    spans, estimated = timeline(utts)
+    t_time = sum(
+        e - s for (s, e), u in zip(spans, utts, strict=True) if u.speaker_role == "teacher"
+    )
+    all_time = sum(e - s for s, e in spans)
+    chars = [(u.speaker_role, len(re.sub(r"\s", "", u.text))) for u in utts if not u.is_action]
+    t_chars, all_chars = sum(n for r, n in chars if r == "teacher"), sum(n for _, n in chars)
+    teacher_time, teacher_chars = _div(t_time, all_time), _div(t_chars, all_chars)
+    return {
+        "teacher_time": teacher_time,
+        "student_time": None if teacher_time is None else 1 - teacher_time,
+        "teacher_chars": teacher_chars,
+        "student_chars": None if teacher_chars is None else 1 - teacher_chars,
+        "estimated": estimated,
+    }
+
+
+_STOP_CHARS = set(
+    "的了是在和与也就都还又吗呢吧啊呀哦嗯我你他她它们这那有没不个么一上下来去说看想很要会能对好"
+)
+_STOP_WORDS = {"the", "and", "that", "this", "with", "you", "are", "was", "have", "for", "not"}
+
+
+def content_units(text: str) -> set[str]:
+    """Content units of a turn: CJK character bigrams with no function character (的, 了, 我,
+    这, 不 …), plus lower-cased Latin words of ≥ 3 letters that are not stop words."""
+    units = set()
+    for run in re.findall(r"[\u4e00-\u9fff]+", text):
+        units |= {
+            run[i : i + 2] for i in range(len(run) - 1) if not set(run[i : i + 2]) & _STOP_CHARS
+        }
+    words = {w.lower() for w in _WORD.findall(text)}
+    return units | {w for w in words if len(w) >= 3 and w not in _STOP_WORDS}
+
+
+def uptake(utts: Sequence[Utterance], min_shared: int = 2) -> dict:
+    """Uptake of student ideas: a teacher turn right after a student turn that reuses ≥ 2 of
+    its content units (:func:`content_units`). rate = uptakes / student→teacher transitions.
+    """
+    events, chances = [], 0
+    for s, t in zip(utts, utts[1:], strict=False):
+        if s.speaker_role == "teacher" or s.is_action or t.speaker_role != "teacher":
+            continue
+        chances += 1
+        shared = sorted(content_units(s.text) & content_units(t.text))
+        if len(shared) >= min_shared:
+            events.append({"student": s.index, "teacher": t.index, "shared": shared})
+    return {"count": len(events), "opportunities": chances, "rate": _div(len(events), chances),
+            "events": events}  # fmt: skip

@@ -1,0 +1,400 @@
+"""Parse classroom transcripts and lesson plans uploaded by teachers.
+
+Transcripts (.txt in UTF-8/UTF-8-BOM/GBK, .docx, .json, .srt, .vtt) become :class:`Utterance`
+lists; every problem is a :class:`TranscriptError` in Chinese naming the line and the fix. A text
+line is ``[timestamp] speaker：text``; a line without a speaker continues the previous turn; a
+turn that is wholly bracketed (``众生：（独立练习）``) is kept with ``is_action=True``. ``end_s`` is
+set only when the source states it (SRT, WebVTT, JSON), never derived from the next start.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from dataclasses import dataclass, field, replace
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_UTTERANCES = 5000
+TRANSCRIPT_SUFFIXES = (".txt", ".text", ".docx", ".json", ".srt", ".vtt")
+
+
+class TranscriptError(ValueError):
+    """An unusable transcript or lesson plan; ``line_no`` (or None) and ``problem`` say why."""
+
+    def __init__(self, problem: str, line_no: int | None = None, unit: str = "行") -> None:
+        self.line_no = line_no
+        self.problem = problem
+        super().__init__(f"第{line_no}{unit}：{problem}" if line_no is not None else problem)
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One speaker turn.
+
+    Attributes:
+        index, line_no: 0-based position; 1-based source line (DOCX paragraph, JSON item).
+        speaker_role: "teacher", "student" (one student) or "students" (the class or a group).
+        speaker_label: the prefix as written, e.g. "生A".
+        text: what was said (or the stage direction, brackets included).
+        start_s, end_s: seconds, when the source has them (ends: SRT, WebVTT, JSON only).
+        is_action: True for a bracketed stage direction such as "（独立练习）".
+    """
+
+    index: int
+    line_no: int
+    speaker_role: str
+    speaker_label: str
+    text: str
+    start_s: float | None = None
+    end_s: float | None = None
+    is_action: bool = False
+
+
+_SPEAKER = re.compile(
+    r"^\s*(?:(?P<t>[\u4e00-\u9fff]?老师|教师|师|T|Teacher)"
+    r"|(?P<g>众生|全体(?:学生)?|全班|齐|生齐|学生们|同学们|Ss|Students|All|Class)"
+    r"|(?P<s>(?:学生|生|Student|S)\s?[A-Za-z0-9甲乙丙丁一二三四五六七八九十]{0,3}"
+    r"|[\u4e00-\u9fff]{1,3}同学))\s*[:：]\s*",
+    re.IGNORECASE,
+)
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+_STAMP = re.compile(rf"^\s*(?:\[(?P<b>[^\]]{{0,12}}\d:\d[^\]]{{0,12}})\]|(?P<u>{_CLOCK})(?!\d))\s*")
+_ACTION = re.compile(r"^[（(][^（()）]*[）)]$")
+_CUE_TIME = re.compile(rf"^\s*(?P<a>{_CLOCK})\s*-->\s*(?P<b>{_CLOCK})(?:\s.*)?$")
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+_CUE_EG = "00:00:01,000 --> 00:00:04,000"
+_SPEAKER_HINT = "请以“师：”或“生：”等说话人开头（如“老师：”“学生A：”“众生：”）"
+
+
+def parse_clock(value: str, line_no: int | None = None, unit: str = "行") -> float:
+    """Seconds from ``HH:MM:SS``, ``MM:SS`` or ``HH:MM:SS,mmm``; TranscriptError if invalid."""
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,](\d{1,3}))?\s*", value)
+    if not m:
+        msg = f"时间戳“{value[:20]}”格式不对，应如“00:01:23”或“[01:23]”"
+        raise TranscriptError(msg, line_no, unit)
+    a, b, c, frac = m.groups()
+    h, mi, s = (int(a), int(b), int(c)) if c is not None else (0, int(a), int(b))
+    if mi >= 60 or s >= 60:
+        raise TranscriptError(f"时间戳“{value[:20]}”无效：分钟和秒都应小于60", line_no, unit)
+    return h * 3600 + mi * 60 + s + (int(frac) / 10 ** len(frac) if frac else 0.0)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GBK text; refuse binaries."""
+    boms = {b"\xef\xbb\xbf": "utf-8-sig", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
+    candidates = [e for b, e in boms.items() if data.startswith(b)] or ["utf-8", "gbk", "gb18030"]
+    text = None
+    for enc in candidates:
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        text = str(best) if best is not None else None
+    if text is None or "\x00" in text:
+        raise TranscriptError("无法识别文件编码或不是文本文件，请另存为UTF-8编码的.txt文件")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _check_size(data: bytes) -> None:
+    if not isinstance(data, bytes | bytearray):
+        raise TranscriptError("上传内容无效：应为文件的字节内容")
+    if len(data) > MAX_BYTES:
+        raise TranscriptError(f"文件{len(data) / 1048576:.1f} MB，超过2 MB上限，请拆分后上传")
+    if not data.strip():
+        raise TranscriptError("文件为空，请上传包含课堂实录内容的文件")
+
+
+_Sec = float | None
+
+
+class _Builder:
+    """Accumulates utterances from (line_no, start, end, body) records."""
+
+    def __init__(self, unit: str = "行") -> None:
+        self.items: list[Utterance] = []
+        self.unit = unit
+
+    def add(self, no: int, body: str, start: _Sec, end: _Sec, stamped: bool) -> None:
+        """Add one line: a new turn if it has a speaker prefix, else a continuation."""
+        body, unit = body.strip(), self.unit
+        m = _SPEAKER.match(body)
+        if m is None:
+            if not self.items or stamped:
+                raise TranscriptError(f"无法识别说话人，{_SPEAKER_HINT}", no, unit)
+            prev = self.items[-1]
+            glue = "" if _CJK.match(prev.text[-1:]) or _CJK.match(body[:1]) else " "
+            text = prev.text + glue + body if body else prev.text
+            new_end = end if end is not None else prev.end_s
+            self.items[-1] = replace(prev, text=text, end_s=new_end, is_action=False)
+            return
+        label = m.group(0).strip().rstrip(":：").strip()
+        role = "teacher" if m.group("t") else "students" if m.group("g") else "student"
+        text = body[m.end() :].strip()
+        if not text:
+            raise TranscriptError(f"“{label}：”后面没有内容，请补全发言或删除这一行", no, unit)
+        if start is not None:
+            last = next((u.start_s for u in reversed(self.items) if u.start_s is not None), None)
+            if last is not None and start < last:
+                raise TranscriptError("时间戳早于上一句，请按时间顺序排列各行", no, unit)
+        if end is not None and start is not None and end < start:
+            raise TranscriptError("结束时间早于开始时间，请检查时间轴", no, unit)
+        if len(self.items) >= MAX_UTTERANCES:
+            raise TranscriptError("发言超过5000条上限，请把实录拆成几个文件上传", no, unit)
+        action = bool(_ACTION.match(text))
+        self.items.append(Utterance(len(self.items), no, role, label, text, start, end, action))
+
+    def result(self) -> list[Utterance]:
+        if not self.items:
+            raise TranscriptError(f"没有找到任何发言，{_SPEAKER_HINT}")
+        return self.items
+
+
+def parse_lines(lines: list[str], unit: str = "行") -> list[Utterance]:
+    """Parse text lines (already decoded) with optional leading timestamps."""
+    b = _Builder(unit)
+    for no, raw in enumerate(lines, start=1):
+        line = raw.replace("\u3000", " ").strip()
+        if not line:
+            continue
+        start = None
+        m = _STAMP.match(line)
+        if m:
+            start = parse_clock(m.group("b") or m.group("u"), no, unit)
+            line = line[m.end() :]
+            if not line.strip():
+                raise TranscriptError(f"时间戳后面没有发言，{_SPEAKER_HINT}", no, unit)
+        b.add(no, line, start, None, m is not None)
+    return b.result()
+
+
+def parse_cues(lines: list[str], *, vtt: bool) -> list[Utterance]:
+    """Parse SRT blocks or WebVTT cues; each text line keeps the cue's start and end."""
+    b = _Builder()
+    i, n = (1 if vtt else 0), len(lines)
+    if vtt and not lines[0].lstrip("\ufeff").startswith("WEBVTT"):
+        raise TranscriptError("WebVTT文件第一行应为“WEBVTT”", 1)
+    while i < n:
+        if not lines[i].strip():
+            i += 1
+            continue
+        block: list[tuple[int, str]] = []
+        while i < n and lines[i].strip():
+            block.append((i + 1, lines[i].strip()))
+            i += 1
+        if vtt and block[0][1].split(" ")[0] in ("NOTE", "STYLE", "REGION"):
+            continue
+        timing = next((k for k, (_, s) in enumerate(block[:2]) if "-->" in s), None)
+        if timing is None:
+            raise TranscriptError(f"字幕缺少时间轴，应形如“{_CUE_EG}”", block[0][0])
+        no, spec = block[timing]
+        m = _CUE_TIME.match(spec)
+        if not m:
+            raise TranscriptError(f"时间轴格式不对，应形如“{_CUE_EG}”", no)
+        start, end = parse_clock(m.group("a"), no), parse_clock(m.group("b"), no)
+        texts = block[timing + 1 :]
+        if not texts:
+            raise TranscriptError("字幕时间轴下面没有文字，请补全或删除这一条", no)
+        for tno, text in texts:
+            text = re.sub(r"<v(?:\.[^ >]*)?\s+([^>]+)>", r"\1：", text) if vtt else text
+            text = re.sub(r"<[^>]*>", "", text).lstrip("-– ").strip()
+            if text:
+                b.add(tno, text, start, end, False)
+    return b.result()
+
+
+def parse_json(data: bytes) -> list[Utterance]:
+    """Parse a JSON list of ``{"speaker", "text", "start"?, "end"?}`` objects."""
+    try:
+        items = json.loads(decode_text(data))
+    except json.JSONDecodeError as exc:
+        msg = f"JSON格式错误（{exc.msg}），请检查括号、引号和逗号"
+        raise TranscriptError(msg, exc.lineno) from None
+    except RecursionError:
+        raise TranscriptError("JSON嵌套层级过深，应为发言对象的列表") from None
+    if not isinstance(items, list):
+        raise TranscriptError('JSON应为列表，每一项形如 {"speaker": "师", "text": "…"}')
+    b = _Builder(unit="条")
+    for no, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise TranscriptError('应为对象，形如 {"speaker": "师", "text": "…"}', no, "条")
+        speaker, text = item.get("speaker"), item.get("text")
+        if not isinstance(speaker, str) or not _SPEAKER.fullmatch(speaker.strip() + "："):
+            msg = f"无法识别说话人“{str(speaker)[:20]}”，请用“师”“生A”“众生”等"
+            raise TranscriptError(msg, no, "条")
+        if not isinstance(text, str):
+            raise TranscriptError("缺少“text”文字内容", no, "条")
+        times = [_json_time(item.get(k), k, no) for k in ("start", "end")]
+        b.add(no, f"{speaker.strip()}：{text}", times[0], times[1], False)
+    return b.result()
+
+
+def _json_time(value: object, key: str, no: int) -> float | None:
+    if value is None or isinstance(value, str):
+        return None if value is None else parse_clock(value, no, "条")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 360000:
+        raise TranscriptError(f"“{key}”应为0到360000之间的秒数或“00:01:23”", no, "条")
+    return float(value)
+
+
+def parse_transcript(data: bytes, filename: str = "transcript.txt") -> list[Utterance]:
+    """Parse an uploaded transcript.
+
+    Args:
+        data: the file's bytes (at most 2 MB).
+        filename: used for its extension (.txt, .docx, .json, .srt, .vtt).
+
+    Returns:
+        The utterances in order (at most 5,000).
+
+    Raises:
+        TranscriptError: for any unusable file, with the line and the fix in Chinese.
+    """
+    _check_size(data)
+    suffix = os.path.splitext((filename or "").strip())[1].lower()
+    try:
+        if suffix == ".docx":
+            return parse_lines(docx_lines(bytes(data)), unit="段")
+        if suffix == ".json":
+            return parse_json(bytes(data))
+        if suffix not in TRANSCRIPT_SUFFIXES and suffix != "":
+            raise TranscriptError(f"不支持“{suffix}”文件，请上传txt、docx、json、srt或vtt文件")
+        lines = decode_text(bytes(data)).split("\n")
+        head = [s.strip() for s in lines if s.strip()][:2]
+        if suffix == ".vtt" or (head and head[0].lstrip("\ufeff").startswith("WEBVTT")):
+            return parse_cues(lines, vtt=True)
+        if suffix == ".srt" or (len(head) == 2 and head[0].isdigit() and "-->" in head[1]):
+            return parse_cues(lines, vtt=False)
+        return parse_lines(lines)
+    except TranscriptError:
+        raise
+    except (RecursionError, MemoryError, ValueError, TypeError, IndexError) as exc:
+        msg = f"文件无法解析（{type(exc).__name__}），请检查格式后重新上传"
+        raise TranscriptError(msg) from None
+
+
+def docx_lines(data: bytes, *, mark_headings: bool = False) -> list[str]:
+    """Paragraph texts of a DOCX file; headings become ``# …`` and all-bold lines ``**…**``."""
+    try:
+        import docx
+
+        paragraphs = docx.Document(io.BytesIO(data)).paragraphs
+        lines = []
+        for p in paragraphs:
+            text = p.text.strip()
+            style = (p.style.name if p.style is not None else "") or ""
+            runs = [r for r in p.runs if r.text.strip()]
+            if mark_headings and text and style.startswith(("Heading", "标题", "Title")):
+                text = "# " + text
+            elif mark_headings and runs and all(r.bold for r in runs):
+                text = f"**{text}**"
+            lines.append(text)
+        return lines
+    except Exception:  # python-docx raises many types for a damaged file
+        raise TranscriptError(
+            "无法打开DOCX文件（已损坏或不是Word文档），请另存为.docx后上传"
+        ) from None
+
+
+SECTION_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "教学目标": ("教学目标", "学习目标", "课时目标", "三维目标", "素养目标", "目标"),
+    "学情分析": ("学情分析", "学生分析", "学生情况", "学情"),
+    "教学重难点": ("教学重难点", "教学重点", "教学难点", "重点难点", "重难点", "重点", "难点"),
+    "教学过程": ("教学过程", "教学环节", "教学流程", "教学步骤", "教学活动", "课堂流程", "过程"),
+    "评价设计": ("评价设计", "学习评价", "教学评价", "课堂评价", "评价方案", "评价任务", "评价"),
+    "作业设计": ("作业设计", "课后作业", "作业布置", "布置作业", "课后练习", "作业"),
+}
+_HEAD_MD = re.compile(r"^#{1,6}\s*(?P<h>.+?)\s*#*$")
+_HEAD_BOLD = re.compile(r"^\*\*(?P<h>[^*]{1,30})\*\*\s*[:：]?\s*$")
+_HEAD_BRACKET = re.compile(r"^【(?P<h>[^】]{1,20})】\s*(?P<rest>.*)$")
+_HEAD_NUM = re.compile(
+    r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<h>[^:：。]{1,20})(?:[:：]\s*(?P<rest>.*))?$"
+)
+_HEAD_PLAIN = re.compile(r"^(?P<h>[\u4e00-\u9fff][^:：。，,]{1,11})(?:[:：]\s*(?P<rest>.*))?$")
+
+
+@dataclass
+class LessonPlan:
+    """Sections of a lesson plan.
+
+    Attributes:
+        sections: canonical key (教学目标 … 作业设计) -> section text, in document order.
+        headings: (line_no, heading as written, canonical key or "") for every detected heading.
+        missing: canonical keys not found.
+        other: text under headings that map to no canonical key (and any preamble, key "").
+    """
+
+    sections: dict[str, str] = field(default_factory=dict)
+    headings: list[tuple[int, str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    other: dict[str, str] = field(default_factory=dict)
+
+
+def canonical_section(title: str) -> str:
+    """The canonical key for a heading ("教学重点" -> "教学重难点"), or "" if none matches."""
+    norm = re.sub(r"[\s\d.、．:：*#【】()（）一二三四五六七八九十]", "", title)
+    best = ("", 0)
+    for key, names in SECTION_SYNONYMS.items():
+        for name in names:
+            if name in norm and len(name) > best[1] and len(norm) <= len(name) + 8:
+                best = (key, len(name))
+    return best[0]
+
+
+def _heading(line: str) -> tuple[str, str, str] | None:
+    """(heading, canonical key, rest of line) if the line is a heading."""
+    for pattern, strict in ((_HEAD_MD, False), (_HEAD_BOLD, False), (_HEAD_BRACKET, False),
+                            (_HEAD_NUM, True), (_HEAD_PLAIN, True)):  # fmt: skip
+        m = pattern.match(line)
+        if m:
+            key = canonical_section(m.group("h"))
+            if strict and not key:
+                return None
+            return m.group("h").strip(), key, (m.groupdict().get("rest") or "").strip()
+    return None
+
+
+def parse_lesson_plan(data: bytes, filename: str = "plan.md") -> LessonPlan:
+    """Split a lesson plan (.txt, .md or .docx) into canonical sections.
+
+    Headings are Markdown ``#``, ``一、教学目标``, ``【教学目标】``, ``**教学目标**``, DOCX heading
+    styles or bold paragraphs, or a short line that is itself a known section name.
+
+    Raises:
+        TranscriptError: for an empty, oversized, undecodable or unsupported file.
+    """
+    _check_size(data)
+    suffix = os.path.splitext((filename or "").strip())[1].lower()
+    if suffix == ".docx":
+        lines = docx_lines(bytes(data), mark_headings=True)
+    elif suffix in ("", ".txt", ".text", ".md", ".markdown"):
+        lines = decode_text(bytes(data)).split("\n")
+    else:
+        raise TranscriptError(f"不支持“{suffix}”文件，教案请上传 .txt、.md 或 .docx 文件")
+    plan, current, buf = LessonPlan(), ("", ""), []
+
+    def flush() -> None:
+        text = "\n".join(buf).strip()
+        target = plan.sections if current[1] else plan.other
+        name = current[1] or current[0]
+        if text or current[1]:
+            target[name] = (target.get(name, "") + "\n" + text).strip()
+
+    for no, raw in enumerate(lines, start=1):
+        line = raw.replace("\u3000", " ").strip()
+        head = _heading(line) if 0 < len(line) <= 60 else None
+        if head is None:
+            buf.append(line)
+            continue
+        flush()
+        plan.headings.append((no, head[0], head[1]))
+        current, buf = (head[0], head[1]), [head[2]] if head[2] else []
+    flush()
+    plan.missing = [k for k in SECTION_SYNONYMS if k not in plan.sections]
+    return plan
