@@ -8,7 +8,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: run test test-fast lint install install-dev init serve clean
+.PHONY: run test test-fast lint install install-dev init serve clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,7 @@ init: install
 	$(BIN)/yanxiu init --demo
 
 run: init
+	$(BIN)/yanxiu index build
 	$(BIN)/yanxiu demo-logins
 	$(BIN)/yanxiu serve
 
@@ -48,3 +49,7 @@ lint: install-dev
 
 clean:
 	rm -rf $(VENV) var/yanxiu.db var/yanxiu.db-wal var/yanxiu.db-shm
+
+# Benchmarks print figures next to a baseline measured in the same run (see README).
+bench: install-dev
+	$(BIN)/yanxiu bench search

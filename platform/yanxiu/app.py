@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from yanxiu import __version__
+from yanxiu.analytics.embed import EmbedderUnavailable
+from yanxiu.analytics.service import catalog_search_from_settings
 from yanxiu.config import Settings, get_settings
 from yanxiu.db import session_scope
 from yanxiu.runtime import get_session_factory
 
 WEB_DIR = Path(__file__).parent / "web"
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,7 +31,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Heavy things (embedder, FAISS index, coder models) are loaded here once, by later features.
+        # Heavy things load once per process: the embedder and the catalog index.
+        app.state.search = None
+        app.state.search_error = ""
+        try:
+            with session_scope(factory) as session:
+                app.state.search, _ = catalog_search_from_settings(settings, session)
+        except EmbedderUnavailable as exc:  # the app still serves; search says why it can't
+            log.error("search unavailable: %s", exc)
+            app.state.search_error = str(exc)
         yield
 
     app = FastAPI(title="Yanxiu 研修 API", version=__version__, lifespan=lifespan, docs_url="/api/docs",
@@ -43,6 +55,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with session_scope(factory) as session:
             session.execute(select(1))
         return {"status": "ok", "version": __version__}
+
+    @app.get("/api/v1/search", tags=["catalog"])
+    def search_catalog(
+        q: str = Query(..., min_length=1, max_length=200, description="Query, Chinese or English"),
+        k: int = Query(10, ge=1, le=50),
+        stage: list[str] = Query(default=[], description="学段 filter, repeatable"),
+        subject: list[str] = Query(default=[], description="学科 filter, repeatable"),
+        category: list[str] = Query(default=[], description="类别 filter, repeatable"),
+        format: list[str] = Query(default=[], description="online / offline / hybrid"),
+        mode: str = Query("hybrid", pattern="^(hybrid|dense|lexical)$"),
+    ) -> dict[str, object]:
+        """Hybrid semantic search over published catalog resources, with highlighted snippets."""
+        service = app.state.search
+        if service is None:
+            raise HTTPException(503, detail=f"search is unavailable: {app.state.search_error}")
+        filters = {"stage": stage, "subject": subject, "category": category, "format": format}
+        hits = service.search(q, k=k, filters=filters, mode=mode)
+        return {"query": q, "mode": mode, "results": [h.as_dict() for h in hits]}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:

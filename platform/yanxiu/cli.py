@@ -20,6 +20,14 @@ report_app = typer.Typer(help="Reports", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")
+index_app = typer.Typer(help="Search indexes", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate models and search (prints a table, or one JSON object)", no_args_is_help=True
+)
+bench_app = typer.Typer(help="Benchmarks (figures with same-run baselines)", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+app.add_typer(eval_app, name="eval")
+app.add_typer(bench_app, name="bench")
 
 
 def _fail(err: Exception, code: int = 2) -> typer.Exit:
@@ -207,6 +215,107 @@ def report_compliance(
         typer.echo(f"wrote {len(dicts)} rows to {output}", err=True)
     else:
         sys.stdout.write(buf.getvalue())
+
+
+def _search_service(progress: bool):  # type: ignore[no-untyped-def]
+    from yanxiu.analytics.embed import EmbedderUnavailable
+    from yanxiu.analytics.service import catalog_search_from_settings
+    from yanxiu.db import session_scope
+    from yanxiu.runtime import get_session_factory
+
+    settings = get_settings()
+    try:
+        with session_scope(get_session_factory(settings)) as session:
+            return catalog_search_from_settings(settings, session, progress=progress)
+    except EmbedderUnavailable as err:
+        raise _fail(err) from err
+
+
+@index_app.command("build")
+def index_build() -> None:
+    """Build or sync the catalog search index (only changed resources are embedded)."""
+    search, report = _search_service(progress=sys.stderr.isatty())
+    how = "rebuilt" if report.rebuilt else "synced"
+    typer.echo(
+        f"catalog index {how}: {len(search.index)} resources, +{report.added} ~{report.updated} "
+        f"-{report.removed}, {report.embedded} embedded"
+        + (f" ({report.reason})" if report.reason else "")
+    )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in Chinese or English")],
+    k: Annotated[int, typer.Option(help="Number of results")] = 10,
+    stage: Annotated[list[str] | None, typer.Option(help="学段, e.g. 初中 (repeatable)")] = None,
+    subject: Annotated[list[str] | None, typer.Option(help="学科 (repeatable)")] = None,
+    category: Annotated[list[str] | None, typer.Option(help="类别 (repeatable)")] = None,
+    fmt: Annotated[list[str] | None, typer.Option("--format", help="online/offline/hybrid")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or lexical")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Semantic catalog search."""
+    service, _ = _search_service(progress=False)
+    filters = {"stage": stage, "subject": subject, "category": category, "format": fmt}
+    try:
+        hits = service.search(query, k=k, filters=filters, mode=mode)  # type: ignore[arg-type]
+    except ValueError as err:
+        raise _fail(err) from err
+    if as_json:
+        typer.echo(
+            json.dumps({"query": query, "results": [h.as_dict() for h in hits]}, ensure_ascii=False)
+        )
+        return
+    if not hits:
+        typer.echo("没有找到匹配的课程资源")
+    for rank, h in enumerate(hits, start=1):
+        d = h.doc
+        snippet = h.snippet_html.replace("<mark>", "【").replace("</mark>", "】")
+        typer.echo(
+            f"{rank:>2}. [{d.code}] {d.title}  ({d.category}·{'/'.join(d.stages)}·{d.hours:g}学时)"
+        )
+        typer.echo(f"    {snippet}")
+
+
+@eval_app.command("search")
+def eval_search(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    queries: Annotated[
+        Path | None, typer.Option(help="Labelled queries (default content/eval)")
+    ] = None,
+) -> None:
+    """nDCG@10, recall@10 and MRR of lexical, dense and hybrid search in one run."""
+    from yanxiu.analytics.search_eval import evaluate, format_table, load_queries
+
+    service, _ = _search_service(progress=sys.stderr.isatty())
+    path = queries or get_settings().content_dir / "eval" / "search_queries.yaml"
+    report = evaluate(service, load_queries(path))
+    lex, hyb = report["modes"]["lexical"]["all"], report["modes"]["hybrid"]["all"]
+    report["hybrid_vs_lexical_ndcg"] = round(hyb["ndcg@10"] - lex["ndcg@10"], 4)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        typer.echo(format_table(report))
+        typer.echo(f"\nhybrid − lexical nDCG@10: {report['hybrid_vs_lexical_ndcg']:+.3f}")
+
+
+@bench_app.command("search")
+def bench_search(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    sizes: Annotated[
+        str, typer.Option(help="Index sizes, comma-separated")
+    ] = "10000,100000,1000000",
+) -> None:
+    """Index build/latency/recall vs numpy, embedding throughput, end-to-end query latency."""
+    from yanxiu.analytics.search_bench import format_report, run
+
+    settings = get_settings()
+    result = run(
+        settings.content_dir,
+        settings.data_dir / "embeddings",
+        [int(s) for s in sizes.split(",") if s],
+    )
+    typer.echo(json.dumps(result, ensure_ascii=False) if as_json else format_report(result))
 
 
 def main() -> None:

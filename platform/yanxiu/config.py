@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     embed_model_path: Path | None = Field(
         None, description="Local model directory or package for the st backend"
     )
+    search_lexical_weight: float = Field(
+        0.6, ge=0, le=2, description="Weight of lexical results in hybrid search (dense = 1)"
+    )
     demo_password: SecretStr = Field(
         SecretStr("yanxiu2026"), description="Password given to seeded demo accounts"
     )

@@ -1,0 +1,78 @@
+"""The search JSON API and the `yanxiu search` / `yanxiu eval search` commands."""
+
+import json
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from yanxiu.app import create_app
+from yanxiu.catalog.service import sync_competencies, sync_courses
+from yanxiu.cli import app as cli
+from yanxiu.config import get_settings
+
+
+def load_catalog(db, content):
+    with db.factory() as s:
+        sync_competencies(s, content.competencies)
+        sync_courses(s, content.resources, origin="content:catalog")
+        s.commit()
+
+
+def test_search_api_returns_filtered_highlighted_results(db, content, settings_for):
+    load_catalog(db, content)
+    app = create_app(settings_for(db.url, embed_backend="use"))
+    with TestClient(app) as client:
+        body = client.get(
+            "/api/v1/search", params={"q": "怎么布置分层作业", "stage": "初中", "k": 5}
+        ).json()
+        assert len(body["results"]) == 5
+        assert all("初中" in r["stages"] and r["status"] == "published" for r in body["results"])
+        assert any("<mark>" in r["snippet_html"] for r in body["results"])
+        assert body["results"][0]["category"] == "作业设计与双减"
+        assert client.get("/api/v1/search", params={"q": ""}).status_code == 422
+        assert (
+            client.get("/api/v1/search", params={"q": "作业", "mode": "magic"}).status_code == 422
+        )
+        assert "/api/v1/search" in client.get("/api/v1/openapi.json").json()["paths"]
+
+
+def test_search_api_says_why_when_the_model_is_missing(db, settings_for, tmp_path):
+    app = create_app(
+        settings_for(db.url, embed_backend="st", embed_model_path=tmp_path / "no-model")
+    )
+    with TestClient(app) as client:
+        answer = client.get("/api/v1/search", params={"q": "师德"})
+        assert answer.status_code == 503
+        assert "YANXIU_EMBED_MODEL_PATH" in answer.json()["detail"]
+        assert client.get("/api/v1/health").status_code == 200  # the rest of the app still works
+
+
+def invoke(db, tmp_path, *args):
+    get_settings.cache_clear()
+    env = {
+        "YANXIU_DATABASE_URL": db.url,
+        "YANXIU_ENV": "test",
+        "YANXIU_EMBED_BACKEND": "use",
+        "YANXIU_DATA_DIR": str(tmp_path),
+    }
+    try:
+        return CliRunner().invoke(cli, list(args), env=env)
+    finally:
+        get_settings.cache_clear()
+
+
+def test_search_and_eval_commands(db, content, tmp_path):
+    load_catalog(db, content)
+    built = invoke(db, tmp_path, "index", "build")
+    assert built.exit_code == 0 and "catalog index rebuilt" in built.output
+    assert "synced" in invoke(db, tmp_path, "index", "build").output
+    result = invoke(db, tmp_path, "search", "师德 有偿补课", "--k", "3", "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert len(body["results"]) == 3 and body["results"][0]["category"] == "师德师风"
+    text = invoke(db, tmp_path, "search", "防欺凌", "--stage", "初中", "--k", "2").output
+    assert text.startswith(" 1. [") and "【" in text
+    report = json.loads(invoke(db, tmp_path, "eval", "search", "--json").output)
+    assert set(report["modes"]) == {"lexical", "dense", "hybrid"} and report["queries"] >= 80
+    assert report["hybrid_vs_lexical_ndcg"] > 0
+    assert invoke(db, tmp_path, "search", "作业", "--mode", "nope").exit_code == 2
