@@ -98,21 +98,27 @@ def end_to_end(
     )
     queries = [q.query for q in load_queries(content_dir / "eval" / "search_queries.yaml")]
     search.search(queries[0])  # warm-up
-    total, embed_only = [], []
+    # Wall time is what a user waits; thread CPU time is the work itself, and stays honest
+    # when other processes share the cores (wall p95 then mostly measures waiting for a core).
+    total, embed_only, total_cpu, embed_cpu = [], [], [], []
     for _ in range(repeats):
         for q in queries:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             search.search(q, k=10)
             total.append((time.perf_counter() - t0) * 1000)
-            t0 = time.perf_counter()
+            total_cpu.append((time.thread_time() - c0) * 1000)
+            t0, c0 = time.perf_counter(), time.thread_time()
             embedder.embed_queries([q])
             embed_only.append((time.perf_counter() - t0) * 1000)
+            embed_cpu.append((time.thread_time() - c0) * 1000)
     return {
         "backend": backend,
         "catalog": len(docs),
         "queries": len(total),
         "query_embedding": _percentiles(embed_only),
+        "query_embedding_cpu": _percentiles(embed_cpu),
         "end_to_end": _percentiles(total),
+        "end_to_end_cpu": _percentiles(total_cpu),
     }
 
 
@@ -145,7 +151,10 @@ def format_report(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"Demo catalog ({d['catalog']} resources, {d['queries']} queries, backend {d['backend']}):",
-        f"  query embedding      p50 {d['query_embedding']['p50_ms']:.1f} ms   p95 {d['query_embedding']['p95_ms']:.1f} ms",
-        f"  embed + hybrid search p50 {d['end_to_end']['p50_ms']:.1f} ms   p95 {d['end_to_end']['p95_ms']:.1f} ms (target ≤ 50)",
+        "  (wall / thread CPU)",
+        f"  query embedding       p50 {d['query_embedding']['p50_ms']:.1f} / {d['query_embedding_cpu']['p50_ms']:.1f} ms"
+        f"   p95 {d['query_embedding']['p95_ms']:.1f} / {d['query_embedding_cpu']['p95_ms']:.1f} ms",
+        f"  embed + hybrid search p50 {d['end_to_end']['p50_ms']:.1f} / {d['end_to_end_cpu']['p50_ms']:.1f} ms"
+        f"   p95 {d['end_to_end']['p95_ms']:.1f} / {d['end_to_end_cpu']['p95_ms']:.1f} ms (target p95 ≤ 50)",
     ]
     return "\n".join(lines)
