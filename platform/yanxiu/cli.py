@@ -277,6 +277,57 @@ def search(
         typer.echo(f"    {snippet}")
 
 
+@app.command()
+def recommend(
+    teacher: Annotated[str, typer.Argument(help="Teacher user id or username, e.g. t001")],
+    today: Annotated[str | None, typer.Option(help="Plan as of this date (YYYY-MM-DD)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """A teacher's precise training path, each step with its reasons."""
+    from yanxiu.analytics.embed_cache import EmbeddingCache
+    from yanxiu.credits.policy import load_policies
+    from yanxiu.db import session_scope
+    from yanxiu.recommend.service import build_recommender, load_ranker, resolve_teacher
+    from yanxiu.runtime import get_session_factory
+
+    settings = get_settings()
+    service, _ = _search_service(progress=False)
+    policy = load_policies(settings.content_dir / "policies")[settings.policy]
+    ranker, label = load_ranker(settings.models_dir)
+    with (
+        session_scope(get_session_factory(settings)) as session,
+        EmbeddingCache(settings.data_dir / "embeddings") as cache,
+    ):
+        try:
+            teacher_id = resolve_teacher(session, teacher)
+        except ValueError as err:
+            raise _fail(err) from err
+        planner = build_recommender(session, service, cache=cache, ranker=ranker, ranker_name=label)
+        path = planner.recommend(
+            session,
+            teacher_id=teacher_id,
+            policy=policy,
+            today=date.fromisoformat(today) if today else date.today(),
+        )
+    if as_json:
+        typer.echo(json.dumps(path.as_dict(), ensure_ascii=False))
+        return
+    typer.echo(
+        f"研训路径（{path.generated_on}，共 {len(path.steps)} 步 {path.total_hours:g} 学时；排序：{path.ranker}）"
+    )
+    if path.cold_start == "induction":
+        typer.echo("新教师：优先安排入职培训与师德必修")
+    for n, st in enumerate(path.steps, start=1):
+        typer.echo(f"{n:>2}. [{st.code}] {st.title}（{st.category}·{st.hours:g}学时·{st.format}）")
+        for reason in st.reasons:
+            typer.echo(f"      - {reason}")
+    if path.in_progress:
+        typer.echo("正在学习：" + "、".join(path.in_progress))
+    for key, hours in path.unmet.items():
+        label_ = "本学年" if key == "yearly" else f"「{key}」"
+        typer.echo(f"注意：{label_}还差 {hours:g} 学时，目录中适合您的资源不足，请联系培训者")
+
+
 @eval_app.command("search")
 def eval_search(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,

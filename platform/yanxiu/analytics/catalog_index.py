@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from tqdm import tqdm
 
 from yanxiu.analytics.embed import Embedder, LexicalEmbedder
@@ -40,7 +40,9 @@ class SyncReport:
 
 def load_docs(session: Session) -> list[CatalogDoc]:
     """Every catalog resource (all statuses: the index filters on status) in id order."""
-    rows = session.scalars(select(Course).order_by(Course.id))
+    rows = session.scalars(
+        select(Course).options(selectinload(Course.prerequisites)).order_by(Course.id)
+    )
     return [
         CatalogDoc(
             id=c.id,
@@ -55,7 +57,10 @@ def load_docs(session: Session) -> list[CatalogDoc]:
             status=c.status.value,
             hours=c.hours,
             competencies=tuple(c.competencies),
-        )  # fmt: skip
+            prerequisites=tuple(sorted(p.code for p in c.prerequisites)),
+            levels=tuple(c.levels),
+            posts=tuple(c.posts),
+        )
         for c in rows
     ]
 
@@ -153,9 +158,13 @@ def open_catalog_search(
             directory=index_dir(data_dir, embedder),
             progress=progress,
         )
+        # all cache hits after the sync; the recommender needs item vectors by position
+        vectors, _ = _embed(docs, embedder, cache, progress=False)
     finally:
         cache.close()
     lexical = LexicalEmbedder().fit([d.text for d in docs]) if docs else LexicalEmbedder()
-    return CatalogSearch(
+    search = CatalogSearch(
         docs, embedder=embedder, index=index, lexical=lexical, lexical_weight=lexical_weight
-    ), report
+    )
+    search.doc_vectors = vectors
+    return search, report

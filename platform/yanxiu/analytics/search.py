@@ -52,6 +52,9 @@ class CatalogDoc:
     status: str
     hours: float
     competencies: tuple[str, ...] = ()
+    prerequisites: tuple[str, ...] = ()  # codes
+    levels: tuple[str, ...] = ()  # target tiers; empty = all
+    posts: tuple[str, ...] = ()  # target posts; empty = all
 
     @property
     def text(self) -> str:
@@ -132,6 +135,8 @@ class CatalogSearch:
         self.position = {d.id: i for i, d in enumerate(self.docs)}
         self.embedder, self.index, self.lexical = embedder, index, lexical
         self.lexical_weight = lexical_weight
+        # document vectors by position in ``docs``, when the caller has them (recommendation)
+        self.doc_vectors: np.ndarray | None = None
         # which n-grams the lexical side knows: a query with none of them has no lexical signal
         self._vocabulary = getattr(lexical._tfidf, "vocabulary_", {})
 

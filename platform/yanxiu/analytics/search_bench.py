@@ -39,7 +39,10 @@ def content_docs(content_dir: Path) -> list[CatalogDoc]:
             status=r.status,
             hours=r.hours,
             competencies=tuple(r.competencies),
-        )  # fmt: skip
+            prerequisites=tuple(r.prerequisites),
+            levels=tuple(r.levels),
+            posts=tuple(r.posts),
+        )
         for i, r in enumerate(load_content(content_dir).resources)
     ]
 
