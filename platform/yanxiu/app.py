@@ -16,9 +16,12 @@ from sqlalchemy import func, select
 
 from yanxiu import __version__
 from yanxiu.analytics.embed import EmbedderUnavailable
+from yanxiu.analytics.embed_cache import EmbeddingCache
 from yanxiu.analytics.service import catalog_search_from_settings
 from yanxiu.config import Settings, get_settings
+from yanxiu.credits.policy import load_policies
 from yanxiu.db import session_scope
+from yanxiu.recommend.service import build_recommender, load_ranker, resolve_teacher
 from yanxiu.runtime import get_session_factory
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -34,13 +37,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Heavy things load once per process: the embedder and the catalog index.
         app.state.search = None
         app.state.search_error = ""
+        app.state.recommender = None
+        app.state.policy = load_policies(settings.content_dir / "policies")[settings.policy]
+        cache = EmbeddingCache(settings.data_dir / "embeddings")
         try:
             with session_scope(factory) as session:
                 app.state.search, _ = catalog_search_from_settings(settings, session)
+                ranker, label = load_ranker(settings.models_dir)
+                app.state.recommender = build_recommender(
+                    session, app.state.search, cache=cache, ranker=ranker, ranker_name=label
+                )
         except EmbedderUnavailable as exc:  # the app still serves; search says why it can't
             log.error("search unavailable: %s", exc)
             app.state.search_error = str(exc)
         yield
+        cache.close()
 
     app = FastAPI(title="Yanxiu 研修 API", version=__version__, lifespan=lifespan, docs_url="/api/docs",
                   openapi_url="/api/v1/openapi.json")  # fmt: skip
@@ -73,6 +84,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         filters = {"stage": stage, "subject": subject, "category": category, "format": format}
         hits = service.search(q, k=k, filters=filters, mode=mode)
         return {"query": q, "mode": mode, "results": [h.as_dict() for h in hits]}
+
+    @app.get("/api/v1/teachers/{teacher}/path", tags=["recommendation"])
+    def teacher_path(teacher: str, today: date | None = None) -> dict[str, object]:
+        """A teacher's precise training path (by user id or username), each step explained."""
+        planner = app.state.recommender
+        if planner is None:
+            raise HTTPException(
+                503, detail=f"recommendation is unavailable: {app.state.search_error}"
+            )
+        with session_scope(factory) as session:
+            try:
+                teacher_id = resolve_teacher(session, teacher)
+            except ValueError as exc:
+                raise HTTPException(404, detail=str(exc)) from exc
+            path = planner.recommend(
+                session, teacher_id=teacher_id, policy=app.state.policy, today=today or date.today()
+            )
+        return path.as_dict()
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:

@@ -142,3 +142,23 @@ def test_recommend_command(db, content, tmp_path):
     body = json.loads(result.output)
     assert body["steps"] and body["ranker"].startswith("similarity")
     assert missing.exit_code == 2 and "no teacher 'nobody'" in missing.output
+
+
+def test_path_api(db, content, settings_for):
+    from fastapi.testclient import TestClient
+
+    from yanxiu.app import create_app
+
+    with db.factory() as s:
+        sync_competencies(s, content.competencies)
+        sync_courses(s, content.resources, origin="content:catalog")
+        teacher = make_teacher(s, stage="初中", subjects=["物理"])
+        s.commit()
+        username, teacher_id = teacher.username, teacher.id
+    with TestClient(create_app(settings_for(db.url, embed_backend="use"))) as client:
+        body = client.get(
+            f"/api/v1/teachers/{username}/path", params={"today": "2026-11-20"}
+        ).json()
+        assert body["teacher_id"] == teacher_id and body["steps"]
+        assert all(step["reasons"] for step in body["steps"])
+        assert client.get("/api/v1/teachers/nobody/path").status_code == 404
