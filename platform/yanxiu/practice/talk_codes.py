@@ -1,0 +1,169 @@
+"""Rule-based codes for classroom turns: questions (open or closed, Bloom level) and FIAS.
+
+No labelled Chinese FIAS or Bloom data exists to learn from, so these codes are transparent
+rules that a trainer can read and dispute; each rule lists the cue words it relies on and the
+cues found are returned as evidence. The learned dialogic-move coder (DialogID categories)
+complements them.
+
+FIAS categories (Flanders): 1 accepts feeling, 2 praises or encourages, 3 accepts or uses
+student ideas, 4 asks questions, 5 lectures, 6 gives directions, 7 criticises or justifies
+authority; 8 student response, 9 student initiation; 10 silence (from timestamp gaps, added
+by :func:`yanxiu.practice.lesson_metrics.expand_fias`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from yanxiu.practice.lesson_metrics import Classified, content_units
+from yanxiu.practice.parse import Utterance
+
+QUESTION_MARK = re.compile(r"[？?]")
+# Interrogative cues that make a turn a question even without a question mark (ASR drops them).
+QUESTION_CUES = ("为什么", "怎么", "如何", "什么", "哪", "谁", "几", "多少", "是不是", "对不对", "有没有",
+                 "能不能", "会不会", "好不好", "行不行", "吗", "呢？", "你觉得", "你认为", "你发现", "why", "how",
+                 "what", "which", "who", "do you", "does", "can you", "is it")  # fmt: skip
+CLOSED_CUES = ("吗", "是不是", "对不对", "有没有", "能不能", "会不会", "好不好", "行不行", "是多少", "等于几",
+               "等于多少", "叫什么", "对吧", "是吧", "does ", "is it", "is the", "are they", "can both",
+               "do you agree")  # fmt: skip
+OPEN_CUES = ("为什么", "怎么想", "怎么做", "怎么办", "怎样", "如何", "你觉得", "你认为", "你发现", "说说",
+             "谈谈", "有什么不同", "有什么区别", "还有别的", "还有其他", "还有什么", "有哪些", "你的理由",
+             "依据是什么", "怎么知道", "怎么判断", "如果", "想象", "设计", "解释", "比较", "评价", "怎么", "别的方法",
+             "别的办法", "共同点", "怎么看", "用什么办法", "why", "how ", "what do you think", "what would",
+             "what if", "respond to", "in your opinion", "how can we")  # fmt: skip
+# Bloom levels, highest first: the highest level whose cue appears wins.
+BLOOM_CUES: dict[str, tuple[str, ...]] = {
+    "创造": ("设计", "创编", "改编", "想象", "如果", "别的方法", "别的办法", "其他方法", "另一种", "提出", "编一个",
+           "用什么办法", "what would", "what if", "design", "create", "how else"),
+    "评价": ("同意", "赞成", "评价", "哪个更好", "哪种更好", "合理", "有道理", "判断", "你认为", "怎么看", "能不能算",
+           "agree", "fair", "should", "do you think", "opinion", "better"),
+    "分析": ("为什么", "比较", "区别", "不同", "原因", "关系", "依据", "理由", "怎么知道", "分类", "推理", "证明",
+           "共同点", "相同", "特点", "why", "compare", "difference", "how can we tell", "evidence"),
+    "应用": ("算一算", "试一试", "用这个", "用刚才", "解决", "计算", "运用", "应用", "做一做", "列式", "画一画",
+           "use ", "solve", "calculate", "how would you say"),
+    "理解": ("什么意思", "解释", "用自己的话", "概括", "举个例子", "举例", "说明", "意思是", "总结", "归纳",
+           "explain", "mean", "in your own words", "example", "summar"),
+    "记忆": ("是什么", "叫什么", "多少", "哪一年", "谁", "哪里", "背", "说出", "回忆", "记得", "几", "what is",
+           "who", "when", "where", "remember"),
+}  # fmt: skip
+PRAISE = ("很好", "真好", "非常好", "真棒", "不错", "说得好", "说得对", "完全正确", "回答正确", "很准确",
+          "厉害", "了不起", "很有想法", "有创意", "掌声", "表扬", "好极了", "太好了", "good", "great",
+          "excellent", "well done")  # fmt: skip
+FEELING = ("别紧张", "不要紧张", "没关系", "别着急", "不着急", "我理解", "我知道你", "能理解", "难过",
+           "担心", "害怕", "辛苦了", "慢慢来")  # fmt: skip
+USE_IDEAS = ("刚才", "你的意思是", "他的意思是", "她的意思是", "同学说", "说的", "你的想法", "他的想法",
+             "同意", "补充", "按照你的", "根据你的")  # fmt: skip
+DIRECTIONS = ("请", "打开", "翻到", "拿出", "坐下", "站起来", "读一读", "读一下", "写下来", "写一写",
+              "讨论", "开始", "停", "看黑板", "看屏幕", "举手", "小组", "同桌", "齐读", "做一下", "完成",
+              "open your", "turn to", "let's", "please")  # fmt: skip
+CRITICISM = ("安静", "不要说话", "别说话", "注意听", "怎么又", "不认真", "不对", "错了", "说了多少遍",
+             "站好", "坐好", "像什么样子", "严肃", "批评", "不准", "不许")  # fmt: skip
+STUDENT_INITIATION = ("我想问", "我有个问题", "我有一个问题", "老师，我", "我觉得不对", "我不同意", "我有不同",
+                      "我补充", "我还想", "为什么")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TurnCode:
+    """Codes of one turn, with the cue words that justify them."""
+
+    fias: int
+    is_question: bool = False
+    is_open: bool | None = None
+    bloom: str | None = None
+    cues: tuple[str, ...] = ()
+
+
+def _found(text: str, cues: Sequence[str]) -> list[str]:
+    lower = text.lower()
+    return [c for c in cues if c in lower]
+
+
+def code_question(text: str) -> tuple[bool, bool | None, str | None, list[str]]:
+    """Whether a teacher turn asks a question; if so whether open, its Bloom level and cues."""
+    asks = bool(QUESTION_MARK.search(text)) or bool(_found(text, QUESTION_CUES))
+    if not asks:
+        return False, None, None, []
+    # judge the last question of the turn: teachers lecture, then ask
+    parts = [p for p in re.split(r"(?<=[？?。！!])", text) if p.strip()]
+    asked = next(
+        (p for p in reversed(parts) if QUESTION_MARK.search(p) or _found(p, QUESTION_CUES)), text
+    )
+    open_cues, closed_cues = _found(asked, OPEN_CUES), _found(asked, CLOSED_CUES)
+    # these invite reasoning or alternatives even in a yes/no form ("还有没有别的方法？")
+    reason_words = (
+        "为什么",
+        "怎么",
+        "如何",
+        "别的方法",
+        "别的办法",
+        "其他方法",
+        "why",
+        "how ",
+        "what do you think",
+        "what would",
+    )
+    is_open = bool(open_cues) and not (closed_cues and not _found(asked, reason_words))
+    bloom = next((level for level in BLOOM_CUES if _found(asked, BLOOM_CUES[level])), None)
+    if bloom is None:
+        bloom = "理解" if is_open else "记忆"
+    return True, is_open, bloom, open_cues or closed_cues
+
+
+def code_turns(utterances: Sequence[Utterance]) -> list[TurnCode]:
+    """FIAS and question codes for each turn, in order."""
+    codes: list[TurnCode] = []
+    previous: Utterance | None = None
+    for u in utterances:
+        text = u.text
+        if u.speaker_role != "teacher":
+            if u.is_action:
+                codes.append(TurnCode(8, cues=("学生活动",)))
+            else:
+                initiated = _found(text, STUDENT_INITIATION) or (
+                    QUESTION_MARK.search(text) and not (previous and previous.speaker_role == "teacher" and QUESTION_MARK.search(previous.text))
+                )  # fmt: skip
+                codes.append(
+                    TurnCode(9 if initiated else 8, cues=tuple(_found(text, STUDENT_INITIATION)))
+                )
+        else:
+            asks, is_open, bloom, q_cues = code_question(text)
+            after_student = (
+                previous is not None
+                and previous.speaker_role != "teacher"
+                and not previous.is_action
+            )
+            reused = after_student and len(content_units(previous.text) & content_units(text)) >= 2  # type: ignore[union-attr]
+            if f := _found(text, FEELING):
+                codes.append(TurnCode(1, asks, is_open, bloom, tuple(f)))
+            elif (
+                after_student
+                and (reused or _found(text, USE_IDEAS))
+                and not _found(text, CRITICISM)
+            ):
+                codes.append(
+                    TurnCode(
+                        3, asks, is_open, bloom, tuple(_found(text, USE_IDEAS)) or ("复述学生观点",)
+                    )
+                )
+            elif (p := _found(text, PRAISE)) and after_student:
+                codes.append(TurnCode(2, asks, is_open, bloom, tuple(p)))
+            elif asks:
+                codes.append(TurnCode(4, True, is_open, bloom, tuple(q_cues)))
+            elif c := _found(text, CRITICISM):
+                codes.append(TurnCode(7, cues=tuple(c)))
+            elif (d := _found(text, DIRECTIONS)) and len(text) <= 40:
+                codes.append(TurnCode(6, cues=tuple(d)))
+            else:
+                codes.append(TurnCode(5))
+        previous = u
+    return codes
+
+
+def classified(utterances: Sequence[Utterance], codes: Sequence[TurnCode]) -> list[Classified]:
+    """Bridge to :mod:`lesson_metrics`' question statistics and wait times."""
+    return [
+        Classified(u, c.is_question, c.is_open, c.bloom)
+        for u, c in zip(utterances, codes, strict=True)
+    ]
