@@ -1,0 +1,349 @@
+"""Rubric scores (1–5) with evidence, confidence and the norm used.
+
+Transcript dimensions follow the classroom-observation frameworks trainers already use
+(S-T, FIAS, questioning and dialogic-teaching research) and each maps to a competency, so a
+weakness can be matched to catalog resources:
+
+| dimension | competency | measured by |
+|---|---|---|
+| 提问质量 | PRC-QUES | open-question share, higher-order (分析/评价/创造) share |
+| 学生参与 | PRC-ENGAGE | student share of lesson time, distinct student speakers, initiations |
+| 反馈评价 | PRC-FEEDBACK | specific vs generic feedback after student turns, uptake |
+| 课堂互动 | PRC-DIALOG | S-T conversion rate Ch, uptake rate, FIAS 3 (uses student ideas) |
+| 思维深度 | PRC-THINK | higher-order questions, reasoning words in student turns, wait time |
+| 教学目标达成 | PRC-GOAL | checks of understanding and a summary near the end (low confidence) |
+
+Lesson plans are scored on 教学目标, 学情分析, 教学重难点, 教学过程, 评价设计, 作业设计 from the
+detected sections. Every score lists the evidence (utterance numbers and lines, or the
+section's heading line and a quote), a confidence in [0, 1] (less evidence, less confidence)
+and the norm that turned the measure into a score, so a trainer can check and overrule it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from yanxiu.practice.lesson_metrics import (
+    STResult,
+    content_units,
+    question_stats,
+    talk_share,
+    uptake,
+    wait_times,
+)
+from yanxiu.practice.parse import LessonPlan, Utterance
+from yanxiu.practice.talk_codes import TurnCode, classified
+
+TRANSCRIPT_DIMENSIONS = {
+    "提问质量": "PRC-QUES", "学生参与": "PRC-ENGAGE", "反馈评价": "PRC-FEEDBACK",
+    "课堂互动": "PRC-DIALOG", "思维深度": "PRC-THINK", "教学目标达成": "PRC-GOAL",
+}  # fmt: skip
+PLAN_DIMENSIONS = {
+    "教学目标": "PRC-GOAL", "学情分析": "PRC-LEARNER", "教学重难点": "PRC-KEY",
+    "教学过程": "PRC-PROCESS", "评价设计": "PRC-ASSESS", "作业设计": "PRC-HOMEWORK",
+}  # fmt: skip
+GENERIC_FEEDBACK = re.compile(
+    r"^(好|嗯|对|行|可以|OK|ok|Good|good)[，,。.！!]?(坐下|请坐|下一个|还有吗|next)?[。.！!]?$"
+)
+GENERIC_OPENING = re.compile(
+    r"^(好|嗯|对|行|OK|ok|Good|good)[，,。.！!]\s*(坐下|请坐|下一个|还有吗|还有谁|next|sit down)",
+    re.I,
+)
+REASONING = (
+    "因为",
+    "所以",
+    "如果",
+    "那么",
+    "我觉得",
+    "我认为",
+    "我发现",
+    "理由",
+    "说明",
+    "可能",
+    "because",
+    "so ",
+    "i think",
+)
+
+
+@dataclass
+class DimensionScore:
+    dimension: str
+    competency: str
+    score: int  # 1..5
+    measure: dict[str, Any]
+    norm: str
+    confidence: float
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def banded(value: float | None, cuts: Sequence[float]) -> int:
+    """1 + the number of ascending ``cuts`` that ``value`` reaches (None scores 1)."""
+    if value is None:
+        return 1
+    return 1 + sum(value >= c for c in cuts)
+
+
+def _ref(u: Utterance) -> dict[str, Any]:
+    return {
+        "utterance": u.index,
+        "line": u.line_no,
+        "speaker": u.speaker_label,
+        "text": u.text[:80],
+    }
+
+
+def _confidence(n: int, full_at: int, *, timed: bool = True) -> float:
+    return round(min(1.0, 0.3 + 0.7 * n / full_at) * (1.0 if timed else 0.8), 2)
+
+
+def score_transcript(
+    utts: Sequence[Utterance], codes: Sequence[TurnCode], st: STResult
+) -> list[DimensionScore]:
+    """Six transcript dimensions from the coded turns and the lesson metrics."""
+    items = classified(utts, codes)
+    q = question_stats(items)
+    timed = not st.estimated
+    teacher_qs = [x for x in items if x.is_question and x.utterance.speaker_role == "teacher"]
+    up = uptake(utts)
+    share = talk_share(utts)
+    students = [u for u in utts if u.speaker_role != "teacher" and not u.is_action]
+    initiations = [u for u, c in zip(utts, codes, strict=True) if c.fias == 9]
+    speakers = {
+        u.speaker_label for u in students if u.speaker_label not in ("生", "众生", "S", "学生")
+    }
+    out: list[DimensionScore] = []
+
+    open_share, higher = q["open_share"] or 0.0, q["higher_order_share"] or 0.0
+    quality = 0.5 * min(1.0, open_share / 0.4) + 0.5 * min(1.0, higher / 0.4)
+    best = sorted(teacher_qs, key=lambda x: (not x.is_open, x.bloom in ("记忆", "理解")))
+    out.append(DimensionScore(
+        "提问质量", "PRC-QUES", banded(quality, (0.2, 0.4, 0.6, 0.8)),
+        {"questions": q["count"], "open_share": q["open_share"], "higher_order_share": q["higher_order_share"], "bloom": q["bloom"]},
+        "开放性问题占比与高阶（分析/评价/创造）问题占比各达到 40% 记满分；两项平均，每 20% 一档",
+        _confidence(q["count"], 12, timed=True),
+        [_ref(x.utterance) | {"note": ("开放" if x.is_open else "封闭") + f"·{x.bloom}"} for x in (best[:2] + best[-2:] if len(best) > 4 else best)],
+    ))  # fmt: skip
+
+    student_time = share["student_time"] or 0.0
+    engage = (
+        0.5 * min(1.0, student_time / 0.5)
+        + 0.25 * min(1.0, len(speakers) / 6)
+        + 0.25 * min(1.0, len(initiations) / 3)
+    )
+    out.append(DimensionScore(
+        "学生参与", "PRC-ENGAGE", banded(engage, (0.2, 0.4, 0.6, 0.8)),
+        {"student_time_share": share["student_time"], "named_student_speakers": len(speakers), "student_initiations": len(initiations),
+         "student_turns": len(students)},
+        "学生时间占比 50%、6 名以上不同学生发言、3 次以上学生主动提问或质疑记满分（权重 2:1:1）",
+        _confidence(len(students), 15, timed=timed), [_ref(u) | {"note": "学生主动发起"} for u in initiations[:3]],
+    ))  # fmt: skip
+
+    after_student = [
+        (s, t) for s, t in zip(utts, utts[1:], strict=False)
+        if s.speaker_role != "teacher" and not s.is_action and t.speaker_role == "teacher"
+    ]  # fmt: skip
+    # generic: opens with "好/对/嗯/OK…(坐下)" or is a bare word, and takes up nothing the student said
+    generic = [
+        t for s_, t in after_student
+        if (GENERIC_FEEDBACK.match(t.text.strip()[:6]) or GENERIC_OPENING.match(t.text.strip()) or len(t.text.strip()) <= 4)
+        and len(content_units(s_.text) & content_units(t.text)) < 2
+    ]  # fmt: skip
+    specific_share = 1 - len(generic) / len(after_student) if after_student else None
+    feedback = 0.6 * (specific_share or 0.0) + 0.4 * min(1.0, (up["rate"] or 0.0) / 0.3)
+    out.append(DimensionScore(
+        "反馈评价", "PRC-FEEDBACK", banded(feedback, (0.3, 0.5, 0.65, 0.8)),
+        {"feedback_turns": len(after_student), "generic": len(generic), "specific_share": specific_share, "uptake_rate": up["rate"]},
+        "学生发言后的教师回应中具体反馈占比（权重 0.6）与接续学生观点的比率（达 30% 记满，权重 0.4）",
+        _confidence(len(after_student), 12, timed=True), [_ref(t) | {"note": "笼统反馈"} for t in generic[:3]],
+    ))  # fmt: skip
+
+    uses_ideas = sum(c.fias == 3 for c in codes)
+    teacher_turns = sum(u.speaker_role == "teacher" for u in utts) or 1
+    dialog = (
+        0.4 * min(1.0, st.ch / 0.4)
+        + 0.3 * min(1.0, (up["rate"] or 0.0) / 0.3)
+        + 0.3 * min(1.0, uses_ideas / teacher_turns / 0.25)
+    )
+    out.append(DimensionScore(
+        "课堂互动", "PRC-DIALOG", banded(dialog, (0.2, 0.4, 0.6, 0.8)),
+        {"ch": st.ch, "rt": st.rt, "mode": st.mode, "uptake_rate": up["rate"], "uses_student_ideas": uses_ideas},
+        "S-T 转换率 Ch 达 0.4、接续率达 30%、接纳运用学生观点的教师话轮达 25% 记满分（权重 0.4:0.3:0.3）",
+        _confidence(len(utts), 40, timed=timed),
+        [{"utterance": e["teacher"], "line": utts[e["teacher"]].line_no, "text": utts[e["teacher"]].text[:80], "note": "接续：" + "、".join(e["shared"][:3])} for e in up["events"][:3]],
+    ))  # fmt: skip
+
+    reasoning = [u for u in students if any(w in u.text.lower() for w in REASONING)]
+    waits = [w["seconds"] for w in wait_times(items)]
+    mean_wait = sum(waits) / len(waits) if waits else None
+    think = (
+        0.45 * min(1.0, higher / 0.4)
+        + 0.35 * min(1.0, len(reasoning) / max(1, len(students)) / 0.4)
+        + 0.2 * min(1.0, (mean_wait or 0) / 3.0)
+    )
+    out.append(DimensionScore(
+        "思维深度", "PRC-THINK", banded(think, (0.2, 0.4, 0.6, 0.8)),
+        {"higher_order_share": q["higher_order_share"], "reasoning_turns": len(reasoning), "mean_wait_s": mean_wait},
+        "高阶问题占比达 40%、学生话轮中说理（因为/我认为/如果…）达 40%、平均候答 3 秒记满分（权重 0.45:0.35:0.2）",
+        _confidence(len(students), 15, timed=bool(waits)), [_ref(u) | {"note": "学生说理"} for u in reasoning[:3]],
+    ))  # fmt: skip
+
+    tail = utts[int(len(utts) * 0.75) :]
+    checks = [
+        u
+        for u in tail
+        if u.speaker_role == "teacher"
+        and re.search(
+            r"(总结|小结|回顾|学到了什么|收获|谁能说说|归纳|练习|检测|summar|what did we learn)",
+            u.text,
+            re.I,
+        )
+    ]
+    goal = min(1.0, len(checks) / 2) * 0.7 + (0.3 if q["count"] else 0.0)
+    out.append(DimensionScore(
+        "教学目标达成", "PRC-GOAL", banded(goal, (0.2, 0.4, 0.6, 0.85)),
+        {"closing_checks": len(checks)},
+        "实录末段有总结或检测（2 处及以上记满分，权重 0.7）且课中有提问（0.3）；仅凭实录判断目标达成，置信度低",
+        0.35, [_ref(u) | {"note": "末段总结/检测"} for u in checks[:2]],
+    ))  # fmt: skip
+    return out
+
+
+_MEASURABLE = (
+    "能",
+    "会",
+    "说出",
+    "写出",
+    "列举",
+    "解释",
+    "运用",
+    "设计",
+    "比较",
+    "归纳",
+    "完成",
+    "判断",
+    "表达",
+    "概括",
+    "画出",
+)
+_VAGUE = ("了解", "理解", "掌握", "体会", "感受", "培养", "提高", "渗透")
+_LEARNER = (
+    "已有",
+    "已经",
+    "前测",
+    "基础",
+    "困难",
+    "易错",
+    "差异",
+    "问卷",
+    "数据",
+    "经验",
+    "学生在",
+)
+_STUDENT_ACTIVITY = ("学生", "小组", "讨论", "探究", "合作", "练习", "展示", "交流", "汇报", "动手")
+_ASSESS = (
+    "评价标准",
+    "量规",
+    "自评",
+    "互评",
+    "评价表",
+    "达成",
+    "检测",
+    "观察",
+    "表现",
+    "等级",
+    "星",
+)
+_HOMEWORK = ("分层", "基础", "拓展", "选做", "必做", "实践", "分钟", "弹性", "个性")
+
+
+def _plan_evidence(plan: LessonPlan, key: str, cues: Sequence[str]) -> list[dict[str, Any]]:
+    line = next((no for no, _, k in plan.headings if k == key), None)
+    text = plan.sections.get(key, "")
+    sentences = [s for s in re.split(r"[。\n；;]", text) if s.strip()]
+    hits = [s.strip()[:80] for s in sentences if any(c in s for c in cues)][:2]
+    return [{"section": key, "line": line, "quote": q} for q in hits] or (
+        [{"section": key, "line": line, "quote": sentences[0][:80]}] if sentences else []
+    )
+
+
+def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
+    """Six lesson-plan dimensions from the detected sections (a missing section scores 1)."""
+    out = []
+    for key, comp in PLAN_DIMENSIONS.items():
+        # sub-headings such as "重点：" / "难点：" belong to the section's text for scoring
+        titles = [h for _, h, k in plan.headings if k == key]
+        text = "\n".join([*titles[1:], plan.sections.get(key, "")]) if key in plan.sections else ""
+        chars = len(re.sub(r"\s", "", text))
+        if not text:
+            out.append(DimensionScore(key, comp, 1, {"present": False}, "缺少该部分记 1 分", 0.9,
+                                      [{"section": key, "line": None, "quote": "（未检测到该部分）"}]))  # fmt: skip
+            continue
+        if key == "教学目标":
+            good, vague = (
+                sum(text.count(w) for w in _MEASURABLE),
+                sum(text.count(w) for w in _VAGUE),
+            )
+            value, measure, norm, cues = (
+                good / (good + vague) if good + vague else 0.3,
+                {"measurable_verbs": good, "vague_verbs": vague},
+                "可观测行为动词（说出、解释、运用…）占目标动词的比例，每 20% 一档",
+                _MEASURABLE,
+            )
+        elif key == "学情分析":
+            hits = sum(w in text for w in _LEARNER)
+            value, measure, norm, cues = (
+                min(1.0, hits / 5),
+                {"cues": hits, "chars": chars},
+                "提到已有基础、困难/易错、差异、前测数据等 5 类学情证据记满分",
+                _LEARNER,
+            )
+        elif key == "教学重难点":
+            both = ("重点" in text) + ("难点" in text)
+            value, measure, norm, cues = (
+                0.35 * both + 0.3 * ("突破" in text or "策略" in text),
+                {"has_key_and_difficult": both, "strategy": "突破" in text or "策略" in text},
+                "同时写明重点与难点（各 0.35）并说明突破策略（0.3）",
+                ("重点", "难点", "突破"),
+            )
+        elif key == "教学过程":
+            student = sum(text.count(w) for w in _STUDENT_ACTIVITY)
+            teacher = text.count("讲解") + text.count("讲授") + text.count("教师讲")
+            steps = len(re.findall(r"(环节|活动|第[一二三四五六]|^\s*\d+[.、])", text, re.M))
+            value = (
+                0.5 * min(1.0, student / max(1, student + teacher) / 0.7)
+                + 0.3 * min(1.0, steps / 4)
+                + 0.2 * ("分钟" in text)
+            )
+            measure, norm, cues = (
+                {"student_activity_words": student, "lecture_words": teacher, "steps": steps},
+                "学生活动占比达 70%、4 个以上环节、标注时间分配记满分（0.5:0.3:0.2）",
+                _STUDENT_ACTIVITY,
+            )
+        elif key == "评价设计":
+            hits = sum(w in text for w in _ASSESS)
+            value, measure, norm, cues = (
+                min(1.0, hits / 4),
+                {"cues": hits},
+                "写明评价标准/量规、评价方式（自评互评、观察、检测）等 4 类要素记满分",
+                _ASSESS,
+            )
+        else:
+            hits = sum(w in text for w in _HOMEWORK)
+            value, measure, norm, cues = (
+                min(1.0, hits / 4),
+                {"cues": hits},
+                "分层（基础/拓展/选做）、实践性、时长控制等 4 类要素记满分",
+                _HOMEWORK,
+            )
+        length_ok = min(1.0, chars / 60)  # a one-line section cannot carry much
+        out.append(DimensionScore(key, comp, banded(value * (0.6 + 0.4 * length_ok), (0.2, 0.4, 0.6, 0.8)),
+                                  measure | {"chars": chars}, norm, round(0.5 + 0.4 * length_ok, 2),
+                                  _plan_evidence(plan, key, cues)))  # fmt: skip
+    return out
