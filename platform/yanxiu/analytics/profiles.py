@@ -181,9 +181,21 @@ def reviewed_weaknesses(session: Session, teacher_id: int) -> list[Weakness]:
         .order_by(Diagnosis.created_at.desc())
         .limit(5)
     )
+    from yanxiu.practice.models import DiagnosisReview, ReviewDecision
+
     strongest: dict[str, float] = {}
     for diagnosis in rows:
-        for item in (diagnosis.report or {}).get("weaknesses", []):
+        # the trainer's version of the report when there is one (an edit changes weaknesses)
+        review = session.scalar(
+            select(DiagnosisReview)
+            .where(
+                DiagnosisReview.diagnosis_id == diagnosis.id,
+                DiagnosisReview.decision.in_([ReviewDecision.ACCEPT, ReviewDecision.EDIT]),
+            )
+            .order_by(DiagnosisReview.id.desc())
+        )
+        report = review.report if review is not None and review.report else diagnosis.report
+        for item in (report or {}).get("weaknesses", []):
             comp, sev = item.get("competency"), float(item.get("severity", 0.5))
             if comp:
                 strongest[comp] = max(strongest.get(comp, 0.0), sev)

@@ -21,6 +21,7 @@ class DiagnosisStatus(enum.StrEnum):
     ACCEPTED = "accepted"
     EDITED = "edited"
     REJECTED = "rejected"
+    CONTESTED = "contested"  # the teacher disputes the reviewed diagnosis; back to a trainer
 
 
 class ReviewDecision(enum.StrEnum):

@@ -78,6 +78,7 @@ class DimensionScore:
     norm: str
     confidence: float
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    raw_score: int | None = None  # the rule score before calibration, when calibration moved it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

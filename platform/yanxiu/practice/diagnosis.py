@@ -1,0 +1,178 @@
+"""From a parsed record to an AI-drafted diagnosis that a trainer reviews.
+
+The draft holds the lesson analytics (S-T, FIAS, questions, wait time, talk share, uptake),
+the rubric scores with their evidence, and a Chinese report: strengths, priority weaknesses
+with evidence, concrete suggestions, and catalog resources found through semantic search. It
+is marked AI-generated with the model version and never reaches the teacher before review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from yanxiu.practice.lesson_metrics import (
+    expand_fias,
+    fias_matrix,
+    fias_ratios,
+    fias_regions,
+    question_stats,
+    st_analysis,
+    st_chart,
+    talk_share,
+    timeline,
+    uptake,
+    wait_times,
+)
+from yanxiu.practice.parse import LessonPlan, Utterance
+from yanxiu.practice.rubric import DimensionScore, score_lesson_plan, score_transcript
+from yanxiu.practice.talk_codes import TurnCode, classified, code_turns
+
+MODEL_VERSION = "yanxiu-rubric-1 (rules: talk_codes v1, rubric v1)"
+# resources for a weakness: (competency id, query text, stage) -> [{code, title, …}]
+ResourceFinder = Callable[[str, str, str], list[dict[str, Any]]]
+
+SUGGESTIONS: dict[str, str] = {
+    "提问质量": "本节课共提问 {questions} 次，开放性问题占 {open_pct}，高阶问题占 {higher_pct}。建议在新知形成和总结环节各设计 1–2 个“为什么/你是怎么判断的/还有别的方法吗”类问题，并把“对不对”“是不是”改为请学生说明理由。",
+    "学生参与": "学生活动时间约占 {student_pct}，有名字记录的发言学生 {speakers} 人。建议增加同桌互说、小组汇报等全员参与的环节，点名时兼顾未发言的学生，并给学生提出疑问的机会。",
+    "反馈评价": "学生发言后的 {feedback_turns} 次回应中，有 {generic} 次是“好，坐下”一类笼统反馈。建议指出回答好在哪里或还缺什么，并把学生的说法追问、转述给全班，形成“回答—追问—再回答”的链条。",
+    "课堂互动": "S-T 转换率 Ch 为 {ch}，教学模式为{mode}。建议用“你同意他的说法吗？为什么？”引导学生之间相互回应，减少教师一问一答后立即讲解。",
+    "思维深度": "高阶问题占 {higher_pct}，学生说理的话轮 {reasoning} 次，平均候答 {wait}。建议提问后留出 3–5 秒思考时间，追问“你的依据是什么”，让学生用“因为……所以……”完整表达思路。",
+    "教学目标达成": "实录末段检测到 {checks} 处总结或检测。建议在课尾用 1–2 道与目标对应的小题或“今天你学会了什么”请学生自己小结，以便判断目标是否达成。",
+    "教学目标": "目标中可观测的行为动词 {measurable} 个、笼统动词（了解、理解、掌握…）{vague} 个。建议用“能说出/能运用……解决……”等可检测的表述，写明条件与达成程度。",
+    "学情分析": "学情分析中提到的学情证据较少。建议写明学生已有的知识经验、可能的困难和易错点、学生之间的差异，最好附上前测或作业数据。",
+    "教学重难点": "建议分别写明教学重点和难点，并说明用什么活动或策略突破难点。",
+    "教学过程": "建议按环节写清楚学生做什么、教师做什么和时间分配，让学生活动占主要部分。",
+    "评价设计": "建议写明与目标对应的评价标准（量规或等级描述）和评价方式（观察、检测、自评互评）。",
+    "作业设计": "建议设计基础、拓展等分层作业，注明预计完成时间，并适当加入实践性作业。",
+}
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def analyse_transcript(utts: Sequence[Utterance]) -> tuple[dict[str, Any], list[TurnCode]]:
+    """All lesson analytics of a transcript, JSON-ready, and the per-turn codes."""
+    codes = code_turns(utts)
+    items = classified(utts, codes)
+    st = st_analysis(utts)
+    spans, estimated = timeline(utts)
+    fias_seq = expand_fias([(c.fias, s, e) for c, (s, e) in zip(codes, spans, strict=True)])
+    matrix = fias_matrix(fias_seq)
+    waits = wait_times(items)
+    analytics = {
+        "utterances": len(utts),
+        "timestamps": not estimated,
+        "st": {"rt": st.rt, "ch": st.ch, "mode": st.mode, "n": st.n, "codes": st.codes, "estimated": st.estimated,
+               "chart": st_chart(st.rt, st.ch)},
+        "fias": {"matrix": matrix, "ratios": fias_ratios(fias_seq), "regions": fias_regions(matrix), "n": len(fias_seq)},
+        "questions": question_stats(items),
+        "wait_times": {"items": waits, "mean_s": sum(w["seconds"] for w in waits) / len(waits) if waits else None},
+        "talk_share": talk_share(utts),
+        "uptake": uptake(utts),
+        "turn_codes": [{"utterance": u.index, "fias": c.fias, "question": c.is_question, "open": c.is_open,
+                        "bloom": c.bloom, "cues": list(c.cues)} for u, c in zip(utts, codes, strict=True)],
+    }  # fmt: skip
+    if estimated:
+        analytics["notes"] = [
+            "实录没有时间戳：S-T 采样与候答时间按发言字数估算（约每秒 4 字），仅供参考"
+        ]
+    return analytics, codes
+
+
+def _suggestion(dim: DimensionScore, analytics: dict[str, Any]) -> str:
+    m = dim.measure
+    values = {
+        "questions": m.get("questions", 0), "open_pct": _pct(m.get("open_share")), "higher_pct": _pct(m.get("higher_order_share")),
+        "student_pct": _pct(m.get("student_time_share")), "speakers": m.get("named_student_speakers", 0),
+        "feedback_turns": m.get("feedback_turns", 0), "generic": m.get("generic", 0), "ch": f"{m.get('ch', 0):.2f}",
+        "mode": m.get("mode", ""), "reasoning": m.get("reasoning_turns", 0),
+        "wait": "—" if m.get("mean_wait_s") is None else f"{m['mean_wait_s']:.1f} 秒", "checks": m.get("closing_checks", 0),
+        "measurable": m.get("measurable_verbs", 0), "vague": m.get("vague_verbs", 0),
+    }  # fmt: skip
+    return SUGGESTIONS[dim.dimension].format(**values)
+
+
+def draft_report(
+    scores: list[DimensionScore],
+    analytics: dict[str, Any],
+    *,
+    stage: str,
+    find_resources: ResourceFinder | None,
+) -> dict[str, Any]:
+    """Strengths, priority weaknesses with evidence, suggestions and resources (Chinese)."""
+    strengths = [
+        {"dimension": d.dimension, "score": d.score, "evidence": d.evidence[:2], "text": f"{d.dimension}表现较好（{d.score} 分）"}
+        for d in sorted(scores, key=lambda d: -d.score) if d.score >= 4
+    ][:3]  # fmt: skip
+    ranked = sorted(scores, key=lambda d: (d.score, -d.confidence))
+    weak = [d for d in ranked if d.score <= 2][:3]
+    if (
+        not weak and ranked and ranked[0].score == 3
+    ):  # no clear weakness: name the relatively weakest
+        weak = ranked[:1]
+    weaknesses, suggestions, resources = [], [], []
+    for d in weak:
+        severity = round(min(1.0, (3.5 - d.score) / 2.5) * d.confidence**0.5, 2)
+        weaknesses.append({"dimension": d.dimension, "competency": d.competency, "score": d.score, "severity": severity,
+                           "evidence": d.evidence[:3],
+                           "text": f"{d.dimension}{'有待加强' if d.score <= 2 else '相对薄弱'}（{d.score} 分）"})  # fmt: skip
+        suggestions.append({"dimension": d.dimension, "text": _suggestion(d, analytics)})
+        if find_resources is not None:
+            for r in find_resources(d.competency, f"{d.dimension} 提升方法", stage)[:2]:
+                resources.append(r | {"for": d.dimension})
+    summary = (
+        f"优势：{'、'.join(s['dimension'] for s in strengths) or '暂无突出项'}；"
+        f"优先改进：{'、'.join(w['dimension'] for w in weaknesses) or '无明显短板'}。"
+    )
+    return {"summary": summary, "strengths": strengths, "weaknesses": weaknesses, "suggestions": suggestions,
+            "resources": resources, "ai_generated": True, "model_version": MODEL_VERSION}  # fmt: skip
+
+
+def diagnose_transcript(
+    utts: Sequence[Utterance],
+    *,
+    stage: str = "",
+    find_resources: ResourceFinder | None = None,
+    calibration: Mapping[str, Mapping[int, int]] | None = None,
+) -> dict[str, Any]:
+    analytics, codes = analyse_transcript(utts)
+    st = st_analysis(utts)
+    scores = score_transcript(utts, codes, st)
+    return _package(scores, analytics, stage, find_resources, calibration)
+
+
+def diagnose_lesson_plan(
+    plan: LessonPlan,
+    *,
+    stage: str = "",
+    find_resources: ResourceFinder | None = None,
+    calibration: Mapping[str, Mapping[int, int]] | None = None,
+) -> dict[str, Any]:
+    analytics = {"sections": {k: len(v) for k, v in plan.sections.items()}, "missing_sections": plan.missing,
+                 "headings": [{"line": no, "heading": h, "section": k} for no, h, k in plan.headings]}  # fmt: skip
+    return _package(score_lesson_plan(plan), analytics, stage, find_resources, calibration)
+
+
+def _package(
+    scores: list[DimensionScore],
+    analytics: dict[str, Any],
+    stage: str,
+    find: ResourceFinder | None,
+    calibration: Mapping[str, Mapping[int, int]] | None = None,
+) -> dict[str, Any]:
+    for d in scores:  # what trainers have taught us (yanxiu train rubric), recorded visibly
+        calibrated = (
+            calibration.get(d.dimension, {}).get(d.score, d.score) if calibration else d.score
+        )
+        if calibrated != d.score:
+            d.raw_score, d.score = d.score, calibrated
+    confidence = round(sum(d.confidence for d in scores) / len(scores), 3) if scores else 0.0
+    return {
+        "scores": {d.dimension: d.as_dict() for d in scores},
+        "analytics": analytics,
+        "report": draft_report(scores, analytics, stage=stage, find_resources=find),
+        "confidence": confidence,
+        "model_version": MODEL_VERSION,
+    }

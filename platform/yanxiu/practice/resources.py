@@ -1,0 +1,29 @@
+"""Finding catalog resources for a diagnosed weakness through semantic search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yanxiu.analytics.search import CatalogSearch
+from yanxiu.practice.diagnosis import ResourceFinder
+
+
+def search_resource_finder(
+    search: CatalogSearch, competency_texts: dict[str, str]
+) -> ResourceFinder:
+    """A finder that searches with the competency's description, within the teacher's stage,
+    and puts resources tagged with that competency first."""
+
+    def find(competency: str, query: str, stage: str) -> list[dict[str, Any]]:
+        text = competency_texts.get(competency, "") or query
+        hits = search.search(text, k=10, filters={"stage": [stage]} if stage else None)
+        hits.sort(
+            key=lambda h: competency not in h.doc.competencies
+        )  # stable: rank kept within groups
+        return [
+            {"code": h.doc.code, "title": h.doc.title, "hours": h.doc.hours, "category": h.doc.category,
+             "tagged": competency in h.doc.competencies}
+            for h in hits[:3]
+        ]  # fmt: skip
+
+    return find

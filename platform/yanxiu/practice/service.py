@@ -1,0 +1,254 @@
+"""Practice records end to end: submit → AI draft → trainer review → teacher view / contest.
+
+- A record is parsed completely before anything is written: a bad file raises
+  :class:`TranscriptError` naming the line, and nothing is stored.
+- The AI draft is stored with status ``pending_review`` and is never shown to the teacher.
+- A trainer accepts, edits (scores and text) or rejects it; each decision is an append-only
+  :class:`DiagnosisReview` row, and the diagnosis's status follows the latest decision.
+- The teacher sees only accepted or edited diagnoses, in their reviewed form, and may contest
+  one, which puts it back in the review queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yanxiu.accounts.models import Region, Role, User
+from yanxiu.audit.service import record_audit
+from yanxiu.practice.diagnosis import ResourceFinder, diagnose_lesson_plan, diagnose_transcript
+from yanxiu.practice.models import (
+    Diagnosis,
+    DiagnosisReview,
+    DiagnosisStatus,
+    PracticeRecord,
+    RecordKind,
+    ReviewDecision,
+)
+from yanxiu.practice.parse import TranscriptError, parse_lesson_plan, parse_transcript
+
+VISIBLE_TO_TEACHER = (DiagnosisStatus.ACCEPTED, DiagnosisStatus.EDITED)
+IN_QUEUE = (DiagnosisStatus.PENDING_REVIEW, DiagnosisStatus.CONTESTED)
+
+
+class ReviewError(ValueError):
+    pass
+
+
+def submit_record(
+    session: Session,
+    *,
+    teacher_id: int,
+    kind: RecordKind,
+    data: bytes,
+    filename: str,
+    title: str,
+    stage: str = "",
+    subject: str = "",
+    find_resources: ResourceFinder | None = None,
+    calibration: dict[str, dict[int, int]] | None = None,
+) -> tuple[PracticeRecord, Diagnosis]:
+    """Parse, analyse and store a record with its AI draft (pending review), or store nothing.
+
+    Raises:
+        TranscriptError: The file cannot be used; the message says which line and why.
+    """
+    if kind == RecordKind.TRANSCRIPT:
+        utterances = parse_transcript(data, filename)
+        if not any(u.speaker_role == "teacher" for u in utterances):
+            raise TranscriptError("实录中没有教师发言（以“师：”开头的行），无法分析")
+        draft = diagnose_transcript(
+            utterances, stage=stage, find_resources=find_resources, calibration=calibration
+        )
+        parsed: dict[str, Any] = {"utterances": [u.__dict__ for u in utterances]}
+        text = "\n".join(f"{u.speaker_label}：{u.text}" for u in utterances)
+    else:
+        plan = parse_lesson_plan(data, filename)
+        if not plan.sections and not plan.other:
+            raise TranscriptError("教案内容为空，请检查文件")
+        draft = diagnose_lesson_plan(
+            plan, stage=stage, find_resources=find_resources, calibration=calibration
+        )
+        parsed = {"sections": plan.sections, "missing": plan.missing}
+        text = "\n\n".join(f"{k}\n{v}" for k, v in plan.sections.items()) or "\n".join(
+            plan.other.values()
+        )
+    record = PracticeRecord(
+        teacher_id=teacher_id, kind=kind, title=title.strip()[:200] or filename, stage=stage, subject=subject,
+        filename=filename[:255], source_format=(filename.rsplit(".", 1)[-1].lower() if "." in filename else "text")[:16],
+        text=text, parsed=parsed, sha256=hashlib.sha256(data).hexdigest(),
+    )  # fmt: skip
+    session.add(record)
+    session.flush()
+    diagnosis = Diagnosis(
+        record_id=record.id, model_version=draft["model_version"], analytics=draft["analytics"],
+        scores=draft["scores"], report=draft["report"], confidence=draft["confidence"],
+        status=DiagnosisStatus.PENDING_REVIEW,
+    )  # fmt: skip
+    session.add(diagnosis)
+    session.flush()
+    record_audit(session, actor_id=teacher_id, action="practice.submit", entity="practice_record",
+                 entity_id=record.id, detail={"kind": kind.value, "diagnosis": diagnosis.id})  # fmt: skip
+    return record, diagnosis
+
+
+def _region_ids(session: Session, region_id: int | None) -> set[int]:
+    """A region and everything under it (city → counties)."""
+    if region_id is None:
+        return set()
+    ids, frontier = {region_id}, [region_id]
+    while frontier:
+        children = list(session.scalars(select(Region.id).where(Region.parent_id.in_(frontier))))
+        frontier = [c for c in children if c not in ids]
+        ids |= set(frontier)
+    return ids
+
+
+def can_review(session: Session, reviewer: User, teacher: User) -> bool:
+    """Trainers review within their region (county, or a city and its counties); admins too."""
+    if reviewer.role not in (Role.TRAINER, Role.ADMIN):
+        return False
+    return teacher.region_id in _region_ids(session, reviewer.region_id)
+
+
+def review_queue(session: Session, *, reviewer: User, limit: int = 100) -> list[Diagnosis]:
+    """Diagnoses awaiting this reviewer, least confident and oldest first."""
+    regions = _region_ids(session, reviewer.region_id)
+    rows = session.scalars(
+        select(Diagnosis)
+        .join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
+        .join(User, User.id == PracticeRecord.teacher_id)
+        .where(Diagnosis.status.in_(IN_QUEUE), User.region_id.in_(regions))
+        .order_by(Diagnosis.confidence, Diagnosis.created_at, Diagnosis.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+def review_diagnosis(
+    session: Session,
+    *,
+    diagnosis_id: int,
+    reviewer: User,
+    decision: ReviewDecision,
+    scores: dict[str, int] | None = None,
+    report: dict[str, Any] | None = None,
+    comment: str = "",
+) -> DiagnosisReview:
+    """Accept, edit (scores and/or report text) or reject a diagnosis, with a comment."""
+    diagnosis = session.get(Diagnosis, diagnosis_id)
+    if diagnosis is None:
+        raise ReviewError(f"诊断 {diagnosis_id} 不存在")
+    teacher = session.get(User, diagnosis.record.teacher_id)
+    assert teacher is not None
+    if not can_review(session, reviewer, teacher):
+        raise ReviewError("只能审核本区域教师的诊断")
+    if decision == ReviewDecision.CONTEST:
+        raise ReviewError("申诉由教师本人提出")
+    if decision == ReviewDecision.REJECT and not comment.strip():
+        raise ReviewError("退回诊断需要填写理由")
+    final_scores = {dim: int(v["score"]) for dim, v in diagnosis.scores.items()}
+    if decision == ReviewDecision.EDIT:
+        for dim, value in (scores or {}).items():
+            if dim not in final_scores:
+                raise ReviewError(f"没有维度“{dim}”")
+            if not 1 <= int(value) <= 5:
+                raise ReviewError(f"“{dim}”的分数须在 1–5 之间")
+            final_scores[dim] = int(value)
+        if final_scores == {d: int(v["score"]) for d, v in diagnosis.scores.items()} and not report:
+            raise ReviewError("没有修改任何内容：请选择“通过”")
+    final_report = dict(diagnosis.report)
+    if report:
+        final_report.update(report)
+    if decision == ReviewDecision.EDIT:
+        final_report["weaknesses"] = _weaknesses_after_edit(diagnosis, final_scores, final_report)
+    final_report["reviewed"] = True
+    row = DiagnosisReview(
+        diagnosis_id=diagnosis.id, reviewer_id=reviewer.id, decision=decision,
+        scores=final_scores, report=final_report if decision != ReviewDecision.REJECT else {}, comment=comment.strip(),
+    )  # fmt: skip
+    session.add(row)
+    diagnosis.status = {
+        ReviewDecision.ACCEPT: DiagnosisStatus.ACCEPTED,
+        ReviewDecision.EDIT: DiagnosisStatus.EDITED,
+        ReviewDecision.REJECT: DiagnosisStatus.REJECTED,
+    }[decision]
+    session.flush()
+    record_audit(session, actor_id=reviewer.id, action=f"diagnosis.{decision.value}", entity="diagnosis",
+                 entity_id=diagnosis.id, detail={"scores": final_scores, "comment": comment})  # fmt: skip
+    return row
+
+
+def _weaknesses_after_edit(
+    diagnosis: Diagnosis, scores: dict[str, int], report: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Weaknesses recomputed from the trainer's scores: the trainer's judgement is what counts."""
+    out = []
+    for dim, score in sorted(scores.items(), key=lambda kv: kv[1]):
+        if score <= 2:
+            ai = diagnosis.scores[dim]
+            out.append({"dimension": dim, "competency": ai["competency"], "score": score,
+                        "severity": round((3.5 - score) / 2.5, 2), "evidence": ai["evidence"][:3],
+                        "text": f"{dim}有待加强（{score} 分，培训者审定）"})  # fmt: skip
+    return out[:3]
+
+
+def latest_review(session: Session, diagnosis_id: int) -> DiagnosisReview | None:
+    return session.scalar(
+        select(DiagnosisReview)
+        .where(
+            DiagnosisReview.diagnosis_id == diagnosis_id,
+            DiagnosisReview.decision != ReviewDecision.CONTEST,
+        )
+        .order_by(DiagnosisReview.id.desc())
+    )
+
+
+def reviewed_view(session: Session, diagnosis: Diagnosis) -> dict[str, Any]:
+    """What the teacher sees: the reviewed scores and report, with the AI draft's evidence."""
+    if diagnosis.status not in VISIBLE_TO_TEACHER:
+        raise ReviewError("该诊断尚未经过培训者审核")
+    review = latest_review(session, diagnosis.id)
+    assert review is not None
+    scores = {
+        dim: v | {"score": review.scores.get(dim, v["score"]), "ai_score": v["score"]}
+        for dim, v in diagnosis.scores.items()
+    }
+    return {"diagnosis_id": diagnosis.id, "status": diagnosis.status.value, "scores": scores, "report": review.report,
+            "analytics": diagnosis.analytics, "reviewed_at": review.created_at.isoformat(), "review_comment": review.comment,
+            "model_version": diagnosis.model_version}  # fmt: skip
+
+
+def teacher_diagnoses(session: Session, teacher_id: int) -> list[dict[str, Any]]:
+    """A teacher's reviewed diagnoses (pending, rejected and contested ones are not shown)."""
+    rows = session.scalars(
+        select(Diagnosis).join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
+        .where(PracticeRecord.teacher_id == teacher_id, Diagnosis.status.in_(VISIBLE_TO_TEACHER))
+        .order_by(Diagnosis.created_at.desc())
+    )  # fmt: skip
+    return [reviewed_view(session, d) for d in rows]
+
+
+def contest_diagnosis(
+    session: Session, *, diagnosis_id: int, teacher: User, comment: str
+) -> DiagnosisReview:
+    """The teacher disputes a reviewed diagnosis; it returns to the review queue."""
+    diagnosis = session.get(Diagnosis, diagnosis_id)
+    if diagnosis is None or diagnosis.record.teacher_id != teacher.id:
+        raise ReviewError("只能对本人的诊断提出申诉")
+    if diagnosis.status not in VISIBLE_TO_TEACHER:
+        raise ReviewError("只能对已审核的诊断提出申诉")
+    if not comment.strip():
+        raise ReviewError("请写明申诉理由")
+    row = DiagnosisReview(diagnosis_id=diagnosis.id, reviewer_id=teacher.id, decision=ReviewDecision.CONTEST,
+                          comment=comment.strip(), created_at=datetime.now().astimezone())  # fmt: skip
+    session.add(row)
+    diagnosis.status = DiagnosisStatus.CONTESTED
+    session.flush()
+    record_audit(session, actor_id=teacher.id, action="diagnosis.contest", entity="diagnosis",
+                 entity_id=diagnosis.id, detail={"comment": comment})  # fmt: skip
+    return row
