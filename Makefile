@@ -53,3 +53,5 @@ clean:
 # Benchmarks print figures next to a baseline measured in the same run (see README).
 bench: install-dev
 	$(BIN)/yanxiu bench search
+	$(BIN)/yanxiu bench recommend
+	$(BIN)/yanxiu bench score

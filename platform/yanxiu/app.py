@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             with session_scope(factory) as session:
                 app.state.search, _ = catalog_search_from_settings(settings, session)
-                ranker, label = load_ranker(settings.models_dir)
+                ranker, label = load_ranker(settings.models_dir, settings.embed_backend)
                 app.state.recommender = build_recommender(
                     session, app.state.search, cache=cache, ranker=ranker, ranker_name=label
                 )

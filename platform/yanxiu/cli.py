@@ -28,6 +28,10 @@ bench_app = typer.Typer(help="Benchmarks (figures with same-run baselines)", no_
 app.add_typer(index_app, name="index")
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
+train_app = typer.Typer(
+    help="Train models (saved with a manifest under YANXIU_MODELS_DIR)", no_args_is_help=True
+)
+app.add_typer(train_app, name="train")
 
 
 def _fail(err: Exception, code: int = 2) -> typer.Exit:
@@ -293,7 +297,7 @@ def recommend(
     settings = get_settings()
     service, _ = _search_service(progress=False)
     policy = load_policies(settings.content_dir / "policies")[settings.policy]
-    ranker, label = load_ranker(settings.models_dir)
+    ranker, label = load_ranker(settings.models_dir, settings.embed_backend)
     with (
         session_scope(get_session_factory(settings)) as session,
         EmbeddingCache(settings.data_dir / "embeddings") as cache,
@@ -367,6 +371,224 @@ def bench_search(
         [int(s) for s in sizes.split(",") if s],
     )
     typer.echo(json.dumps(result, ensure_ascii=False) if as_json else format_report(result))
+
+
+@train_app.command("ranker")
+def train_ranker_cmd(
+    teachers: Annotated[int, typer.Option(help="Simulated training teachers")] = 400,
+    steps: Annotated[int, typer.Option(help="Offers per simulated teacher")] = 30,
+    seed: Annotated[int, typer.Option(help="Seed")] = 0,
+) -> None:
+    """Train the path re-ranker on simulated interaction logs and save it to models/ranker."""
+    from yanxiu.recommend.ranker import train_ranker
+
+    settings = get_settings()
+    ranker, report = train_ranker(
+        content_dir=settings.content_dir, cache_dir=settings.data_dir / "embeddings",
+        backend=settings.embed_backend, teachers=teachers, steps=steps, seed=seed,
+    )  # fmt: skip
+    ranker.save(settings.models_dir / "ranker")
+    typer.echo(json.dumps(report, ensure_ascii=False, default=str, indent=1))
+    typer.echo(f"saved {settings.models_dir / 'ranker'}")
+
+
+@eval_app.command("recommend")
+def eval_recommend(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    train_teachers: Annotated[int, typer.Option(help="Simulated training teachers")] = 400,
+    test_teachers: Annotated[int, typer.Option(help="Held-out simulated teachers")] = 200,
+    steps: Annotated[int, typer.Option(help="Offers per teacher")] = 30,
+    seed: Annotated[int, typer.Option(help="Seed")] = 0,
+) -> None:
+    """Learned ranker vs random, popularity and content similarity on held-out simulated teachers."""
+    from yanxiu.recommend.evaluate import evaluate_recommenders, format_table
+
+    settings = get_settings()
+    report = evaluate_recommenders(
+        content_dir=settings.content_dir, cache_dir=settings.data_dir / "embeddings", backend=settings.embed_backend,
+        train_teachers=train_teachers, steps=steps, test_teachers=test_teachers, seed=seed,
+    )  # fmt: skip
+    closure = _demo_gap_closure()
+    if closure is not None:
+        report["demo_paths"] = closure
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, default=str))
+        return
+    typer.echo(format_table(report))
+    if closure is not None:
+        c = closure["closes"]
+        typer.echo(
+            f"\nDemo teachers' paths ({closure['teachers']}, as of the demo date): ethics gap closed "
+            f"{c['ethics']['closed']}/{c['ethics']['with_gap']}, yearly gap closed {c['yearly']['closed']}/"
+            f"{c['yearly']['with_gap']}, induction {c['新教师入职']['closed']}/{c['新教师入职']['with_gap']}; "
+            f"prerequisite violations {closure['prerequisite_violations']}; catalog coverage {closure['catalog_coverage']:.0%}"
+        )
+
+
+def _demo_gap_closure() -> dict | None:  # type: ignore[type-arg]
+    """Gap closure of real paths for the database's teachers (None without a seeded demo)."""
+    from yanxiu.analytics.embed_cache import EmbeddingCache
+    from yanxiu.credits.policy import load_policies
+    from yanxiu.db import session_scope
+    from yanxiu.recommend.service import build_recommender, gap_closure, load_ranker
+    from yanxiu.runtime import get_session_factory
+    from yanxiu.seed.demo import DEMO_MARKER
+
+    settings = get_settings()
+    from yanxiu.db.meta import get_meta
+
+    with session_scope(get_session_factory(settings)) as session:
+        try:
+            if not get_meta(session, DEMO_MARKER):
+                return None
+        except Exception:  # no database yet
+            return None
+    service, _ = _search_service(progress=False)
+    policy = load_policies(settings.content_dir / "policies")[settings.policy]
+    ranker, label = load_ranker(settings.models_dir, settings.embed_backend)
+    import yaml
+
+    roster = yaml.safe_load(
+        (settings.content_dir / "demo" / "roster.yaml").read_text(encoding="utf-8")
+    )
+    with (
+        session_scope(get_session_factory(settings)) as session,
+        EmbeddingCache(settings.data_dir / "embeddings") as cache,
+    ):
+        planner = build_recommender(session, service, cache=cache, ranker=ranker, ranker_name=label)
+        return gap_closure(session, planner, policy=policy, today=roster["demo_today"])
+
+
+@bench_app.command("recommend")
+def bench_recommend_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    items: Annotated[int, typer.Option(help="Synthetic catalog size")] = 100_000,
+    teachers: Annotated[int, typer.Option(help="Teachers for batch throughput")] = 10_000,
+) -> None:
+    """One teacher's plan over a large catalog (FAISS vs numpy retrieval) and batch throughput."""
+    from yanxiu.recommend.bench import bench_recommend, format_bench
+    from yanxiu.recommend.ranker import Ranker
+
+    path = get_settings().models_dir / "ranker"
+    ranker = Ranker.load(path) if (path / "manifest.json").exists() else None
+    result = bench_recommend(n_items=items, teachers=teachers, ranker=ranker)
+    typer.echo(
+        json.dumps(result, ensure_ascii=False, default=str) if as_json else format_bench(result)
+    )
+
+
+@train_app.command("rubric")
+def train_rubric() -> None:
+    """Learn from trainer edits (per dimension) and report agreement before and after."""
+    from yanxiu.db import session_scope
+    from yanxiu.practice.agreement import train_calibration
+    from yanxiu.runtime import get_session_factory
+
+    settings = get_settings()
+    with session_scope(get_session_factory(settings)) as session:
+        try:
+            manifest = train_calibration(session, settings.models_dir / "rubric")
+        except ValueError as err:
+            raise _fail(err) from err
+    metrics = manifest["metrics"]
+    typer.echo(
+        f"{'dimension':<10} {'QWK before':>10} {'after':>7} {'exact before':>13} {'after':>7}"
+    )
+    for dim, before in metrics["before"].items():
+        after = metrics["after"][dim]
+        fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
+        typer.echo(
+            f"{dim:<10} {fmt(before['qwk']):>10} {fmt(after['qwk']):>7} {fmt(before['exact']):>13} {fmt(after['exact']):>7}"
+        )
+    typer.echo(
+        f"saved {settings.models_dir / 'rubric' / 'calibration.json'} ({metrics['folds']}-fold cross-validated)"
+    )
+
+
+@app.command()
+def score(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Transcript or lesson plan")
+    ],
+    kind: Annotated[str, typer.Option(help="transcript or lesson_plan")] = "transcript",
+    stage: Annotated[str, typer.Option(help="学段, used to find resources")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Score a transcript or lesson plan and print the AI-drafted diagnosis (not stored)."""
+    from yanxiu.practice.agreement import load_calibration
+    from yanxiu.practice.diagnosis import diagnose_lesson_plan, diagnose_transcript
+    from yanxiu.practice.parse import TranscriptError, parse_lesson_plan, parse_transcript
+
+    settings = get_settings()
+    data = file.read_bytes()
+    calibration = load_calibration(settings.models_dir)
+    finder = None
+    try:
+        service, _ = _search_service(progress=False)
+        from yanxiu.analytics.profiles import competency_texts
+        from yanxiu.db import session_scope
+        from yanxiu.practice.resources import search_resource_finder
+        from yanxiu.runtime import get_session_factory
+
+        with session_scope(get_session_factory(settings)) as session:
+            finder = search_resource_finder(service, competency_texts(session))
+    except typer.Exit:
+        finder = None  # no search model: the diagnosis still works, without resources
+    try:
+        if kind == "transcript":
+            result = diagnose_transcript(
+                parse_transcript(data, file.name),
+                stage=stage,
+                find_resources=finder,
+                calibration=calibration,
+            )
+        elif kind == "lesson_plan":
+            result = diagnose_lesson_plan(
+                parse_lesson_plan(data, file.name),
+                stage=stage,
+                find_resources=finder,
+                calibration=calibration,
+            )
+        else:
+            raise _fail(ValueError("--kind must be transcript or lesson_plan"))
+    except TranscriptError as err:
+        raise _fail(err) from err
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, default=str))
+        return
+    report = result["report"]
+    typer.echo(
+        f"AI 诊断草稿（{result['model_version']}，置信度 {result['confidence']:.2f}；须经培训者审核后才对教师可见）"
+    )
+    if "st" in result["analytics"]:
+        st = result["analytics"]["st"]
+        typer.echo(
+            f"S-T：Rt={st['rt']:.2f} Ch={st['ch']:.2f} → {st['mode']}"
+            + ("（按字数估算）" if st["estimated"] else "")
+        )
+    for dim, d in result["scores"].items():
+        typer.echo(f"  {dim:<6} {d['score']} 分  置信度 {d['confidence']:.2f}  依据：{d['norm']}")
+    typer.echo(report["summary"])
+    for w in report["weaknesses"]:
+        typer.echo(f"- {w['text']}")
+        for ev in w["evidence"][:2]:
+            where = f"第{ev['line']}行" if ev.get("line") else ev.get("section", "")
+            typer.echo(f"    证据（{where}）：{ev.get('text') or ev.get('quote', '')}")
+    for sug in report["suggestions"]:
+        typer.echo(f"建议·{sug['dimension']}：{sug['text']}")
+    for r in report["resources"]:
+        typer.echo(f"推荐资源·{r['for']}：[{r['code']}] {r['title']}（{r['hours']:g}学时）")
+
+
+@bench_app.command("score")
+def bench_score_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Time scoring a 45-minute, 600-utterance transcript on one core."""
+    from yanxiu.practice.bench import bench_score, format_score_bench
+
+    result = bench_score(get_settings().content_dir)
+    typer.echo(json.dumps(result, ensure_ascii=False) if as_json else format_score_bench(result))
 
 
 def main() -> None:

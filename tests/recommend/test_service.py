@@ -162,3 +162,28 @@ def test_path_api(db, content, settings_for):
         assert body["teacher_id"] == teacher_id and body["steps"]
         assert all(step["reasons"] for step in body["steps"])
         assert client.get("/api/v1/teachers/nobody/path").status_code == 404
+
+
+def test_gap_closure_reports_no_prerequisite_violations(session, planner, policy):
+    make_teacher(session, tier="新任教师", cycle_start=date(2026, 8, 25))
+    make_teacher(session, stage="小学", subjects=["语文"])
+    session.commit()
+    from yanxiu.recommend.service import gap_closure
+
+    report = gap_closure(session, planner, policy=policy, today=TODAY)
+    assert report["teachers"] == 2 and report["prerequisite_violations"] == 0
+    assert (
+        report["closes"]["yearly"]["with_gap"] == 2
+        and report["closes"]["新教师入职"]["with_gap"] == 1
+    )
+    assert 0 < report["catalog_coverage"] <= 1
+
+
+def test_shipped_ranker_loads_only_for_its_backend():
+    from yanxiu.config import PROJECT_ROOT
+    from yanxiu.recommend.service import load_ranker
+
+    ranker, label = load_ranker(PROJECT_ROOT / "models", "e5")
+    assert ranker is not None and "learned ranker" in label
+    other, why = load_ranker(PROJECT_ROOT / "models", "use")
+    assert other is None and "trained for e5" in why

@@ -92,7 +92,9 @@ def feature_matrix(
             out[row, 4] = 1.0
         elif "通用" in item.subjects:
             out[row, 4] = 0.5
-        out[row, 5] = teacher.format_history.get(item.format, 0.5) if teacher.format_history else 0.5
+        out[row, 5] = (
+            teacher.format_history.get(item.format, 0.5) if teacher.format_history else 0.5
+        )
         out[row, 6] = np.log1p(item.hours)
         pre = item.prerequisites
         out[row, 9] = sum(p in teacher.completed for p in pre) / len(pre) if pre else 1.0

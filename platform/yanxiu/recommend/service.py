@@ -48,7 +48,7 @@ from yanxiu.recommend.plan import plan_path
 
 INDUCTION_CATEGORY = "新教师入职"
 NEAR_DUPLICATE = 0.93  # cosine between two chosen items above which the second is skipped
-MAX_STEPS = 10
+MAX_STEPS = 20  # enough to close a year's gaps; the UI shows the first steps prominently
 TEACHER_CANDIDATES, WEAKNESS_CANDIDATES, GAP_CANDIDATES = 150, 40, 40
 
 
@@ -426,14 +426,29 @@ def build_recommender(
     )  # fmt: skip
 
 
-def load_ranker(models_dir: Path) -> tuple[Scorer | None, str]:
-    """The trained re-ranker in ``models/ranker`` if there is one, and a label saying which."""
+def load_ranker(models_dir: Path, backend: str | None = None) -> tuple[Scorer | None, str]:
+    """The trained re-ranker in ``models/ranker`` if it fits this deployment, and a label.
+
+    Its similarity features only mean what they meant in training with the same embedding
+    backend, so a ranker trained for another backend is not used (the label says so).
+    """
     path = models_dir / "ranker"
     if not (path / "manifest.json").exists():
         return None, "similarity (no trained ranker in models/ranker: run `yanxiu train ranker`)"
     from yanxiu.recommend.ranker import Ranker
 
-    return Ranker.load(path), f"learned ranker ({path.name})"
+    ranker = Ranker.load(path)
+    trained_for = ranker.manifest.get("trained_on", {}).get("backend")
+    if backend and trained_for and trained_for != backend:
+        return (
+            None,
+            f"similarity (models/ranker was trained for {trained_for}, not {backend}: run `yanxiu train ranker`)",
+        )
+    auc = ranker.manifest.get("metrics", {}).get("validation", {})
+    return (
+        ranker,
+        f"learned ranker ({ranker.manifest.get('model', '')}, {trained_for}; validation {auc and max(v['auc'] for v in auc.values())} AUC)",
+    )
 
 
 def resolve_teacher(session: Session, teacher: str) -> int:
@@ -446,3 +461,53 @@ def resolve_teacher(session: Session, teacher: str) -> int:
     if user is None or session.get(TeacherProfile, user.id) is None:
         raise ValueError(f"no teacher {teacher!r} (give a user id or username of a teacher)")
     return user.id
+
+
+def gap_closure(
+    session: Session,
+    planner: PathRecommender,
+    *,
+    policy: CreditPolicy,
+    today: date,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Over the database's teachers: how often a path closes the gaps it set out to close.
+
+    For each teacher with an open ethics, yearly or induction gap, the path "closes" it when
+    that gap is not left in ``unmet``. Also the share of paths that violate a prerequisite
+    (must be 0) and the share of the catalog that appears in any path (coverage).
+    """
+    ids = list(session.scalars(select(TeacherProfile.user_id).order_by(TeacherProfile.user_id)))[
+        :limit
+    ]
+    counts = {"ethics": [0, 0], "yearly": [0, 0], "新教师入职": [0, 0]}
+    violations, covered = 0, set()
+    for teacher_id in ids:
+        path = planner.recommend(session, teacher_id=teacher_id, policy=policy, today=today)
+        done = {code for code, in session.execute(
+            select(Course.code).join(Enrolment, Enrolment.course_id == Course.id)
+            .where(Enrolment.teacher_id == teacher_id, Enrolment.status.in_([EnrolmentStatus.COMPLETED, EnrolmentStatus.ENROLLED]))
+        )}  # fmt: skip
+        for step in path.steps:
+            if any(p not in done for p in planner.graph[step.code]):
+                violations += 1
+            done.add(step.code)
+            covered.add(step.code)
+        for key, gap_key in (
+            ("ethics", ETHICS_CATEGORY),
+            ("yearly", "yearly"),
+            ("新教师入职", INDUCTION_CATEGORY),
+        ):
+            if gap_key in path.gaps:
+                counts[key][1] += 1
+                counts[key][0] += gap_key not in path.unmet
+    published = sum(d.status == "published" for d in planner.search.docs)
+    return {
+        "teachers": len(ids),
+        "closes": {
+            k: {"closed": c, "with_gap": n, "share": round(c / n, 4) if n else None}
+            for k, (c, n) in counts.items()
+        },
+        "prerequisite_violations": violations,
+        "catalog_coverage": round(len(covered) / published, 4) if published else 0.0,
+    }
