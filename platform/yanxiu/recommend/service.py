@@ -5,8 +5,9 @@
    published resources of the teacher's stage and subjects (or cross-subject), not done yet.
 2. **Re-rank** them with the learned ranker (``models/ranker``), which predicts how likely
    this teacher is to complete each one from observable features.
-3. **Select under constraints**: give each reviewed weakness a resource, then close the
-   induction, ethics and other category gaps round-robin, then fill toward this year's hours;
+3. **Select under constraints**: give each reviewed weakness a resource, then close the ethics
+   gap (a gate) and, for new teachers, the induction gap in full, then the other category
+   minimums round-robin, then fill toward this year's hours;
    skip near-duplicates of what is already chosen; keep some offline or hybrid training in a
    long path. Gaps the catalog cannot close for this teacher are reported as ``unmet``.
 4. **Order** with :func:`plan_path` over the prerequisite graph (completed items count as
@@ -294,21 +295,27 @@ class PathRecommender:
             for i in tagged + found:
                 if take(i, f"针对诊断薄弱项「{name}」（经培训者审核）"):
                     break
-        # 2. categories the policy requires, round-robin (induction, ethics, then the others) so
-        #    one large gap does not crowd out the rest; best-ranked item of each in turn
-        required = [c for c in (INDUCTION_CATEGORY, ETHICS_CATEGORY) if c in gaps] + [
+        # 2. categories the policy requires. Ethics (a gate for the whole cycle) and, for new
+        #    teachers, induction are closed first and fully; the other category minimums then
+        #    share the remaining steps round-robin so one large gap does not crowd out the rest.
+        gates = [c for c in (INDUCTION_CATEGORY, ETHICS_CATEGORY) if c in gaps]
+        others = [
             c for c in gaps if c not in (INDUCTION_CATEGORY, ETHICS_CATEGORY, "yearly", "total")
         ]
-        queues = {c: [i for i in order if docs[i].category == c] for c in required}
+        queues = {c: [i for i in order if docs[i].category == c] for c in gates + others}
+
+        def reason(category: str) -> str:
+            return f"补足「{category}」学时缺口（本周期还差 {gaps[category]:g} 学时）"
+
+        for category in gates:
+            while remaining.get(category, 0) > 0 and queues[category] and len(chosen) < max_steps:
+                take(queues[category].pop(0), reason(category))
         while len(chosen) < max_steps and any(
-            remaining.get(c, 0) > 0 and queues[c] for c in required
+            remaining.get(c, 0) > 0 and queues[c] for c in others
         ):
-            for category in required:
+            for category in others:
                 while remaining.get(category, 0) > 0 and queues[category]:
-                    if take(
-                        queues[category].pop(0),
-                        f"补足「{category}」学时缺口（本周期还差 {gaps[category]:g} 学时）",
-                    ):
+                    if take(queues[category].pop(0), reason(category)):
                         break
         # 3. fill toward this year's hours (or a sensible length when no gap is open)
         target_hours = max(remaining.get("yearly", 0.0), 0.0 if gaps else 24.0)
