@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from yanxiu import __version__
+from yanxiu.accounts.models import Role
 from yanxiu.analytics.embed import EmbedderUnavailable
 from yanxiu.analytics.embed_cache import EmbeddingCache
 from yanxiu.analytics.service import catalog_search_from_settings
@@ -23,8 +24,10 @@ from yanxiu.credits.policy import load_policies
 from yanxiu.db import session_scope
 from yanxiu.recommend.service import build_recommender, load_ranker, resolve_teacher
 from yanxiu.runtime import get_session_factory
+from yanxiu.web.auth import AuthUser, install_auth, require_role, require_teacher_access
 
 WEB_DIR = Path(__file__).parent / "web"
+PATH_READERS = require_role(Role.TEACHER, Role.TRAINER, Role.ADMIN)
 log = logging.getLogger(__name__)
 
 
@@ -59,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = factory
     templates = Jinja2Templates(directory=WEB_DIR / "templates")
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    # Sessions, CSRF on every POST/PUT/PATCH/DELETE, /login and /logout (yanxiu.web.auth).
+    install_auth(app, settings=settings, factory=factory, templates=templates)
 
     @app.get("/api/v1/health", tags=["system"])
     def health() -> dict[str, object]:
@@ -86,8 +91,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"query": q, "mode": mode, "results": [h.as_dict() for h in hits]}
 
     @app.get("/api/v1/teachers/{teacher}/path", tags=["recommendation"])
-    def teacher_path(teacher: str, today: date | None = None) -> dict[str, object]:
-        """A teacher's precise training path (by user id or username), each step explained."""
+    def teacher_path(
+        teacher: str,
+        today: date | None = None,
+        user: AuthUser = Depends(PATH_READERS),
+    ) -> dict[str, object]:
+        """A teacher's precise training path (by user id or username), each step explained.
+
+        A teacher reads their own; a trainer or admin, teachers within their region."""
         planner = app.state.recommender
         if planner is None:
             raise HTTPException(
@@ -97,7 +108,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 teacher_id = resolve_teacher(session, teacher)
             except ValueError as exc:
+                if user.role == Role.TEACHER:  # don't tell a teacher who else exists
+                    raise HTTPException(403, detail="无权访问：您的账号不能查看此内容。") from exc
                 raise HTTPException(404, detail=str(exc)) from exc
+            require_teacher_access(session, user, teacher_id)
             path = planner.recommend(
                 session, teacher_id=teacher_id, policy=app.state.policy, today=today or date.today()
             )

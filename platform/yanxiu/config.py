@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         description="How users reach this server; names the account system in xAPI exports",
     )
     log_level: str = Field("INFO", description="Python logging level")
+    session_idle_minutes: int = Field(
+        60, ge=1, description="Log a user out after this many minutes without a request"
+    )
+    session_max_hours: int = Field(
+        12, ge=1, description="Log a user out this many hours after login, active or not"
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

@@ -147,6 +147,7 @@ def test_recommend_command(db, content, tmp_path):
 def test_path_api(db, content, settings_for):
     from fastapi.testclient import TestClient
 
+    from tests.web.helpers import login
     from yanxiu.app import create_app
 
     with db.factory() as s:
@@ -156,12 +157,15 @@ def test_path_api(db, content, settings_for):
         s.commit()
         username, teacher_id = teacher.username, teacher.id
     with TestClient(create_app(settings_for(db.url, embed_backend="use"))) as client:
+        assert client.get(f"/api/v1/teachers/{username}/path").status_code == 401  # log in first
+        assert login(client, username).status_code == 303
         body = client.get(
             f"/api/v1/teachers/{username}/path", params={"today": "2026-11-20"}
         ).json()
         assert body["teacher_id"] == teacher_id and body["steps"]
         assert all(step["reasons"] for step in body["steps"])
-        assert client.get("/api/v1/teachers/nobody/path").status_code == 404
+        # a teacher cannot probe which other usernames exist
+        assert client.get("/api/v1/teachers/nobody/path").status_code == 403
 
 
 def test_gap_closure_reports_no_prerequisite_violations(session, planner, policy):

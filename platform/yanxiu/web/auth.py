@@ -1,0 +1,248 @@
+"""Login, logout and the route dependencies that decide who may see what.
+
+``install_auth(app, …)`` wires everything into the app: the session/CSRF middleware
+(:mod:`yanxiu.web.security`), template helpers (``csrf_input()``, ``csrf_token()``,
+``csrf_hx_headers()``, ``current_user()``), the "please log in" handler and the
+``/login`` and ``/logout`` routes. Routes then declare who they serve::
+
+    @app.get("/dashboard")
+    def dashboard(user: AuthUser = Depends(require_role(Role.TEACHER))): ...
+
+Not logged in: HTML routes redirect to ``/login?next=…``, routes under ``/api/`` answer 401
+JSON. Logged in with the wrong role: 403.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
+
+from yanxiu import __version__
+from yanxiu.accounts.models import Region, Role, User
+from yanxiu.accounts.security import hash_password, verify_password
+from yanxiu.audit.service import record_audit
+from yanxiu.config import Settings
+from yanxiu.db import session_scope
+from yanxiu.web.security import (
+    AuthState,
+    AuthUser,
+    SessionMiddleware,
+    csrf_hx_headers,
+    csrf_input,
+    csrf_token,
+    session_of,
+)
+
+__all__ = [
+    "AuthUser",
+    "LoginRequired",
+    "current_user",
+    "install_auth",
+    "require_role",
+    "require_teacher_access",
+    "safe_next",
+]
+
+LOGIN_FAILED = "用户名或密码错误。"
+LOGIN_THROTTLED = "登录失败次数过多，请 15 分钟后再试。"
+LOGIN_REQUIRED = "未登录或登录已过期，请先登录。"
+FORBIDDEN = "无权访问：您的账号不能查看此内容。"
+
+
+class LoginRequired(Exception):
+    """Raised by :func:`current_user` when nobody is logged in."""
+
+
+def current_user(request: Request) -> AuthUser:
+    """The logged-in user, or :class:`LoginRequired` (→ redirect to /login, or 401 for the API)."""
+    user = getattr(request.state, "user", None)
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+def optional_user(request: Request) -> AuthUser | None:
+    return getattr(request.state, "user", None)
+
+
+def require_role(*roles: Role) -> Callable[..., AuthUser]:
+    """A dependency: the logged-in user, who must have one of ``roles`` (else 403)."""
+    allowed = frozenset(roles)
+
+    def dependency(user: AuthUser = Depends(current_user)) -> AuthUser:
+        if allowed and user.role not in allowed:
+            raise HTTPException(403, detail=FORBIDDEN)
+        return user
+
+    return dependency
+
+
+def region_subtree(session: DbSession, region_id: int) -> set[int]:
+    """``region_id`` and every region below it (via ``Region.parent_id``)."""
+    children: dict[int | None, list[int]] = {}
+    for rid, parent in session.execute(select(Region.id, Region.parent_id)):
+        children.setdefault(parent, []).append(rid)
+    found, todo = {region_id}, [region_id]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def require_teacher_access(session: DbSession, user: AuthUser, teacher_id: int) -> None:
+    """403 unless ``user`` may read teacher ``teacher_id``'s records.
+
+    A teacher reads only their own; a trainer or admin reads teachers whose county lies within
+    their own region (their region and its descendants); anyone else, nobody.
+    """
+    if user.role == Role.TEACHER:
+        if user.id == teacher_id:
+            return
+    elif user.role in (Role.TRAINER, Role.ADMIN) and user.region_id is not None:
+        target = session.get(User, teacher_id)
+        if target is not None:
+            region = target.region_id or (target.school.county_id if target.school else None)
+            if region is not None and region in region_subtree(session, user.region_id):
+                return
+    raise HTTPException(403, detail=FORBIDDEN)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """``target`` if it is a same-site relative path (``/…``), else ``default``."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A real argon2 hash of a random password: unknown usernames cost as much as known ones."""
+    return hash_password(secrets.token_urlsafe(24))
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def install_auth(
+    app: FastAPI,
+    *,
+    settings: Settings,
+    factory: sessionmaker[DbSession],
+    templates: Jinja2Templates,
+) -> AuthState:
+    """Add sessions, CSRF, template helpers and the login/logout routes to ``app``."""
+    state = AuthState()
+    app.state.auth = state
+    app.add_middleware(SessionMiddleware, settings=settings, factory=factory, state=state)
+
+    env = templates.env
+    env.globals["csrf_token"] = pass_context(lambda ctx: csrf_token(ctx["request"]))
+    env.globals["csrf_input"] = pass_context(lambda ctx: csrf_input(ctx["request"]))
+    env.globals["csrf_hx_headers"] = pass_context(lambda ctx: csrf_hx_headers(ctx["request"]))
+    env.globals["current_user"] = pass_context(lambda ctx: optional_user(ctx["request"]))
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": LOGIN_REQUIRED}, status_code=401)
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        location = f"/login?next={quote(here, safe='')}"
+        if request.headers.get("hx-request"):  # htmx: reload the whole page on the login form
+            return Response(status_code=401, headers={"HX-Redirect": location})
+        return RedirectResponse(location, status_code=303)
+
+    app.add_exception_handler(LoginRequired, login_required)
+
+    def page(request: Request, *, status: int = 200, **context: Any) -> Response:
+        context.setdefault("error", None)
+        context.setdefault("username", "")
+        context.setdefault("next", "/")
+        return templates.TemplateResponse(
+            request, "login.html", {"version": __version__, **context}, status_code=status
+        )
+
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/login")
+    def login_form(request: Request, next: str = "/") -> Response:
+        target = safe_next(next)
+        if optional_user(request) is not None:
+            return RedirectResponse(target, status_code=303)
+        return page(request, next=target)
+
+    @router.post("/login")
+    def login(
+        request: Request,
+        username: str = Form("", max_length=64),
+        password: str = Form("", max_length=1024),
+        next: str = Form("/", max_length=2048),
+    ) -> Response:
+        target, username, ip = safe_next(next), username.strip(), _client_ip(request)
+        throttle = state.throttle
+        if throttle.blocked(username, ip):
+            with session_scope(factory) as db:
+                record_audit(db, actor_id=None, action="auth.login_failed", entity="user",
+                             entity_id=username[:64] or "-",
+                             detail={"username": username, "ip": ip, "reason": "throttled"})  # fmt: skip
+            return page(request, status=429, error=LOGIN_THROTTLED, username=username, next=target)
+        with session_scope(factory) as db:
+            user = db.scalar(select(User).where(User.username == username)) if username else None
+            if user is None or not user.is_active:
+                verify_password(password, _dummy_hash())  # same cost as a real check
+                ok = False
+            else:
+                ok = verify_password(password, user.password_hash)
+            if not ok:
+                reason = (
+                    "unknown_user"
+                    if user is None
+                    else ("inactive" if not user.is_active else "bad_password")
+                )
+                record_audit(db, actor_id=user.id if user else None, action="auth.login_failed",
+                             entity="user", entity_id=user.id if user else (username[:64] or "-"),
+                             detail={"username": username, "ip": ip, "reason": reason})  # fmt: skip
+            else:
+                assert user is not None
+                record_audit(db, actor_id=user.id, action="auth.login", entity="user",
+                             entity_id=user.id, detail={"ip": ip})  # fmt: skip
+                session_of(request).start(user, state.now())
+        if not ok:
+            throttle.record_failure(username, ip)
+            return page(request, status=401, error=LOGIN_FAILED, username=username, next=target)
+        throttle.reset_username(username)
+        return RedirectResponse(target, status_code=303)
+
+    @router.post("/logout")
+    def logout(request: Request) -> Response:
+        session = session_of(request)
+        user = optional_user(request)
+        sid = session.data.get("sid")
+        if sid:
+            state.revoke(str(sid), keep_seconds=settings.session_max_hours * 3600)
+        if user is not None:
+            with session_scope(factory) as db:
+                record_audit(db, actor_id=user.id, action="auth.logout", entity="user",
+                             entity_id=user.id, detail={"ip": _client_ip(request)})  # fmt: skip
+        session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    app.include_router(router)
+    return state
