@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -221,7 +221,7 @@ def report_compliance(
         sys.stdout.write(buf.getvalue())
 
 
-def _search_service(progress: bool):  # type: ignore[no-untyped-def]
+def _search_service(progress: bool) -> tuple[Any, Any]:
     from yanxiu.analytics.embed import EmbedderUnavailable
     from yanxiu.analytics.service import catalog_search_from_settings
     from yanxiu.db import session_scope
@@ -262,7 +262,7 @@ def search(
     service, _ = _search_service(progress=False)
     filters = {"stage": stage, "subject": subject, "category": category, "format": fmt}
     try:
-        hits = service.search(query, k=k, filters=filters, mode=mode)  # type: ignore[arg-type]
+        hits = service.search(query, k=k, filters=filters, mode=mode)
     except ValueError as err:
         raise _fail(err) from err
     if as_json:
@@ -425,7 +425,7 @@ def eval_recommend(
         )
 
 
-def _demo_gap_closure() -> dict | None:  # type: ignore[type-arg]
+def _demo_gap_closure() -> dict[str, Any] | None:
     """Gap closure of real paths for the database's teachers (None without a seeded demo)."""
     from yanxiu.analytics.embed_cache import EmbeddingCache
     from yanxiu.credits.policy import load_policies

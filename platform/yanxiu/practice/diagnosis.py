@@ -123,7 +123,7 @@ def draft_report(
             for r in find_resources(d.competency, f"{d.dimension} 提升方法", stage)[:2]:
                 resources.append(r | {"for": d.dimension})
     summary = (
-        f"优势：{'、'.join(s['dimension'] for s in strengths) or '暂无突出项'}；"
+        f"优势：{'、'.join(str(s['dimension']) for s in strengths) or '暂无突出项'}；"
         f"优先改进：{'、'.join(w['dimension'] for w in weaknesses) or '无明显短板'}。"
     )
     return {"summary": summary, "strengths": strengths, "weaknesses": weaknesses, "suggestions": suggestions,

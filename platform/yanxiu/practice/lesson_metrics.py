@@ -48,9 +48,8 @@ def timeline(utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND) -> tuple[
         for i, u in enumerate(utts):
             nxt = utts[i + 1].start_s if i + 1 < len(utts) else None
             end = u.end_s if u.end_s is not None else nxt
-            spans.append(
-                (u.start_s, end if end is not None else u.start_s + speech_seconds(u, cps))
-            )
+            start = u.start_s if u.start_s is not None else 0.0  # timed: every start is set
+            spans.append((start, end if end is not None else start + speech_seconds(u, cps)))
         return spans, False
     spans, t = [], 0.0
     for u in utts:

@@ -377,7 +377,8 @@ def parse_lesson_plan(data: bytes, filename: str = "plan.md") -> LessonPlan:
         lines = decode_text(bytes(data)).split("\n")
     else:
         raise TranscriptError(f"不支持“{suffix}”文件，教案请上传 .txt、.md 或 .docx 文件")
-    plan, current, buf = LessonPlan(), ("", ""), []
+    plan, current = LessonPlan(), ("", "")
+    buf: list[str] = []
 
     def flush() -> None:
         text = "\n".join(buf).strip()

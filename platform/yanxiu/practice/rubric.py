@@ -286,6 +286,7 @@ def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
             out.append(DimensionScore(key, comp, 1, {"present": False}, "缺少该部分记 1 分", 0.9,
                                       [{"section": key, "line": None, "quote": "（未检测到该部分）"}]))  # fmt: skip
             continue
+        cues: Sequence[str]
         if key == "教学目标":
             good, vague = (
                 sum(text.count(w) for w in _MEASURABLE),

@@ -55,7 +55,9 @@ class _Catalog:
     """Items, vectors, index, counts and prerequisite graph of the synthetic catalog."""
 
     def __init__(self, n_items: int, seed: int) -> None:
-        rows = [r for r in generate_resources(n_items, seed=seed + 7) if r["status"] == "published"]
+        rows: list[dict[str, Any]] = [
+            r for r in generate_resources(n_items, seed=seed + 7) if r["status"] == "published"
+        ]
         self.items = [
             ItemInfo(str(r["id"]), tuple(r["stages"]), tuple(r["subjects"]), str(r["format"]),
                      float(r["hours"]), tuple(r["competencies"]), tuple(r["prerequisites"]),

@@ -174,8 +174,8 @@ def _rank_all(
     diagnoses = {t.id: diagnose(t, diag_rng) for t in sorted(test, key=lambda t: t.id)}
     codes, graph = np.array([it.code for it in world.items]), world.graph
     popularity = stats.enrolments + 1e-3 * stats.completions
-    hits = {m: [] for m in METHODS}
-    ndcg = {m: [] for m in METHODS}
+    hits: dict[str, list[float]] = {m: [] for m in METHODS}
+    ndcg: dict[str, list[float]] = {m: [] for m in METHODS}
     gains = {m: np.zeros(gain_k) for m in METHODS}
     raw_viol, plan_viol = dict.fromkeys(METHODS, 0), dict.fromkeys(METHODS, 0)
     shown: dict[str, set[str]] = {m: set() for m in METHODS}
