@@ -96,7 +96,7 @@ class CoderConfig:
     seed: int = 0
     char_ngram: tuple[int, int] = (1, 4)
     char_C: float = 0.5
-    min_df: int = 1
+    min_df: int = 2
     word_ngram: tuple[int, int] = (1, 2)
     word_C: float = 0.5
     class_weight: str | None = "balanced"

@@ -144,9 +144,10 @@ def linear_experiments(Xtr, ytr, Xdv, ydv, Utr, Udv, quick: bool) -> None:
 
 def stacking_experiments(Xtr, ytr, Xdv, ydv, Utr, Udv) -> UtteranceCoder:
     variants = [
-        ("4 stack LGBM: char+word SVC OOF scores", dict(use_clauses=False, use_embedding=False, use_surface=False)),
-        ("4 stack LGBM: char+word SVC + surface feats", dict(use_clauses=False, use_embedding=False)),
-        ("4 stack LGBM: char+word+clause SVC + surface", dict(use_embedding=False)),
+        ("4 stack LGBM: char+word SVC OOF scores",
+         dict(use_clauses=False, use_embedding=False, use_surface=False, min_df=1)),
+        ("4 stack LGBM: char+word SVC + surface feats", dict(use_clauses=False, use_embedding=False, min_df=1)),
+        ("4 stack LGBM: char+word+clause SVC + surface", dict(use_embedding=False, min_df=1)),
         ("4 stack LGBM: char+word+clause + surface + USE-PCA64 (min_df=1)", dict(min_df=1)),
         ("4 stack LGBM: char+word+clause + surface + USE-PCA64, min_df=2 [REC]", dict(min_df=2)),
     ]

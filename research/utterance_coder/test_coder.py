@@ -1,6 +1,5 @@
 """Smoke tests for coder.py on tiny synthetic data (no USE, fake embedder)."""
 import numpy as np
-
 from coder import CoderConfig, UtteranceCoder, clauses, surface_features
 
 CUES = ["很好，非常棒", "你想想为什么", "我们总结一下", "同学们好", "记一下笔记",
