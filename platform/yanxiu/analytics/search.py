@@ -33,7 +33,6 @@ FILTER_ALIASES = {
 }
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]{2,}")
-_WORD = re.compile(r"[A-Za-z0-9]{2,}|[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)

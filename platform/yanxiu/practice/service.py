@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -245,7 +244,7 @@ def contest_diagnosis(
     if not comment.strip():
         raise ReviewError("请写明申诉理由")
     row = DiagnosisReview(diagnosis_id=diagnosis.id, reviewer_id=teacher.id, decision=ReviewDecision.CONTEST,
-                          comment=comment.strip(), created_at=datetime.now().astimezone())  # fmt: skip
+                          comment=comment.strip())  # fmt: skip
     session.add(row)
     diagnosis.status = DiagnosisStatus.CONTESTED
     session.flush()
