@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
@@ -22,9 +22,18 @@ from yanxiu.analytics.service import catalog_search_from_settings
 from yanxiu.config import Settings, get_settings
 from yanxiu.credits.policy import load_policies
 from yanxiu.db import session_scope
+from yanxiu.jobs import JobRegistry
 from yanxiu.recommend.service import build_recommender, load_ranker, resolve_teacher
 from yanxiu.runtime import get_session_factory
-from yanxiu.web.auth import AuthUser, install_auth, require_role, require_teacher_access
+from yanxiu.web.auth import (
+    AuthUser,
+    install_auth,
+    optional_user,
+    require_role,
+    require_teacher_access,
+)
+from yanxiu.web.pages import HOME_BY_ROLE, install_page_helpers
+from yanxiu.web.routes import all_routers
 
 WEB_DIR = Path(__file__).parent / "web"
 PATH_READERS = require_role(Role.TEACHER, Role.TRAINER, Role.ADMIN)
@@ -41,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.search = None
         app.state.search_error = ""
         app.state.recommender = None
+        app.state.jobs = JobRegistry(workers=1)
         app.state.policy = load_policies(settings.content_dir / "policies")[settings.policy]
         cache = EmbeddingCache(settings.data_dir / "embeddings")
         try:
@@ -54,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("search unavailable: %s", exc)
             app.state.search_error = str(exc)
         yield
+        app.state.jobs.shutdown()
         cache.close()
 
     app = FastAPI(title="Yanxiu 研修 API", version=__version__, lifespan=lifespan, docs_url="/api/docs",
@@ -64,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     # Sessions, CSRF on every POST/PUT/PATCH/DELETE, /login and /logout (yanxiu.web.auth).
     install_auth(app, settings=settings, factory=factory, templates=templates)
+    install_page_helpers(app, templates)
+    for router in all_routers():
+        app.include_router(router)
 
     @app.get("/api/v1/health", tags=["system"])
     def health() -> dict[str, object]:
@@ -118,7 +132,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return path.as_dict()
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request) -> HTMLResponse:
+    def home(request: Request) -> Response:
+        user = optional_user(request)
+        if user is not None:  # each role starts on its own workspace
+            return RedirectResponse(HOME_BY_ROLE[user.role], status_code=303)
         from yanxiu.accounts.models import School, User
         from yanxiu.catalog.models import Course
         from yanxiu.studios.models import CaseResource, Studio

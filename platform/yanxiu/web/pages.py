@@ -1,0 +1,141 @@
+"""Shared helpers for HTML routes: rendering, the database session, role home pages, errors.
+
+Routes stay thin: they read the request, call domain services (``yanxiu.catalog``,
+``yanxiu.credits``, ``yanxiu.practice``, ``yanxiu.studios`` …) and render a template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from yanxiu import __version__
+from yanxiu.accounts.models import Role
+from yanxiu.db import session_scope
+
+# Where each role lands after logging in (and what "/" shows them).
+HOME_BY_ROLE: dict[Role, str] = {
+    Role.TEACHER: "/teacher",
+    Role.HOST: "/studio",
+    Role.TRAINER: "/trainer",
+    Role.ADMIN: "/admin",
+}
+
+ERROR_TITLES = {
+    400: "请求有误",
+    403: "无权访问",
+    404: "页面不存在",
+    409: "操作冲突",
+    413: "文件过大",
+    422: "输入有误",
+    503: "服务暂不可用",
+}
+
+
+def templates_of(request: Request) -> Jinja2Templates:
+    return request.app.state.templates  # type: ignore[no-any-return]
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
+    """Render ``name`` with the common context (version); templates extend ``base.html``."""
+    ctx = {"version": __version__, **(context or {})}
+    return templates_of(request).TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A dependency: one unit of work per request (commit on success, roll back on error)."""
+    with session_scope(request.app.state.session_factory) as session:
+        yield session
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """HTML routes answer errors with a Chinese page (htmx: a fragment); the API keeps JSON."""
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if request.url.path.startswith("/api/") or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        title = ERROR_TITLES.get(exc.status_code, "出错了")
+        context = {"title": title, "detail": exc.detail, "status": exc.status_code}
+        name = "partials/error.html" if is_htmx(request) else "error.html"
+        return render(request, name, context, status_code=exc.status_code)
+
+    app.add_exception_handler(HTTPException, on_http_error)
+
+
+# -- navigation and flash messages (Jinja globals, registered by install_page_helpers)
+
+NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
+    Role.TEACHER: [
+        ("/teacher", "工作台"),
+        ("/courses", "课程"),
+        ("/checkin", "线下签到"),
+        ("/practice", "教学实践"),
+        ("/studios", "名师工作室"),
+    ],
+    Role.HOST: [("/studio", "工作室控制台"), ("/courses", "课程")],
+    Role.TRAINER: [
+        ("/trainer", "培训工作台"),
+        ("/review", "审核队列"),
+        ("/trainer/programs", "培训项目"),
+        ("/courses", "课程"),
+    ],
+    Role.ADMIN: [
+        ("/admin", "达标看板"),
+        ("/admin/catalog", "课程目录"),
+        ("/admin/policy", "学时政策"),
+        ("/jobs", "后台任务"),
+    ],
+}
+
+ROLE_LABELS = {
+    Role.TEACHER: "教师",
+    Role.HOST: "工作室主持人",
+    Role.TRAINER: "培训者",
+    Role.ADMIN: "管理员",
+}
+
+FLASH_KEY = "flash"
+
+
+def flash(request: Request, text: str, kind: str = "ok") -> None:
+    """Show ``text`` once on the next rendered page (kept in the signed session cookie)."""
+    from yanxiu.web.security import session_of
+
+    session = session_of(request)
+    session.data.setdefault(FLASH_KEY, []).append([kind, text])
+    session.dirty = True
+
+
+def pop_flashes(request: Request) -> list[tuple[str, str]]:
+    from yanxiu.web.security import session_of
+
+    session = session_of(request)
+    messages = session.data.pop(FLASH_KEY, None)
+    if not messages:
+        return []
+    session.dirty = True
+    return [(str(kind), str(text)) for kind, text in messages]
+
+
+def install_page_helpers(app: FastAPI, templates: Jinja2Templates) -> None:
+    from jinja2 import pass_context
+
+    app.state.templates = templates
+    env = templates.env
+    env.globals["nav_links"] = lambda user: NAV_BY_ROLE.get(user.role, [])
+    env.globals["role_label"] = lambda role: ROLE_LABELS.get(role, str(role))
+    env.globals["flashes"] = pass_context(lambda ctx: pop_flashes(ctx["request"]))
+    install_error_pages(app)

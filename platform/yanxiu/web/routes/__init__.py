@@ -1,0 +1,17 @@
+"""HTML pages and JSON endpoints, one module per area of the workspace.
+
+Each module exposes ``router`` (HTML pages, left out of the OpenAPI schema) and ``api``
+(JSON under ``/api/v1``). ``yanxiu.app.create_app`` includes them all.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from yanxiu.web.routes import admin, courses, jobs, practice, studios, teacher, trainer
+
+AREAS = (teacher, courses, practice, studios, trainer, admin, jobs)
+
+
+def all_routers() -> list[APIRouter]:
+    return [r for area in AREAS for r in (area.router, area.api)]
