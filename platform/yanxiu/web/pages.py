@@ -130,12 +130,24 @@ def pop_flashes(request: Request) -> list[tuple[str, str]]:
     return [(str(kind), str(text)) for kind, text in messages]
 
 
+def nav_badges(request: Request, user: object) -> dict[str, int]:
+    """Counts shown next to navigation links (a teacher's unread pushed cases)."""
+    from yanxiu.studios.service import unread_count
+
+    if getattr(user, "role", None) != Role.TEACHER:
+        return {}
+    with session_scope(request.app.state.session_factory) as session:
+        unread = unread_count(session, user.id)  # type: ignore[attr-defined]
+    return {"/studios": unread} if unread else {}
+
+
 def install_page_helpers(app: FastAPI, templates: Jinja2Templates) -> None:
     from jinja2 import pass_context
 
     app.state.templates = templates
     env = templates.env
     env.globals["nav_links"] = lambda user: NAV_BY_ROLE.get(user.role, [])
+    env.globals["nav_badges"] = pass_context(lambda ctx, user: nav_badges(ctx["request"], user))
     env.globals["role_label"] = lambda role: ROLE_LABELS.get(role, str(role))
     env.globals["flashes"] = pass_context(lambda ctx: pop_flashes(ctx["request"]))
     install_error_pages(app)
