@@ -50,7 +50,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.search = None
         app.state.search_error = ""
         app.state.recommender = None
-        app.state.jobs = JobRegistry(workers=1)
         app.state.policy = load_policies(settings.content_dir / "policies")[settings.policy]
         cache = EmbeddingCache(settings.data_dir / "embeddings")
         try:
@@ -64,13 +63,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("search unavailable: %s", exc)
             app.state.search_error = str(exc)
         yield
-        app.state.jobs.shutdown()
         cache.close()
 
     app = FastAPI(title="Yanxiu 研修 API", version=__version__, lifespan=lifespan, docs_url="/api/docs",
                   openapi_url="/api/v1/openapi.json")  # fmt: skip
     app.state.settings = settings
     app.state.session_factory = factory
+    # One registry per app (not per lifespan): a job outlives the request and client that
+    # started it; its worker thread is joined when the process exits.
+    app.state.jobs = JobRegistry(workers=1)
     templates = Jinja2Templates(directory=WEB_DIR / "templates")
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     # Sessions, CSRF on every POST/PUT/PATCH/DELETE, /login and /logout (yanxiu.web.auth).

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date
+from typing import Literal
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yanxiu.credits.ledger import credit_hours
-from yanxiu.credits.models import CreditSource
+from yanxiu.audit.service import record_audit
+from yanxiu.credits.ledger import credit_hours, void_record
+from yanxiu.credits.models import CreditRecord, CreditSource, CreditVoid
 from yanxiu.credits.policy import CreditPolicy
-from yanxiu.programs.models import Attendance, AttendanceStatus, OfflineSession
+from yanxiu.db.base import utcnow
+from yanxiu.programs.models import (
+    Attendance,
+    AttendanceStatus,
+    OfflineSession,
+    program_participants,
+)
 
 
 class AttendanceError(ValueError):
@@ -66,3 +76,128 @@ def record_attendance(
             created_by_id=recorded_by_id,
         )
     return row
+
+
+# ----------------------------------------------------------------- trainer's attendance sheet
+
+ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
+STATUS_LABELS = {
+    AttendanceStatus.PRESENT: "出勤",
+    AttendanceStatus.LATE: "迟到",
+    AttendanceStatus.ABSENT: "缺勤",
+}
+MarkOutcome = Literal["recorded", "unchanged", "changed"]
+
+
+def session_day(offline_session: OfflineSession) -> date:
+    """The (UTC wall-clock) day a session takes place; SQLite hands back naive datetimes."""
+    start = offline_session.starts_at
+    return (start.astimezone(UTC) if start.tzinfo else start).date()
+
+
+def is_participant(session: Session, program_id: int, teacher_id: int) -> bool:
+    return (
+        session.scalar(
+            select(program_participants.c.teacher_id).where(
+                program_participants.c.program_id == program_id,
+                program_participants.c.teacher_id == teacher_id,
+            )
+        )
+        is not None
+    )
+
+
+def _live_credit(
+    session: Session, session_id: int, teacher_id: int
+) -> tuple[CreditRecord | None, int]:
+    """The attendance credit of (session, teacher) that still counts, and how many exist."""
+    key = attendance_credit_key(session_id, teacher_id)
+    records = list(
+        session.scalars(
+            select(CreditRecord)
+            .where(
+                CreditRecord.teacher_id == teacher_id,
+                (CreditRecord.idempotency_key == key)
+                | CreditRecord.idempotency_key.like(f"{key}#%"),
+            )
+            .order_by(CreditRecord.id)
+        )
+    )
+    voided = set(
+        session.scalars(
+            select(CreditVoid.record_id).where(CreditVoid.record_id.in_([r.id for r in records]))
+        )
+    )
+    live = [r for r in records if r.id not in voided]
+    return (live[-1] if live else None), len(records)
+
+
+def mark_attendance(
+    session: Session,
+    *,
+    policy: CreditPolicy,
+    offline_session: OfflineSession,
+    teacher_id: int,
+    status: AttendanceStatus,
+    recorded_by_id: int,
+    today: date,
+) -> MarkOutcome:
+    """The trainer's attendance sheet: record or correct one teacher's attendance.
+
+    A first record goes through :func:`record_attendance` (present or late credits the
+    session's hours once). A correction changes the attendance row and keeps the ledger in
+    step the append-only way: absent → present credits the hours (a fresh key if an earlier
+    credit was voided), present → absent voids the credit with a reason; present ↔ late keeps
+    the credit. Marking the same status again changes nothing.
+
+    Raises:
+        AttendanceError: The teacher is not in the programme, or the session has not begun.
+    """
+    if not is_participant(session, offline_session.program_id, teacher_id):
+        raise AttendanceError("该教师不是本项目的学员，不能记录考勤")
+    first_day = session_day(offline_session)
+    if today < first_day:
+        raise AttendanceError(f"活动将于 {first_day:%Y年%m月%d日} 举行，尚不能记录考勤")
+    existing = session.scalar(
+        select(Attendance).where(
+            Attendance.session_id == offline_session.id, Attendance.teacher_id == teacher_id
+        )
+    )
+    if existing is None:
+        record_attendance(
+            session, policy=policy, offline_session=offline_session, teacher_id=teacher_id,
+            status=status, recorded_by_id=recorded_by_id, method="manual",
+        )  # fmt: skip
+        outcome: MarkOutcome = "recorded"
+        before = None
+    elif existing.status == status:
+        return "unchanged"
+    else:
+        before = existing.status.value
+        existing.status, existing.recorded_by_id = status, recorded_by_id
+        existing.method, existing.recorded_at = "manual", utcnow()
+        live, n_records = _live_credit(session, offline_session.id, teacher_id)
+        if status in ATTENDED and live is None:
+            key = attendance_credit_key(offline_session.id, teacher_id)
+            credit_hours(
+                session, policy=policy, teacher_id=teacher_id, source=CreditSource.OFFLINE,
+                category=offline_session.category, hours=offline_session.hours,
+                earned_on=offline_session.starts_at.date(), title=offline_session.title,
+                idempotency_key=key if n_records == 0 else f"{key}#{n_records + 1}",
+                evidence={"session": offline_session.id, "program": offline_session.program_id,
+                          "status": status.value, "corrected_from": before},
+                created_by_id=recorded_by_id,
+            )  # fmt: skip
+        elif status not in ATTENDED and live is not None:
+            void_record(
+                session, record_id=live.id, actor_id=recorded_by_id,
+                reason=f"考勤更正：{offline_session.title}记为{STATUS_LABELS[status]}",
+            )  # fmt: skip
+        session.flush()
+        outcome = "changed"
+    record_audit(
+        session, actor_id=recorded_by_id, action="attendance.mark", entity="offline_session",
+        entity_id=offline_session.id,
+        detail={"teacher_id": teacher_id, "status": status.value, "before": before, "outcome": outcome},
+    )  # fmt: skip
+    return outcome

@@ -39,7 +39,8 @@ ERROR_TITLES = {
 
 
 def templates_of(request: Request) -> Jinja2Templates:
-    return request.app.state.templates  # type: ignore[no-any-return]
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
 
 
 def render(
@@ -130,6 +131,15 @@ def pop_flashes(request: Request) -> list[tuple[str, str]]:
     return [(str(kind), str(text)) for kind, text in messages]
 
 
+def nav_current(user: object, path: str) -> str | None:
+    """The navigation link for ``path``: the longest one it lies under (``/admin/catalog/x`` is
+    课程目录, not 达标看板)."""
+    role = getattr(user, "role", None)
+    links = NAV_BY_ROLE.get(role, []) if isinstance(role, Role) else []
+    under = [href for href, _ in links if path == href or path.startswith(href.rstrip("/") + "/")]
+    return max(under, key=len) if under else None
+
+
 def nav_badges(request: Request, user: object) -> dict[str, int]:
     """Counts shown next to navigation links (a teacher's unread pushed cases)."""
     from yanxiu.studios.service import unread_count
@@ -147,6 +157,7 @@ def install_page_helpers(app: FastAPI, templates: Jinja2Templates) -> None:
     app.state.templates = templates
     env = templates.env
     env.globals["nav_links"] = lambda user: NAV_BY_ROLE.get(user.role, [])
+    env.globals["nav_current"] = nav_current
     env.globals["nav_badges"] = pass_context(lambda ctx, user: nav_badges(ctx["request"], user))
     env.globals["role_label"] = lambda role: ROLE_LABELS.get(role, str(role))
     env.globals["flashes"] = pass_context(lambda ctx: pop_flashes(ctx["request"]))

@@ -1,0 +1,93 @@
+"""Background jobs pages: the progress fragment polls until done; only owner or admin see a job."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from tests.web.helpers import login
+from yanxiu.accounts.models import User
+
+
+def uid(site, username: str) -> int:
+    with site.factory() as s:
+        return s.scalar(select(User.id).where(User.username == username))
+
+
+def switch(client, site, username: str):
+    """Log the same client in as someone else (cheaper than a new client and its start-up)."""
+    assert login(client, username, site.password).status_code == 303
+    return client
+
+
+def test_progress_fragment_polls_every_second_until_done(demo_site):
+    client = demo_site.client("trainer.linjiang")
+    release, started = threading.Event(), threading.Event()
+
+    def work(progress):
+        progress.set_total(4)
+        progress.advance(1, "正在处理第 1 批")
+        started.set()
+        release.wait(10)
+        progress.advance(3, "收尾")
+        return "处理完成：共 4 批"
+
+    jobs = demo_site.app.state.jobs
+    job = jobs.submit("score", "批量评分：测试", work, owner_id=uid(demo_site, "trainer.linjiang"))
+    assert started.wait(10)
+    fragment = client.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text  # just the fragment
+    assert 'hx-trigger="every 1s"' in fragment.text and f'hx-get="/jobs/{job.id}"' in fragment.text
+    assert 'aria-valuenow="25"' in fragment.text and "正在处理第 1 批" in fragment.text
+    full = client.get(f"/jobs/{job.id}")
+    assert "<html" in full.text and "批量评分：测试" in full.text and "every 1s" in full.text
+    release.set()
+    jobs.wait(job.id)
+    done = client.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
+    assert "hx-trigger" not in done.text and "处理完成：共 4 批" in done.text
+    assert 'aria-valuenow="100"' in done.text
+    api = client.get(f"/api/v1/jobs/{job.id}").json()
+    assert (
+        api["status"] == "done" and api["fraction"] == 1.0 and api["result"] == "处理完成：共 4 批"
+    )
+    listing = client.get("/jobs")
+    assert f'href="/jobs/{job.id}"' in listing.text
+
+
+def test_failed_job_shows_its_error(demo_site):
+    def work(progress):
+        raise RuntimeError("索引文件损坏，请重新构建")
+
+    client = demo_site.client("admin")  # (each client's start-up gives the app a new registry)
+    jobs = demo_site.app.state.jobs
+    job = jobs.submit("index", "构建索引：测试", work, owner_id=uid(demo_site, "admin"))
+    jobs.wait(job.id)
+    page = client.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
+    assert (
+        "任务未完成" in page.text and "索引文件损坏" in page.text and "hx-trigger" not in page.text
+    )
+
+
+def test_only_the_owner_or_an_admin_sees_a_job(demo_site):
+    client = demo_site.client()
+    jobs = demo_site.app.state.jobs  # after the client started: each start-up makes a new registry
+    mine = jobs.submit(
+        "score", "批量评分：云岭", lambda p: "好了", owner_id=uid(demo_site, "trainer.yunling")
+    )
+    jobs.wait(mine.id)
+    assert client.get(f"/api/v1/jobs/{mine.id}").status_code == 401
+    switch(client, demo_site, "trainer.baishi")
+    assert client.get(f"/jobs/{mine.id}").status_code == 403
+    assert client.get(f"/jobs/{mine.id}", headers={"HX-Request": "true"}).status_code == 403
+    assert client.get(f"/api/v1/jobs/{mine.id}").status_code == 403
+    assert f'href="/jobs/{mine.id}"' not in client.get("/jobs").text
+    switch(client, demo_site, "trainer.yunling")
+    assert client.get(f"/jobs/{mine.id}").status_code == 200
+    switch(client, demo_site, "admin.baishi")
+    assert client.get(f"/jobs/{mine.id}").status_code == 200
+    assert f'href="/jobs/{mine.id}"' in client.get("/jobs").text
+    assert client.get("/jobs/999999").status_code == 404
+    switch(client, demo_site, "t001")
+    assert client.get("/jobs").status_code == 403
