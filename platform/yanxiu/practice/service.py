@@ -28,7 +28,13 @@ from yanxiu.practice.models import (
     RecordKind,
     ReviewDecision,
 )
-from yanxiu.practice.parse import TranscriptError, parse_lesson_plan, parse_transcript
+from yanxiu.practice.parse import (
+    LessonPlan,
+    TranscriptError,
+    Utterance,
+    parse_lesson_plan,
+    parse_transcript,
+)
 
 VISIBLE_TO_TEACHER = (DiagnosisStatus.ACCEPTED, DiagnosisStatus.EDITED)
 IN_QUEUE = (DiagnosisStatus.PENDING_REVIEW, DiagnosisStatus.CONTESTED)
@@ -137,8 +143,13 @@ def review_diagnosis(
     scores: dict[str, int] | None = None,
     report: dict[str, Any] | None = None,
     comment: str = "",
+    find_resources: ResourceFinder | None = None,
 ) -> DiagnosisReview:
-    """Accept, edit (scores and/or report text) or reject a diagnosis, with a comment."""
+    """Accept, edit (scores and/or report text) or reject a diagnosis, with a comment.
+
+    On an edit the weaknesses follow the trainer's scores; with ``find_resources``, a dimension
+    that became a weakness gets catalog resources too (those of dimensions no longer weak go).
+    """
     diagnosis = session.get(Diagnosis, diagnosis_id)
     if diagnosis is None:
         raise ReviewError(f"诊断 {diagnosis_id} 不存在")
@@ -165,6 +176,10 @@ def review_diagnosis(
         final_report.update(report)
     if decision == ReviewDecision.EDIT:
         final_report["weaknesses"] = _weaknesses_after_edit(diagnosis, final_scores, final_report)
+        if find_resources is not None and not (report or {}).get("resources"):
+            final_report["resources"] = _resources_after_edit(
+                diagnosis, final_report["weaknesses"], find_resources
+            )
     final_report["reviewed"] = True
     row = DiagnosisReview(
         diagnosis_id=diagnosis.id, reviewer_id=reviewer.id, decision=decision,
@@ -194,6 +209,24 @@ def _weaknesses_after_edit(
                         "severity": round((3.5 - score) / 2.5, 2), "evidence": ai["evidence"][:3],
                         "text": f"{dim}有待加强（{score} 分，培训者审定）"})  # fmt: skip
     return out[:3]
+
+
+def _resources_after_edit(
+    diagnosis: Diagnosis, weaknesses: list[dict[str, Any]], find: ResourceFinder
+) -> list[dict[str, Any]]:
+    """Resources for the reviewed weaknesses: the draft's where it had them, else found anew."""
+    drafted = diagnosis.report.get("resources", []) or []
+    out: list[dict[str, Any]] = []
+    for w in weaknesses:
+        kept = [r for r in drafted if r.get("for") == w["dimension"]]
+        if not kept:
+            query = f"{w['dimension']} 提升方法"
+            kept = [
+                r | {"for": w["dimension"]}
+                for r in find(w["competency"], query, diagnosis.record.stage)[:2]
+            ]
+        out += kept
+    return out
 
 
 def latest_review(session: Session, diagnosis_id: int) -> DiagnosisReview | None:
@@ -251,3 +284,287 @@ def contest_diagnosis(
     record_audit(session, actor_id=teacher.id, action="diagnosis.contest", entity="diagnosis",
                  entity_id=diagnosis.id, detail={"comment": comment})  # fmt: skip
     return row
+
+
+# ---------------------------------------------------------------- what the workspace shows
+
+STATUS_LABELS: dict[DiagnosisStatus, str] = {
+    DiagnosisStatus.PENDING_REVIEW: "待审核",
+    DiagnosisStatus.ACCEPTED: "已审核",
+    DiagnosisStatus.EDITED: "已审核（培训者修改）",
+    DiagnosisStatus.REJECTED: "已退回",
+    DiagnosisStatus.CONTESTED: "申诉中",
+}
+DECISION_LABELS: dict[ReviewDecision, str] = {
+    ReviewDecision.ACCEPT: "通过",
+    ReviewDecision.EDIT: "修改后通过",
+    ReviewDecision.REJECT: "退回",
+    ReviewDecision.CONTEST: "教师申诉",
+}
+KIND_LABELS: dict[RecordKind, str] = {
+    RecordKind.TRANSCRIPT: "课堂实录",
+    RecordKind.LESSON_PLAN: "教学设计",
+}
+
+
+def status_label(status: DiagnosisStatus | None) -> str:
+    return "处理中" if status is None else STATUS_LABELS[status]
+
+
+def latest_diagnosis(session: Session, record_id: int) -> Diagnosis | None:
+    """The record's current diagnosis (one per record; re-scoring updates it in place)."""
+    return session.scalar(
+        select(Diagnosis).where(Diagnosis.record_id == record_id).order_by(Diagnosis.id.desc())
+    )
+
+
+def teacher_records(
+    session: Session, teacher_id: int, *, limit: int = 200
+) -> list[tuple[PracticeRecord, Diagnosis | None]]:
+    """A teacher's records, newest first, each with its diagnosis (for the status only)."""
+    records = list(
+        session.scalars(
+            select(PracticeRecord)
+            .where(PracticeRecord.teacher_id == teacher_id)
+            .order_by(PracticeRecord.created_at.desc(), PracticeRecord.id.desc())
+            .limit(limit)
+        )
+    )
+    return [(r, latest_diagnosis(session, r.id)) for r in records]
+
+
+def records_in_scope(
+    session: Session, reviewer: User, *, limit: int = 200
+) -> list[tuple[PracticeRecord, Diagnosis | None]]:
+    """Records of the teachers a trainer or admin may review (their region), newest first."""
+    regions = _region_ids(session, reviewer.region_id)
+    if reviewer.role not in (Role.TRAINER, Role.ADMIN) or not regions:
+        return []
+    records = list(
+        session.scalars(
+            select(PracticeRecord)
+            .join(User, User.id == PracticeRecord.teacher_id)
+            .where(User.region_id.in_(regions))
+            .order_by(PracticeRecord.created_at.desc(), PracticeRecord.id.desc())
+            .limit(limit)
+        )
+    )
+    return [(r, latest_diagnosis(session, r.id)) for r in records]
+
+
+def review_history(session: Session, diagnosis_id: int) -> list[dict[str, Any]]:
+    """Every decision and contest on a diagnosis, oldest first (the audit trail people read)."""
+    rows = session.execute(
+        select(DiagnosisReview, User.display_name, User.role)
+        .join(User, User.id == DiagnosisReview.reviewer_id)
+        .where(DiagnosisReview.diagnosis_id == diagnosis_id)
+        .order_by(DiagnosisReview.id)
+    ).all()
+    return [
+        {
+            "id": review.id,
+            "decision": review.decision.value,
+            "decision_label": DECISION_LABELS[review.decision],
+            "by": name,
+            "by_role": role.value,
+            "comment": review.comment,
+            "scores": review.scores,
+            "at": review.created_at,
+        }
+        for review, name, role in rows
+    ]
+
+
+def latest_contest(session: Session, diagnosis_id: int) -> DiagnosisReview | None:
+    return session.scalar(
+        select(DiagnosisReview)
+        .where(
+            DiagnosisReview.diagnosis_id == diagnosis_id,
+            DiagnosisReview.decision == ReviewDecision.CONTEST,
+        )
+        .order_by(DiagnosisReview.id.desc())
+    )
+
+
+def queue_entries(session: Session, *, reviewer: User, limit: int = 100) -> list[dict[str, Any]]:
+    """The review queue as people read it: record, teacher, school, confidence, age, contest."""
+    out = []
+    for diagnosis in review_queue(session, reviewer=reviewer, limit=limit):
+        record = diagnosis.record
+        teacher = session.get(User, record.teacher_id)
+        assert teacher is not None
+        contest = (
+            latest_contest(session, diagnosis.id)
+            if diagnosis.status == DiagnosisStatus.CONTESTED
+            else None
+        )
+        out.append(
+            {
+                "diagnosis": diagnosis,
+                "record": record,
+                "teacher": teacher,
+                "school": teacher.school.name if teacher.school else "",
+                "contested": contest is not None,
+                "contest_reason": contest.comment if contest else "",
+                "submitted_at": record.created_at,
+            }
+        )
+    return out
+
+
+def in_queue(diagnosis: Diagnosis) -> bool:
+    return diagnosis.status in IN_QUEUE
+
+
+def review_from_queue(
+    session: Session,
+    *,
+    diagnosis_id: int,
+    reviewer: User,
+    decision: ReviewDecision,
+    scores: dict[str, int] | None = None,
+    report: dict[str, Any] | None = None,
+    comment: str = "",
+    find_resources: ResourceFinder | None = None,
+) -> DiagnosisReview:
+    """:func:`review_diagnosis` for a diagnosis that is waiting in the queue (pending or
+    contested); a decided diagnosis is not decided again until the teacher contests it."""
+    diagnosis = session.get(Diagnosis, diagnosis_id)
+    if diagnosis is not None and not in_queue(diagnosis):
+        raise ReviewError(f"该诊断已{status_label(diagnosis.status)}，不在审核队列中")
+    return review_diagnosis(
+        session, diagnosis_id=diagnosis_id, reviewer=reviewer, decision=decision,
+        scores=scores, report=report, comment=comment, find_resources=find_resources,
+    )  # fmt: skip
+
+
+def draft_view(diagnosis: Diagnosis) -> dict[str, Any]:
+    """The full AI draft, for a reviewer (never for the teacher before review)."""
+    return {
+        "diagnosis_id": diagnosis.id,
+        "status": diagnosis.status.value,
+        "model_version": diagnosis.model_version,
+        "confidence": diagnosis.confidence,
+        "scores": diagnosis.scores,
+        "report": diagnosis.report,
+        "analytics": diagnosis.analytics,
+        "created_at": diagnosis.created_at.isoformat(),
+    }
+
+
+def rejection_comment(session: Session, diagnosis: Diagnosis) -> str:
+    """Why a trainer sent the AI draft back (shown to the teacher instead of the draft)."""
+    if diagnosis.status != DiagnosisStatus.REJECTED:
+        return ""
+    review = latest_review(session, diagnosis.id)
+    return review.comment if review is not None else ""
+
+
+# ---------------------------------------------------------------- resources and re-scoring
+
+
+def tagged_resource_finder(session: Session, *, subject: str = "") -> ResourceFinder:
+    """Catalog courses tagged with a weakness's competency, for the teacher's stage (and
+    subject: courses for that subject or for every subject).
+
+    The fallback when semantic search is not loaded (demo seeding, search unavailable):
+    published courses carrying the competency, those that name it first ranked first.
+    """
+    from yanxiu.catalog.models import Course, CourseStatus
+
+    courses = list(
+        session.scalars(
+            select(Course).where(Course.status == CourseStatus.PUBLISHED).order_by(Course.code)
+        )
+    )
+
+    def find(competency: str, query: str, stage: str) -> list[dict[str, Any]]:
+        hits = [
+            c
+            for c in courses
+            if competency in (c.competencies or [])
+            and (not stage or stage in (c.stages or []))
+            and (not subject or not c.subjects or {subject, "通用"} & set(c.subjects))
+        ]
+        hits.sort(key=lambda c: (c.competencies.index(competency), len(c.competencies), c.code))
+        return [
+            {"code": c.code, "title": c.title, "hours": c.hours, "category": c.category,
+             "tagged": True}
+            for c in hits[:3]
+        ]  # fmt: skip
+
+    return find
+
+
+def stored_utterances(record: PracticeRecord) -> list[Utterance]:
+    """The parsed turns stored with a transcript record."""
+    return [Utterance(**u) for u in record.parsed.get("utterances", [])]
+
+
+def stored_plan(record: PracticeRecord, diagnosis: Diagnosis | None) -> LessonPlan:
+    """The parsed lesson plan stored with a record (headings come from its analytics)."""
+    headings = (diagnosis.analytics.get("headings", []) if diagnosis is not None else []) or []
+    return LessonPlan(
+        sections=dict(record.parsed.get("sections", {})),
+        headings=[(h["line"], h["heading"], h["section"]) for h in headings],
+        missing=list(record.parsed.get("missing", [])),
+    )
+
+
+def pending_in_scope(session: Session, reviewer: User) -> list[int]:
+    """Ids of diagnoses pending review (never yet reviewed) that ``reviewer`` may review."""
+    regions = _region_ids(session, reviewer.region_id)
+    if reviewer.role not in (Role.TRAINER, Role.ADMIN) or not regions:
+        return []
+    return list(
+        session.scalars(
+            select(Diagnosis.id)
+            .join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
+            .join(User, User.id == PracticeRecord.teacher_id)
+            .where(Diagnosis.status == DiagnosisStatus.PENDING_REVIEW, User.region_id.in_(regions))
+            .order_by(Diagnosis.id)
+        )
+    )
+
+
+def rescore_diagnosis(
+    session: Session,
+    *,
+    diagnosis_id: int,
+    actor_id: int | None,
+    find_resources: ResourceFinder | None = None,
+    calibration: dict[str, dict[int, int]] | None = None,
+) -> bool:
+    """Re-draft a pending diagnosis with the current model; True if any score changed.
+
+    Only drafts nobody has reviewed yet are re-scored (a reviewed or contested diagnosis
+    keeps the draft its reviews refer to). The previous version and scores go to the audit
+    log, so the replacement is traceable.
+    """
+    diagnosis = session.get(Diagnosis, diagnosis_id)
+    if diagnosis is None:
+        raise ReviewError(f"诊断 {diagnosis_id} 不存在")
+    if diagnosis.status != DiagnosisStatus.PENDING_REVIEW:
+        raise ReviewError("只能重新评分尚未审核的诊断")
+    record = diagnosis.record
+    if record.kind == RecordKind.TRANSCRIPT:
+        draft = diagnose_transcript(
+            stored_utterances(record), stage=record.stage, find_resources=find_resources,
+            calibration=calibration,
+        )  # fmt: skip
+    else:
+        draft = diagnose_lesson_plan(
+            stored_plan(record, diagnosis), stage=record.stage, find_resources=find_resources,
+            calibration=calibration,
+        )  # fmt: skip
+    before = {dim: v["score"] for dim, v in diagnosis.scores.items()}
+    after = {dim: v["score"] for dim, v in draft["scores"].items()}
+    old_version = diagnosis.model_version
+    diagnosis.model_version = draft["model_version"]
+    diagnosis.analytics, diagnosis.scores = draft["analytics"], draft["scores"]
+    diagnosis.report, diagnosis.confidence = draft["report"], draft["confidence"]
+    session.flush()
+    record_audit(session, actor_id=actor_id, action="diagnosis.rescore", entity="diagnosis",
+                 entity_id=diagnosis.id, detail={"from": old_version, "to": diagnosis.model_version,
+                                                 "scores_before": before, "scores_after": after})  # fmt: skip
+    return before != after

@@ -46,6 +46,7 @@ from yanxiu.programs.models import (
 )
 from yanxiu.programs.service import record_attendance
 from yanxiu.seed.names import GIVEN_FEMALE, GIVEN_MALE, SURNAMES
+from yanxiu.seed.practice_demo import seed_practice_demo
 from yanxiu.studios.models import CaseResource, Push, PushDelivery, Studio, StudioMember
 from yanxiu.studios.service import sync_cases
 
@@ -271,6 +272,7 @@ def seed_demo(
     )
     summary.pushes = _seed_studios(session, rng, studios, teachers, today)
     summary.credits = _count_credits(session)
+    seed_practice_demo(session, content)  # practice records, reviews and a contest
     set_meta(session, DEMO_MARKER, roster_hash(roster))
     summary.logins = demo_logins(session)
     return summary

@@ -141,14 +141,23 @@ def nav_current(user: object, path: str) -> str | None:
 
 
 def nav_badges(request: Request, user: object) -> dict[str, int]:
-    """Counts shown next to navigation links (a teacher's unread pushed cases)."""
+    """Counts shown next to navigation links: a teacher's unread pushed cases, a trainer's
+    review queue."""
+    from yanxiu.accounts.models import User
+    from yanxiu.practice.service import review_queue
     from yanxiu.studios.service import unread_count
 
-    if getattr(user, "role", None) != Role.TEACHER:
-        return {}
+    role = getattr(user, "role", None)
+    user_id = int(getattr(user, "id", 0))
     with session_scope(request.app.state.session_factory) as session:
-        unread = unread_count(session, user.id)  # type: ignore[attr-defined]
-    return {"/studios": unread} if unread else {}
+        if role == Role.TEACHER:
+            unread = unread_count(session, user_id)
+            return {"/studios": unread} if unread else {}
+        if role == Role.TRAINER:  # diagnoses waiting for this trainer's review
+            reviewer = session.get(User, user_id)
+            waiting = len(review_queue(session, reviewer=reviewer)) if reviewer else 0
+            return {"/review": waiting} if waiting else {}
+    return {}
 
 
 def install_page_helpers(app: FastAPI, templates: Jinja2Templates) -> None:

@@ -45,6 +45,9 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# A form field (e.g. a pasted transcript) may be this large when the CSRF check reads the form;
+# bigger bodies are the upload routes' business (they answer 413 with a message).
+MAX_FORM_FIELD_BYTES = 16 * 1024 * 1024
 CSRF_FAILED = "安全校验失败：请求缺少有效的 CSRF 令牌。请刷新页面后重试。"
 
 # Login throttling (see LoginThrottle)
@@ -332,7 +335,7 @@ class SessionMiddleware:
 
             probe = Request(scope, replay)
             try:
-                form = await probe.form()
+                form = await probe.form(max_part_size=MAX_FORM_FIELD_BYTES)
                 value = form.get(CSRF_FIELD)
                 supplied = value if isinstance(value, str) else None
                 await form.close()

@@ -1,0 +1,200 @@
+"""What the workspace builds on: queue entries, one decision per queue visit, re-scoring,
+resources after an edit, the tagged-resource fallback, and the chart data."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import make_school, make_teacher, password_hash
+from yanxiu.accounts.models import Role
+from yanxiu.accounts.service import create_user
+from yanxiu.audit.models import AuditEntry
+from yanxiu.catalog.service import sync_competencies, sync_courses
+from yanxiu.practice.charts import (
+    evidence_index,
+    fias_heatmap,
+    heat_level,
+    plan_sections,
+    radar_spec,
+    st_curve_points,
+    st_mode_spec,
+    transcript_analytics,
+)
+from yanxiu.practice.models import DiagnosisStatus, RecordKind, ReviewDecision
+from yanxiu.practice.service import (
+    ReviewError,
+    contest_diagnosis,
+    pending_in_scope,
+    queue_entries,
+    rescore_diagnosis,
+    review_diagnosis,
+    review_from_queue,
+    review_history,
+    reviewed_view,
+    status_label,
+    stored_utterances,
+    submit_record,
+    tagged_resource_finder,
+    teacher_records,
+)
+
+
+@pytest.fixture
+def lecture(content):
+    return next(c for c in content.cases if c.id == "CASE-001").body.encode("utf-8")
+
+
+@pytest.fixture
+def people(session):
+    school = make_school(session)
+    teacher = make_teacher(session, school=school)
+    trainer = create_user(session, username="trainer.ws", display_name="韦老师", role=Role.TRAINER,
+                          password_hash=password_hash(), region_id=school.county_id)  # fmt: skip
+    return teacher, trainer
+
+
+def _submit(session, teacher, data, **kw):
+    return submit_record(session, teacher_id=teacher.id, kind=RecordKind.TRANSCRIPT, data=data,
+                         filename="实录.txt", title="行程问题", **kw)  # fmt: skip
+
+
+def test_queue_entries_flag_contests_and_a_decision_is_taken_once_per_visit(
+    session, people, lecture
+):
+    teacher, trainer = people
+    record, diagnosis = _submit(session, teacher, lecture)
+    (entry,) = queue_entries(session, reviewer=trainer)
+    assert entry["record"].id == record.id and not entry["contested"]
+    review_from_queue(
+        session, diagnosis_id=diagnosis.id, reviewer=trainer, decision=ReviewDecision.ACCEPT
+    )
+    with pytest.raises(ReviewError, match="不在审核队列"):
+        review_from_queue(
+            session, diagnosis_id=diagnosis.id, reviewer=trainer, decision=ReviewDecision.ACCEPT
+        )
+    contest_diagnosis(session, diagnosis_id=diagnosis.id, teacher=teacher, comment="实录不完整")
+    (entry,) = queue_entries(session, reviewer=trainer)
+    assert entry["contested"] and entry["contest_reason"] == "实录不完整"
+    review_from_queue(
+        session, diagnosis_id=diagnosis.id, reviewer=trainer, decision=ReviewDecision.ACCEPT
+    )
+    history = review_history(session, diagnosis.id)
+    assert [h["decision"] for h in history] == ["accept", "contest", "accept"]
+    assert history[1]["decision_label"] == "教师申诉" and history[0]["by"] == "韦老师"
+    (row,) = teacher_records(session, teacher.id)
+    assert row[1].status == DiagnosisStatus.ACCEPTED and status_label(row[1].status) == "已审核"
+
+
+def test_rescore_redrafts_pending_only_and_is_audited(session, people, lecture):
+    teacher, trainer = people
+    record, diagnosis = _submit(session, teacher, lecture)
+    assert [u.text for u in stored_utterances(record)][0].startswith("好，上节课")
+    assert pending_in_scope(session, trainer) == [diagnosis.id]
+    calibration = {"反馈评价": {diagnosis.scores["反馈评价"]["score"]: 1}}
+    changed = rescore_diagnosis(session, diagnosis_id=diagnosis.id, actor_id=trainer.id,
+                                calibration=calibration)  # fmt: skip
+    assert changed and diagnosis.scores["反馈评价"]["score"] == 1
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "diagnosis.rescore"))
+    assert entry.detail["scores_after"]["反馈评价"] == 1
+    review_diagnosis(
+        session, diagnosis_id=diagnosis.id, reviewer=trainer, decision=ReviewDecision.ACCEPT
+    )
+    assert pending_in_scope(session, trainer) == []
+    with pytest.raises(ReviewError, match="尚未审核"):
+        rescore_diagnosis(session, diagnosis_id=diagnosis.id, actor_id=trainer.id)
+
+
+def test_an_edit_that_makes_a_new_weakness_brings_resources_for_it(
+    session, people, lecture, content
+):
+    sync_competencies(session, content.competencies)
+    sync_courses(session, content.resources, origin="test")
+    teacher, trainer = people
+    finder = tagged_resource_finder(session, subject="数学")
+    _, diagnosis = _submit(session, teacher, lecture, stage="初中", find_resources=finder)
+    assert diagnosis.scores["思维深度"]["score"] >= 2
+    review_diagnosis(session, diagnosis_id=diagnosis.id, reviewer=trainer, decision=ReviewDecision.EDIT,
+                     scores={"思维深度": 1, "反馈评价": 4}, find_resources=finder)  # fmt: skip
+    report = review_history(session, diagnosis.id)[0]
+    assert report["decision"] == "edit"
+    view = reviewed_view(session, diagnosis)
+    dims = {w["dimension"] for w in view["report"]["weaknesses"]}
+    assert "思维深度" in dims
+    assert {r["for"] for r in view["report"]["resources"]} <= dims
+    assert any(r["for"] == "思维深度" for r in view["report"]["resources"])
+
+
+def test_tagged_finder_respects_stage_subject_and_competency(session, content):
+    sync_competencies(session, content.competencies)
+    sync_courses(session, content.resources, origin="test")
+    by_code = {r.id: r for r in content.resources}
+    found = tagged_resource_finder(session, subject="数学")("PRC-LEARNER", "学情分析", "初中")
+    assert found and len(found) <= 3
+    for hit in found:
+        course = by_code[hit["code"]]
+        assert "PRC-LEARNER" in course.competencies and "初中" in course.stages
+        assert not course.subjects or {"数学", "通用"} & set(course.subjects)
+
+
+def test_chart_data_from_metrics():
+    assert st_curve_points("TTS") == [
+        {"x": 0, "y": 0},
+        {"x": 0, "y": 1},
+        {"x": 0, "y": 2},
+        {"x": 1, "y": 2},
+    ]
+    assert heat_level(0, 10) == 0 and heat_level(10, 10) == 5 and heat_level(1, 100) == 1
+    matrix = [[0] * 10 for _ in range(10)]
+    matrix[3][3], matrix[3][7], matrix[0][1], matrix[5][6] = 9, 4, 1, 2
+    heat = fias_heatmap(matrix)
+    assert heat["total"] == 16 and heat["max"] == 9 and heat["col_totals"][7] == 4
+    row4 = heat["rows"][3]
+    assert row4["label"] == "提问" and row4["total"] == 13 and row4["cells"][3]["level"] == 5
+    assert heat["rows"][0]["cells"][1]["region"] == "integrate"
+    assert heat["rows"][5]["cells"][6]["region"] == "defect"
+    assert heat["rows"][3]["cells"][7]["region"] == "content"
+
+    st = {"rt": 0.8, "ch": 0.1, "mode": "讲授型", "chart": {"regions": [
+        {"mode": "讲授型", "polygon": [[0.7, 0], [1, 0], [0.7, 0.6]]}]}}  # fmt: skip
+    spec = st_mode_spec(st)
+    region, point = spec["data"]["datasets"]
+    assert region["data"][0] == region["data"][-1]  # the polygon is closed
+    assert point["data"] == [{"x": 0.8, "y": 0.1}] and "讲授型" in point["label"]
+
+    radar = radar_spec(
+        {"提问质量": {"score": 2}, "学生参与": {"score": 4}}, compare={"提问质量": 3}
+    )
+    assert radar["data"]["labels"] == ["提问质量", "学生参与"]
+    assert [d["data"] for d in radar["data"]["datasets"]] == [[2, 4], [3, 0]]
+
+    panel = transcript_analytics({})  # an empty analytics dict still renders
+    assert (
+        panel["st"]["curve_spec"]["type"] == "scatter"
+        and len(panel["fias"]["heatmap"]["rows"]) == 10
+    )
+
+
+def test_evidence_and_plan_sections_are_marked():
+    scores = {"提问质量": {"evidence": [{"utterance": 3, "line": 4, "note": "封闭·记忆"}]}}
+    report = {
+        "weaknesses": [{"dimension": "学生参与", "evidence": [{"utterance": 3}, {"utterance": 5}]}]
+    }
+    assert evidence_index(scores, report) == {
+        3: ["提问质量：封闭·记忆", "学生参与"],
+        5: ["学生参与"],
+    }
+
+    parsed = {"sections": {"教学目标": "1. 能说出乘法法则。\n2. 培养兴趣。"}}
+    analytics = {"headings": [{"line": 1, "heading": "教学目标", "section": "教学目标"}]}
+    plan_scores = {
+        "教学目标": {"evidence": [{"section": "教学目标", "line": 1, "quote": "能说出乘法法则"}]},
+        "学情分析": {
+            "evidence": [{"section": "学情分析", "line": None, "quote": "（未检测到该部分）"}]
+        },
+    }
+    goal, learner = plan_sections(parsed, analytics, plan_scores)
+    assert goal["present"] and goal["line"] == 1
+    assert [s for s in goal["segments"] if s["mark"]] == [{"text": "能说出乘法法则", "mark": True}]
+    assert "".join(s["text"] for s in goal["segments"]) == parsed["sections"]["教学目标"]
+    assert not learner["present"] and learner["segments"] == []
