@@ -40,3 +40,11 @@ def test_html_errors_are_pages_and_api_errors_stay_json(demo_site):
     assert "text/html" in page.headers["content-type"] and "无权访问" in page.text
     api = client.get("/api/v1/teachers/t002/path")
     assert api.status_code == 403 and api.headers["content-type"].startswith("application/json")
+
+
+def test_unknown_pages_get_a_chinese_404_page_and_the_api_json(demo_site):
+    client = demo_site.client("t001")
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and "页面不存在" in page.text and "<html" in page.text
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}

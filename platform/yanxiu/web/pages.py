@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yanxiu import __version__
 from yanxiu.accounts.models import Role
@@ -65,15 +66,21 @@ def install_error_pages(app: FastAPI) -> None:
     """HTML routes answer errors with a Chinese page (htmx: a fragment); the API keeps JSON."""
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
+        assert isinstance(exc, StarletteHTTPException)
         if request.url.path.startswith("/api/") or exc.status_code < 400:
             return await http_exception_handler(request, exc)
         title = ERROR_TITLES.get(exc.status_code, "出错了")
-        context = {"title": title, "detail": exc.detail, "status": exc.status_code}
+        detail = exc.detail if exc.detail and exc.detail != title else ""
+        if exc.status_code == 404 and detail in ("", "Not Found"):
+            detail = "您访问的页面不存在或已被移除。"
+        elif exc.status_code == 413 and not any("\u4e00" <= c <= "\u9fff" for c in str(detail)):
+            detail = "上传的内容超过了服务器允许的大小，请压缩或拆分后重试。"
+        context = {"title": title, "detail": detail, "status": exc.status_code}
         name = "partials/error.html" if is_htmx(request) else "error.html"
         return render(request, name, context, status_code=exc.status_code)
 
-    app.add_exception_handler(HTTPException, on_http_error)
+    # Starlette's class, so unknown URLs (404) and oversized bodies (413) get pages too.
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
 
 
 # -- navigation and flash messages (Jinja globals, registered by install_page_helpers)
