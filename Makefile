@@ -8,7 +8,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: run test test-fast lint install install-dev init serve clean bench
+.PHONY: system-deps run test test-fast lint install install-dev init serve clean bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,10 @@ run: init
 serve: install
 	$(BIN)/yanxiu serve
 
-test: install-dev
+system-deps:
+	bash scripts/system-deps.sh
+
+test: install-dev system-deps
 	$(BIN)/python -m pytest
 
 test-fast: install-dev
@@ -55,3 +58,15 @@ bench: install-dev
 	$(BIN)/yanxiu bench search
 	$(BIN)/yanxiu bench recommend
 	$(BIN)/yanxiu bench score
+	$(BIN)/python -m yanxiu.web.loadbench --users 50 --seconds 20
+
+# The README's screenshots (1280×800 PNG): the browser suite writes every main page to
+# var/screenshots; this copies the chosen ones to docs/screenshots.
+SCREENSHOTS := login teacher-dashboard catalog-search course practice-diagnosis practice-charts review-queue \
+	review-page studio-console push-wizard push-analytics inbox case admin-dashboard \
+	admin-region trainer-home trainer-heatmap
+screenshots: install-dev
+	rm -rf var/screenshots
+	YANXIU_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
+	mkdir -p docs/screenshots
+	for name in $(SCREENSHOTS); do cp var/screenshots/$$name.png docs/screenshots/; done

@@ -27,6 +27,7 @@ from yanxiu.recommend.service import build_recommender, load_ranker, resolve_tea
 from yanxiu.runtime import get_session_factory
 from yanxiu.web.auth import (
     AuthUser,
+    current_user,
     install_auth,
     optional_user,
     require_role,
@@ -96,8 +97,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         category: list[str] = Query(default=[], description="类别 filter, repeatable"),
         format: list[str] = Query(default=[], description="online / offline / hybrid"),
         mode: str = Query("hybrid", pattern="^(hybrid|dense|lexical)$"),
+        _: AuthUser = Depends(current_user),
     ) -> dict[str, object]:
-        """Hybrid semantic search over published catalog resources, with highlighted snippets."""
+        """Hybrid semantic search over published catalog resources, with highlighted snippets.
+
+        Needs a login, like every other data endpoint."""
         service = app.state.search
         if service is None:
             raise HTTPException(503, detail=f"search is unavailable: {app.state.search_error}")

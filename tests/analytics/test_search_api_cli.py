@@ -5,6 +5,8 @@ import json
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from tests.factories import make_teacher
+from tests.web.helpers import login
 from yanxiu.app import create_app
 from yanxiu.catalog.service import sync_competencies, sync_courses
 from yanxiu.cli import app as cli
@@ -18,10 +20,21 @@ def load_catalog(db, content):
         s.commit()
 
 
+def logged_in(app, db) -> TestClient:
+    """A client logged in as a new teacher (the search API needs a login)."""
+    with db.factory() as s:
+        username = make_teacher(s).username
+        s.commit()
+    client = TestClient(app)  # entered by the caller's `with` (which runs the lifespan)
+    assert client.get("/api/v1/search", params={"q": "作业"}).status_code == 401
+    assert login(client, username).status_code == 303
+    return client
+
+
 def test_search_api_returns_filtered_highlighted_results(db, content, settings_for):
     load_catalog(db, content)
     app = create_app(settings_for(db.url, embed_backend="use"))
-    with TestClient(app) as client:
+    with logged_in(app, db) as client:
         body = client.get(
             "/api/v1/search", params={"q": "怎么布置分层作业", "stage": "初中", "k": 5}
         ).json()
@@ -40,7 +53,7 @@ def test_search_api_says_why_when_the_model_is_missing(db, settings_for, tmp_pat
     app = create_app(
         settings_for(db.url, embed_backend="st", embed_model_path=tmp_path / "no-model")
     )
-    with TestClient(app) as client:
+    with logged_in(app, db) as client:
         answer = client.get("/api/v1/search", params={"q": "师德"})
         assert answer.status_code == 503
         assert "YANXIU_EMBED_MODEL_PATH" in answer.json()["detail"]

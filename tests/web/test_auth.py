@@ -431,7 +431,7 @@ def test_path_endpoint_authorisation(env):
         assert anonymous.get(path.format(world.teacher)).status_code == 401
         assert anonymous.get("/api/v1/health").status_code == 200
         assert anonymous.get("/").status_code == 200
-        assert anonymous.get("/api/v1/search", params={"q": "课堂"}).status_code == 200
+        assert anonymous.get("/api/v1/search", params={"q": "课堂"}).status_code == 401
 
     def as_user(username: str) -> TestClient:
         client = TestClient(app)

@@ -53,7 +53,11 @@ def render(
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """A dependency: one unit of work per request (commit on success, roll back on error)."""
+    """A dependency: one unit of work per request (commit on success, roll back on error).
+
+    Always use it as ``Depends(get_db, scope="function")``: with the default scope FastAPI
+    closes a yield dependency *after* the response is sent, so a redirect could reach the
+    browser before the commit (and a failed commit would still look like success)."""
     with session_scope(request.app.state.session_factory) as session:
         yield session
 

@@ -135,7 +135,9 @@ def breadcrumbs(session: Session, region: Region | None, regions: set[int]) -> l
 
 @router.get("/admin", response_class=HTMLResponse)
 def dashboard(
-    request: Request, user: AuthUser = Depends(ADMIN), session: Session = Depends(get_db)
+    request: Request,
+    user: AuthUser = Depends(ADMIN),
+    session: Session = Depends(get_db, scope="function"),
 ) -> HTMLResponse:
     regions = admin_regions(session, user)
     rows = rows_in_scope(request, session, regions)
@@ -154,7 +156,7 @@ def dashboard(
 @router.get("/admin/regions/{region_id}", response_class=HTMLResponse)
 def region_page(
     request: Request, region_id: int, user: AuthUser = Depends(ADMIN),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> HTMLResponse:  # fmt: skip
     regions = admin_regions(session, user)
     region = _region_or_404(session, region_id, regions)
@@ -173,7 +175,7 @@ def region_page(
 @router.get("/admin/schools/{school_id}", response_class=HTMLResponse)
 def school_page(
     request: Request, school_id: int, user: AuthUser = Depends(ADMIN),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> HTMLResponse:  # fmt: skip
     regions = admin_regions(session, user)
     school = session.get(School, school_id)
@@ -197,7 +199,7 @@ def compliance_export(
     request: Request,
     level: str = Query("teacher", pattern="^(teacher|school|county)$"),
     user: AuthUser = Depends(ADMIN),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> Response:
     """Compliance as CSV for Excel (UTF-8 with BOM), limited to the admin's region."""
     regions = admin_regions(session, user)
@@ -271,7 +273,9 @@ def recent_imports(session: Session, limit: int = 10) -> list[dict[str, Any]]:
 
 @router.get("/admin/catalog", response_class=HTMLResponse)
 def catalog_page(
-    request: Request, user: AuthUser = Depends(ADMIN), session: Session = Depends(get_db)
+    request: Request,
+    user: AuthUser = Depends(ADMIN),
+    session: Session = Depends(get_db, scope="function"),
 ) -> HTMLResponse:
     jobs = [j for j in request.app.state.jobs.list() if j.kind == "import"][:5]
     return render(request, "admin/catalog.html", {
@@ -375,7 +379,7 @@ def compliance_api(
     request: Request,
     level: str = Query("county", pattern="^(county|school)$", description="county or school"),
     user: AuthUser = Depends(ADMIN),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> dict[str, Any]:
     """Compliance with the credit policy aggregated by county or school (admin, own region).
 

@@ -277,7 +277,9 @@ def _index(
 
 @router.get("/practice", response_class=HTMLResponse)
 def practice_index(
-    request: Request, me: AuthUser = Depends(TEACHER), session: Session = Depends(get_db)
+    request: Request,
+    me: AuthUser = Depends(TEACHER),
+    session: Session = Depends(get_db, scope="function"),
 ) -> Response:
     return _index(request, session, me)
 
@@ -292,7 +294,7 @@ def practice_upload(
     text: str = Form(""),
     file: UploadFile | None = File(None),
     me: AuthUser = Depends(TEACHER),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> Response:
     try:
         record, _ = _submit(request, session, me, kind=kind, title=title, file=file, text=text)
@@ -309,7 +311,7 @@ def practice_record(
     request: Request,
     record_id: int,
     me: AuthUser = Depends(VIEWERS),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> Response:
     record = _load_record(session, record_id, me)
     diagnosis = latest_diagnosis(session, record.id)
@@ -354,7 +356,7 @@ def practice_contest(
     record_id: int,
     reason: str = Form("", max_length=2000),
     me: AuthUser = Depends(TEACHER),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> Response:
     record = _load_record(session, record_id, me)
     diagnosis = latest_diagnosis(session, record.id)
@@ -376,7 +378,9 @@ def practice_contest(
 
 @router.get("/review", response_class=HTMLResponse)
 def review_index(
-    request: Request, me: AuthUser = Depends(REVIEWERS), session: Session = Depends(get_db)
+    request: Request,
+    me: AuthUser = Depends(REVIEWERS),
+    session: Session = Depends(get_db, scope="function"),
 ) -> Response:
     reviewer = _db_user(session, me)
     entries = queue_entries(session, reviewer=reviewer)
@@ -411,7 +415,7 @@ def review_page(
     request: Request,
     diagnosis_id: int,
     me: AuthUser = Depends(REVIEWERS),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> Response:
     diagnosis, _ = _load_for_review(session, diagnosis_id, me)
     return _review_page(request, session, me, diagnosis)
@@ -755,7 +759,7 @@ def api_upload(
         None, description="txt/docx/json/srt/vtt（实录）或 txt/md/docx（教案），≤ 2 MB"
     ),
     me: AuthUser = Depends(TEACHER),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> PracticeCreated:
     """Upload a classroom transcript or a lesson plan (multipart) as the logged-in teacher.
 
@@ -783,7 +787,7 @@ def api_upload(
 def api_records(
     teacher: str | None = Query(None, description="培训者/管理员：教师用户名或 id"),
     me: AuthUser = Depends(VIEWERS),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> RecordList:
     """Practice records: a teacher gets their own; a trainer or admin gets the records of
     teachers in their region, or of one teacher with ``?teacher=`` (403 outside the region)."""
@@ -806,7 +810,9 @@ def api_records(
 
 @api.get("/practice/{record_id}", tags=["practice"], response_model=RecordDetail)
 def api_record(
-    record_id: int, me: AuthUser = Depends(VIEWERS), session: Session = Depends(get_db)
+    record_id: int,
+    me: AuthUser = Depends(VIEWERS),
+    session: Session = Depends(get_db, scope="function"),
 ) -> RecordDetail:
     """One record and its status. The owner teacher gets the reviewed diagnosis once a trainer
     accepted or edited it (never the AI draft); a reviewer in scope also gets the full draft."""
@@ -838,7 +844,7 @@ def api_contest(
     record_id: int,
     body: ContestIn,
     me: AuthUser = Depends(TEACHER),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> ContestOut:
     """The owner teacher contests the reviewed diagnosis of a record; it returns to the queue."""
     record = _load_record(session, record_id, me)
@@ -859,7 +865,9 @@ def api_contest(
 
 
 @api.get("/review/queue", tags=["practice"], response_model=QueueOut)
-def api_queue(me: AuthUser = Depends(REVIEWERS), session: Session = Depends(get_db)) -> QueueOut:
+def api_queue(
+    me: AuthUser = Depends(REVIEWERS), session: Session = Depends(get_db, scope="function")
+) -> QueueOut:
     """Diagnoses waiting for this trainer or admin (their region), least confident and oldest
     first; contested ones are flagged with the teacher's reason."""
     items = [
@@ -895,7 +903,7 @@ def api_review(
     diagnosis_id: int,
     body: ReviewIn,
     me: AuthUser = Depends(REVIEWERS),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> ReviewOut:
     """Accept, edit (scores 1–5, summary, suggestion texts) or reject a diagnosis in the queue.
 

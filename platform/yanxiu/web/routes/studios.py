@@ -99,7 +99,7 @@ def cache_of(request: Request) -> EmbeddingCache | None:
 def studios_page(
     request: Request,
     stage: str = Query("", max_length=16),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(READERS),
 ) -> Response:
     teacher_id = user.id if user.role == Role.TEACHER else None
@@ -115,7 +115,9 @@ def studios_page(
 
 @router.get("/studios/inbox", response_class=HTMLResponse)
 def inbox_page(
-    request: Request, session: Session = Depends(get_db), user: AuthUser = Depends(TEACHER)
+    request: Request,
+    session: Session = Depends(get_db, scope="function"),
+    user: AuthUser = Depends(TEACHER),
 ) -> Response:
     items = service.inbox(session, user.id)
     return render(request, "studios/inbox.html", {
@@ -134,7 +136,7 @@ def _case_or_404(session: Session, case_id: int) -> CaseResource:
 def case_page(
     request: Request,
     case_id: int,
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(READERS),
 ) -> Response:
     case = _case_or_404(session, case_id)
@@ -162,7 +164,7 @@ def case_page(
 def complete_case(
     request: Request,
     case_id: int,
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(TEACHER),
 ) -> Response:
     case = _case_or_404(session, case_id)
@@ -181,7 +183,7 @@ def complete_case(
 def studio_page(
     request: Request,
     studio_id: int,
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(READERS),
 ) -> Response:
     is_teacher = user.role == Role.TEACHER
@@ -206,7 +208,7 @@ def studio_page(
 def join(
     request: Request,
     studio_id: int,
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(TEACHER),
 ) -> Response:
     try:
@@ -257,7 +259,7 @@ def _int_or_none(value: str | None) -> int | None:
 def console(
     request: Request,
     studio_id: str = Query("", max_length=12),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(HOST),
 ) -> Response:
     studio = _host_studio(session, user, _int_or_none(studio_id))
@@ -311,7 +313,7 @@ COMPETENCY_GROUPS = {
 def new_case_form(
     request: Request,
     studio_id: str = Query("", max_length=12),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(HOST),
 ) -> Response:
     studio = _host_studio(session, user, _int_or_none(studio_id))
@@ -334,7 +336,7 @@ async def publish_case(
     body: str = Form("", max_length=400_000),
     competencies: list[str] = Form(default=[]),
     file: UploadFile | None = File(None),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(HOST),
 ) -> Response:
     studio = _host_studio(session, user, _int_or_none(studio_id))
@@ -420,7 +422,7 @@ def push_wizard(
     weak_only: str | None = Query(None, max_length=5),
     scope: str | None = Query(None, max_length=8),
     size: str | None = Query(None, max_length=4),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(HOST),
 ) -> Response:
     own = service.host_studios(session, user.id)
@@ -454,7 +456,7 @@ def push_audience(
     weak_only: str | None = Query(None, max_length=5),
     scope: str | None = Query(None, max_length=8),
     size: str | None = Query(None, max_length=4),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(HOST),
 ) -> Response:
     """The htmx partial: the ranked audience (or, with reach_only=1, the reach of a selection)."""
@@ -482,7 +484,7 @@ def push_create(
     case_id: int = Form(...),
     teacher_id: list[int] = Form(default=[]),
     note: str = Form("", max_length=2000),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(HOST),
 ) -> Response:
     case = _host_case(session, user, case_id)
@@ -533,7 +535,7 @@ def location_chart(stats: pushes.PushStats) -> dict[str, Any]:
 def push_page(
     request: Request,
     push_id: int,
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(HOST),
 ) -> Response:
     push = _host_push(session, user, push_id)
@@ -668,7 +670,7 @@ class PushOut(BaseModel):
 def api_studios(
     stage: str = Query("", max_length=16, description="学段 filter"),
     subject: str = Query("", max_length=16, description="学科 filter (通用 studios always match)"),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(READERS),
 ) -> dict[str, Any]:
     """Famous-teacher studios with host, member and case counts and the latest cases."""
@@ -679,7 +681,7 @@ def api_studios(
 
 @api.get("/studios/inbox", tags=["studios"], response_model=InboxOut)
 def api_inbox(
-    session: Session = Depends(get_db), user: AuthUser = Depends(TEACHER)
+    session: Session = Depends(get_db, scope="function"), user: AuthUser = Depends(TEACHER)
 ) -> dict[str, Any]:
     """Cases pushed to the calling teacher, newest first, with the unread count."""
     items = service.inbox(session, user.id)
@@ -701,7 +703,7 @@ def api_audience(
     weak_only: bool = Query(False),
     scope: str = Query("region", pattern="^(region|members)$"),
     size: int = Query(pushes.DEFAULT_SIZE, ge=1, le=pushes.MAX_SIZE),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(HOST),
 ) -> dict[str, Any]:
     """Suggested recipients ranked by need (reviewed weaknesses against the case), with a
@@ -719,7 +721,9 @@ def api_audience(
 @api.post("/studio/push", tags=["studios"], response_model=PushOut,
           responses={201: {"model": PushOut}})  # fmt: skip
 def api_push(
-    body: PushIn, session: Session = Depends(get_db), user: AuthUser = Depends(HOST)
+    body: PushIn,
+    session: Session = Depends(get_db, scope="function"),
+    user: AuthUser = Depends(HOST),
 ) -> Response:
     """Push a case to the given teachers (all or nothing; needs the X-CSRF-Token header).
 

@@ -101,7 +101,9 @@ def now_utc() -> datetime:
 
 @router.get("/trainer", response_class=HTMLResponse)
 def home(
-    request: Request, user: AuthUser = Depends(TRAINER), session: Session = Depends(get_db)
+    request: Request,
+    user: AuthUser = Depends(TRAINER),
+    session: Session = Depends(get_db, scope="function"),
 ) -> HTMLResponse:
     scope = scope_of(session, user)
     programs = scoped_programs(session, scope)
@@ -120,7 +122,9 @@ def home(
 
 @router.get("/trainer/programs", response_class=HTMLResponse)
 def programs_page(
-    request: Request, user: AuthUser = Depends(TRAINER), session: Session = Depends(get_db)
+    request: Request,
+    user: AuthUser = Depends(TRAINER),
+    session: Session = Depends(get_db, scope="function"),
 ) -> HTMLResponse:
     scope = scope_of(session, user)
     summaries = summarise_programs(session, scoped_programs(session, scope), now=now_utc())
@@ -139,7 +143,7 @@ def programs_page(
 @router.get("/trainer/programs/{program_id}", response_class=HTMLResponse)
 def program_page(
     request: Request, program_id: int, user: AuthUser = Depends(TRAINER),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> HTMLResponse:  # fmt: skip
     scope = scope_of(session, user)
     program = program_or_403(session, scope, program_id)
@@ -159,7 +163,7 @@ def program_page(
 @router.get("/trainer/sessions/{session_id}", response_class=HTMLResponse)
 def session_page(
     request: Request, session_id: int, user: AuthUser = Depends(TRAINER),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> HTMLResponse:  # fmt: skip
     offline = session.get(OfflineSession, session_id)
     if offline is None:
@@ -183,7 +187,7 @@ def record_sheet(
     status: list[str] = Form(default=[]),
     rest_present: str = Form(""),
     user: AuthUser = Depends(TRAINER),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> Response:
     """The attendance sheet: ``teacher`` and ``status`` are parallel lists (one select per
     participant; an empty status leaves the teacher as they are). ``rest_present`` marks every
@@ -250,14 +254,18 @@ def agreement_context(request: Request, session: Session, user: AuthUser) -> dic
 
 @router.get("/trainer/agreement", response_class=HTMLResponse)
 def agreement_page(
-    request: Request, user: AuthUser = Depends(TRAINER), session: Session = Depends(get_db)
+    request: Request,
+    user: AuthUser = Depends(TRAINER),
+    session: Session = Depends(get_db, scope="function"),
 ) -> HTMLResponse:
     return render(request, "trainer/agreement.html", agreement_context(request, session, user))
 
 
 @api.get("/trainer/agreement", tags=["trainer"])
 def agreement_api(
-    request: Request, user: AuthUser = Depends(TRAINER), session: Session = Depends(get_db)
+    request: Request,
+    user: AuthUser = Depends(TRAINER),
+    session: Session = Depends(get_db, scope="function"),
 ) -> dict[str, Any]:
     """AI–trainer agreement per rubric dimension over reviewed diagnoses in the trainer's scope.
 
@@ -293,7 +301,7 @@ def heatmap_page(
     program: str = Query("", max_length=12),
     county: str = Query("", max_length=12),
     user: AuthUser = Depends(TRAINER),
-    session: Session = Depends(get_db),
+    session: Session = Depends(get_db, scope="function"),
 ) -> HTMLResponse:
     scope = scope_of(session, user)
     programs = scoped_programs(session, scope)
