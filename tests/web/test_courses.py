@@ -1,0 +1,307 @@
+"""Catalog, live search partial, course page and the enrol → progress → complete journey."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from tests.web.helpers import form_token
+from yanxiu.accounts.models import User
+from yanxiu.catalog.enrolments import course_credit_key
+from yanxiu.catalog.models import Course, CourseStatus, Enrolment
+from yanxiu.credits.models import CreditRecord
+
+HX = {"HX-Request": "true"}
+
+
+def user_id(site, username: str) -> int:
+    with site.factory() as s:
+        return s.scalar(select(User.id).where(User.username == username))
+
+
+def untouched_course(site, username: str) -> Course:
+    """A published course the teacher has never enrolled in."""
+    with site.factory() as s:
+        taken = select(Enrolment.course_id).where(Enrolment.teacher_id == user_id(site, username))
+        course = s.scalars(
+            select(Course)
+            .where(Course.status == CourseStatus.PUBLISHED, Course.id.not_in(taken))
+            .order_by(Course.code)
+        ).first()
+        assert course is not None
+        s.expunge(course)
+        return course
+
+
+def credits_for(site, key: str) -> int:
+    with site.factory() as s:
+        return s.scalar(
+            select(func.count(CreditRecord.id)).where(CreditRecord.idempotency_key == key)
+        )
+
+
+def ledger_size(site, teacher_id: int) -> int:
+    with site.factory() as s:
+        return s.scalar(
+            select(func.count(CreditRecord.id)).where(CreditRecord.teacher_id == teacher_id)
+        )
+
+
+def flash_texts(page: str) -> list[str]:
+    return re.findall(r'<p class="flash flash-\w+" role="status">([^<]*)</p>', page)
+
+
+# -- catalog and search ----------------------------------------------------------------------
+
+
+def test_catalog_page_has_a_labelled_live_search_box_and_filters(demo_site):
+    page = demo_site.client("t001").get("/courses")
+    assert page.status_code == 200
+    text = page.text
+    assert '<label for="q">' in text and 'id="q"' in text
+    assert 'hx-get="/courses/search"' in text
+    assert 'hx-trigger="input changed delay:300ms, search"' in text
+    for key in ("stage", "subject", "category", "format"):
+        assert f'<label for="f-{key}">' in text and f'name="{key}"' in text
+    assert 'id="results"' in text and 'role="status"' in text
+    with demo_site.factory() as s:
+        published = s.scalar(
+            select(func.count(Course.id)).where(Course.status == CourseStatus.PUBLISHED)
+        )
+    assert f"共 {published} 门已发布课程" in text
+    assert text.count('class="course-item"') == 20  # one page
+    assert 'href="/courses?page=2"' in text
+
+
+def test_browsing_pages_and_filters_without_a_query(demo_site):
+    client = demo_site.client("t001")
+    second = client.get("/courses/search?page=2", headers=HX)
+    assert second.status_code == 200 and "第 2 /" in second.text
+    assert "<html" not in second.text
+    first_codes = re.findall(r'href="/courses/([A-Z0-9-]+)"', client.get("/courses").text)
+    second_codes = re.findall(r'href="/courses/([A-Z0-9-]+)"', second.text)
+    assert second_codes and not set(first_codes) & set(second_codes)
+    filtered = client.get("/courses/search?category=师德师风&format=offline", headers=HX)
+    with demo_site.factory() as s:
+        expected = s.scalars(
+            select(Course.code).where(
+                Course.status == CourseStatus.PUBLISHED,
+                Course.category == "师德师风",
+                Course.format == "offline",
+            )
+        ).all()
+    assert expected
+    shown = set(re.findall(r'href="/courses/([A-Z0-9-]+)"', filtered.text))
+    assert shown == set(expected)
+    # the address bar follows the filters (reload and back keep them)
+    assert filtered.headers["HX-Replace-Url"].startswith("/courses?category=")
+    # an unknown filter value is ignored rather than matching nothing
+    bogus = client.get("/courses/search?stage=大学", headers=HX)
+    assert "已发布课程" in bogus.text and "符合筛选条件" not in bogus.text
+
+
+def test_search_partial_returns_highlighted_hits(demo_site):
+    client = demo_site.client("t001")
+    response = client.get("/courses/search", params={"q": "课堂提问"}, headers=HX)
+    assert response.status_code == 200
+    assert "<html" not in response.text  # a fragment for htmx
+    assert "<mark>" in response.text
+    hits = re.findall(r'<h2 class="course-title"><a href="/courses/([A-Z0-9-]+)">', response.text)
+    assert hits and any(code.startswith("TW-") for code in hits[:3])
+    assert "学时" in response.text and "课堂提问与对话" in response.text
+    assert response.headers["HX-Replace-Url"] == "/courses?q=%E8%AF%BE%E5%A0%82%E6%8F%90%E9%97%AE"
+    # filters narrow the hits
+    primary = client.get("/courses/search", params={"q": "课堂提问", "stage": "小学"}, headers=HX)
+    with demo_site.factory() as s:
+        stages = dict(s.execute(select(Course.code, Course.stages)).all())
+    for code in re.findall(
+        r'<h2 class="course-title"><a href="/courses/([A-Z0-9-]+)">', primary.text
+    ):
+        assert "小学" in stages[code]
+
+
+def test_search_escapes_html_in_the_query(demo_site):
+    client = demo_site.client("t001")
+    evil = '课堂<script>alert("x")</script><img src=x onerror=alert(1)>'
+    for response in (
+        client.get("/courses/search", params={"q": evil}, headers=HX),
+        client.get("/courses", params={"q": evil}),
+    ):
+        assert response.status_code == 200
+        assert "<script>alert" not in response.text and "<img src=x" not in response.text
+        assert "&lt;script&gt;" in response.text
+    # the query is kept in the search box, escaped
+    page = client.get("/courses", params={"q": evil}).text
+    assert 'value="课堂&lt;script&gt;' in page
+
+
+def test_search_that_finds_nothing_says_so(demo_site):
+    response = demo_site.client("t001").get(
+        "/courses/search", params={"q": "课堂", "category": "师德师风", "format": "hybrid",
+                                   "stage": "幼儿园", "subject": "物理"}, headers=HX,
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "没有找到" in response.text
+
+
+# -- the course page ---------------------------------------------------------------------------
+
+
+def test_course_page_shows_prerequisites_with_mastery_and_what_it_unlocks(demo_site):
+    client = demo_site.client("t001")
+    page = client.get("/courses/SD-006")  # needs SD-002, which t001 completed
+    assert page.status_code == 200
+    text = page.text
+    assert "师德失范典型案例警示教育" in text and "先修课程" in text
+    assert re.search(
+        r'href="/courses/SD-002">[^<]+</a>\s*<span class="badge ok">已完成</span>', text
+    )
+    unlocking = client.get("/courses/SD-002").text
+    assert 'href="/courses/SD-006"' in unlocking and "学完后可以继续学习" in unlocking
+    missing = client.get("/courses/BZR-002").text  # needs BZR-001, not started by t001
+    assert re.search(
+        r'href="/courses/BZR-001">[^<]+</a>\s*<span class="badge ">未学习</span>', missing
+    )
+    assert 'action="/courses/BZR-002/enrol"' in missing
+    api = client.get("/api/v1/courses/BZR-002").json()
+    assert api["prerequisites"] == [{"code": "BZR-001", "title": api["prerequisites"][0]["title"],
+                                     "status": "not_started"}]  # fmt: skip
+    completed = client.get("/courses/SD-001").text
+    assert "已完成" in completed and "已计入学时" in completed
+
+
+def test_unknown_and_draft_courses_are_not_found_for_teachers(demo_site):
+    client = demo_site.client("t001")
+    assert client.get("/courses/NOPE-404").status_code == 404
+    with demo_site.factory() as s:
+        draft = s.scalar(select(Course.code).where(Course.status == CourseStatus.DRAFT))
+    assert client.get(f"/courses/{draft}").status_code == 404
+    assert demo_site.client("admin").get(f"/courses/{draft}").status_code == 200
+
+
+def test_non_teachers_read_courses_but_cannot_enrol(demo_site):
+    trainer = demo_site.client("trainer.linjiang")
+    page = trainer.get("/courses/SD-001")
+    assert page.status_code == 200 and "/enrol" not in page.text and "报名学习" not in page.text
+    token = form_token(page.text)
+    for action in ("enrol", "progress", "complete"):
+        refused = trainer.post(
+            f"/courses/SD-001/{action}", data={"csrf_token": token, "progress": "5"}
+        )
+        assert refused.status_code == 403
+    api = trainer.post("/api/v1/courses/SD-001/enrol", headers={"X-CSRF-Token": token})
+    assert api.status_code == 403
+    with demo_site.factory() as s:
+        assert not s.scalar(
+            select(func.count(Enrolment.id)).where(
+                Enrolment.teacher_id == user_id(demo_site, "trainer.linjiang")
+            )
+        )
+
+
+# -- enrol → progress → complete ---------------------------------------------------------------
+
+
+def test_enrol_progress_complete_credits_exactly_once_and_changes_the_dashboard(fresh_site):
+    client = fresh_site.client("t001")
+    tid = user_id(fresh_site, "t001")
+    course = untouched_course(fresh_site, "t001")
+    key = course_credit_key(tid, course.code)
+    dashboard = client.get("/teacher").text
+    records = ledger_size(fresh_site, tid)
+    assert f"共 {records} 条记录" in dashboard and f'href="/courses/{course.code}"' not in dashboard
+
+    page = client.get(f"/courses/{course.code}")
+    token = form_token(page.text)
+    enrolled = client.post(f"/courses/{course.code}/enrol", data={"csrf_token": token})
+    assert enrolled.status_code == 200  # followed the redirect back to the course page
+    assert str(enrolled.url).endswith(f"/courses/{course.code}")
+    assert "报名成功" in enrolled.text and "学习中" in enrolled.text
+    # in progress on the dashboard
+    assert f'href="/courses/{course.code}"' in client.get("/teacher").text
+
+    progressed = client.post(f"/courses/{course.code}/progress",
+                             data={"csrf_token": token, "progress": "60"})  # fmt: skip
+    assert "学习进度已更新为 60%" in progressed.text and 'aria-valuenow="60"' in progressed.text
+    assert 'aria-valuenow="60"' in client.get("/teacher").text
+    assert credits_for(fresh_site, key) == 0
+
+    done = client.post(f"/courses/{course.code}/complete", data={"csrf_token": token})
+    assert f"已计入学时 {course.hours:g}" in " ".join(flash_texts(done.text))
+    assert credits_for(fresh_site, key) == 1
+    after = client.get("/teacher").text
+    assert f"共 {records + 1} 条记录" in after
+    assert course.title in after  # the newest ledger entry
+
+    again = client.post(f"/courses/{course.code}/complete", data={"csrf_token": token})
+    assert "不重复计入" in again.text
+    assert credits_for(fresh_site, key) == 1
+    assert ledger_size(fresh_site, tid) == records + 1
+
+    rated = client.post(f"/courses/{course.code}/rate", data={"csrf_token": token, "rating": "5"})
+    assert "5 星" in rated.text and "我的评价" in rated.text
+
+
+def test_refused_actions_explain_in_chinese_and_write_nothing(fresh_site):
+    client = fresh_site.client("t001")
+    tid = user_id(fresh_site, "t001")
+    course = untouched_course(fresh_site, "t001")
+    token = form_token(client.get(f"/courses/{course.code}").text)
+    records = ledger_size(fresh_site, tid)
+
+    early = client.post(f"/courses/{course.code}/complete", data={"csrf_token": token})
+    assert "请先报名" in " ".join(flash_texts(early.text))
+    assert ledger_size(fresh_site, tid) == records
+    with fresh_site.factory() as s:
+        assert (
+            s.scalar(
+                select(func.count(Enrolment.id)).where(
+                    Enrolment.teacher_id == tid, Enrolment.course_id == course.id
+                )
+            )
+            == 0
+        )  # no enrolment was created on the side
+    no_progress = client.post(f"/courses/{course.code}/progress",
+                              data={"csrf_token": token, "progress": "30"})  # fmt: skip
+    assert "请先报名" in no_progress.text
+
+    client.post(f"/courses/{course.code}/enrol", data={"csrf_token": token})
+    for bad in ("150", "-1", "abc"):
+        response = client.post(f"/courses/{course.code}/progress",
+                               data={"csrf_token": token, "progress": bad})  # fmt: skip
+        assert any("0 到 100" in t for t in flash_texts(response.text)), bad
+    client.post(f"/courses/{course.code}/progress", data={"csrf_token": token, "progress": "50"})
+    back = client.post(
+        f"/courses/{course.code}/progress", data={"csrf_token": token, "progress": "20"}
+    )
+    assert "只增不减" in back.text and 'aria-valuenow="50"' in back.text
+    missing_token = client.post(f"/courses/{course.code}/complete")
+    assert missing_token.status_code == 403
+    assert ledger_size(fresh_site, tid) == records
+    assert client.post("/courses/NOPE-1/enrol", data={"csrf_token": token}).status_code == 404
+
+
+def test_json_api_enrol_and_complete(fresh_site):
+    client = fresh_site.client("t002")
+    tid = user_id(fresh_site, "t002")
+    course = untouched_course(fresh_site, "t002")
+    token = form_token(client.get("/courses").text)
+    headers = {"X-CSRF-Token": token}
+    assert client.post(f"/api/v1/courses/{course.code}/enrol").status_code == 403  # no CSRF
+    refused = client.post(f"/api/v1/courses/{course.code}/complete", headers=headers)
+    assert refused.status_code == 409 and "请先报名" in refused.json()["detail"]
+    enrolled = client.post(f"/api/v1/courses/{course.code}/enrol", headers=headers).json()
+    assert enrolled["outcome"] == "enrolled" and enrolled["status"] == "enrolled"
+    first = client.post(f"/api/v1/courses/{course.code}/complete", headers=headers).json()
+    second = client.post(f"/api/v1/courses/{course.code}/complete", headers=headers).json()
+    assert first["credited"] is True and second["credited"] is False
+    assert first["record_id"] == second["record_id"] and first["hours"] == course.hours
+    assert credits_for(fresh_site, course_credit_key(tid, course.code)) == 1
+    detail = client.get(f"/api/v1/courses/{course.code}").json()
+    assert detail["enrolment"]["status"] == "completed"
+    assert detail["enrolment"]["credited_hours"] == course.hours
+    listing = client.get("/api/v1/courses", params={"category": course.category}).json()
+    assert listing["total"] >= 1 and all(
+        r["category"] == course.category for r in listing["results"]
+    )
