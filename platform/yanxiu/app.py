@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -23,6 +24,7 @@ from yanxiu.config import Settings, get_settings
 from yanxiu.credits.policy import load_policies
 from yanxiu.db import session_scope
 from yanxiu.jobs import JobRegistry
+from yanxiu.practice.coder import load_coder
 from yanxiu.recommend.service import build_recommender, load_ranker, resolve_teacher
 from yanxiu.runtime import get_session_factory
 from yanxiu.web.auth import (
@@ -47,6 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The utterance coder (a few seconds to load) warms on a thread while the rest starts,
+        # so the first uploaded transcript doesn't wait for it.
+        threading.Thread(
+            target=load_coder, args=(settings.models_dir,), name="load-coder", daemon=True
+        ).start()
         # Heavy things load once per process: the embedder and the catalog index.
         app.state.search = None
         app.state.search_error = ""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from yanxiu.config import get_settings
 from yanxiu.errors import InputError
@@ -392,6 +393,92 @@ def train_ranker_cmd(
     typer.echo(f"saved {settings.models_dir / 'ranker'}")
 
 
+@train_app.command("utterances")
+def train_utterances_cmd(
+    train: Annotated[
+        Path | None,
+        typer.Option(
+            help="DialogID train CSV (default: <project>/../shared/data/dialogid/train.csv)"
+        ),
+    ] = None,
+    dev: Annotated[
+        Path | None,
+        typer.Option(help="DialogID dev CSV for the reported figures (default: beside train.csv)"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default: <models dir>/utterances)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed (folds, SVMs, PCA, LightGBM)")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON")] = False,
+) -> None:
+    """Train the DialogID utterance coder on the train split; report dev figures of it and the baseline."""
+    from yanxiu.practice.coder import MODEL_SUBDIR
+    from yanxiu.practice.coder_train import (
+        DEFAULT_DEV,
+        DEFAULT_TRAIN,
+        format_metrics_pair,
+        require_data,
+        train_coder,
+    )
+
+    settings = get_settings()
+    out_dir = out or settings.models_dir / MODEL_SUBDIR
+    try:
+        train_path = require_data(train or DEFAULT_TRAIN, "train")
+        dev_path = require_data(dev or DEFAULT_DEV, "dev")
+        typer.echo(f"training on {train_path} (dev: {dev_path}), one thread …", err=True)
+        manifest = train_coder(
+            train_path,
+            dev_path,
+            out_dir,
+            seed=seed,
+            cache_dir=settings.data_dir / "cache" / "utterances",
+        )
+    except (InputError, FileNotFoundError) as err:
+        raise _fail(err) from err
+    if as_json:
+        typer.echo(json.dumps(manifest, ensure_ascii=False))
+        return
+    dev_m = manifest["metrics"]["dev"]
+    typer.echo(
+        format_metrics_pair(dev_m["model"], dev_m["baseline"], title=f"dev split ({dev_path})")
+    )
+    t = manifest["training"]
+    typer.echo(
+        f"saved {out_dir} ({manifest['model_bytes'] / 1e6:.1f} MB; embeddings {t['embed_s']} s, fit {t['fit_s']} s, seed {seed})"
+    )
+
+
+@eval_app.command("utterances")
+def eval_utterances_cmd(
+    data: Annotated[Path, typer.Option(help="A CSV in the DialogID format (text,label)")],
+    model: Annotated[
+        Path | None, typer.Option(help="Model directory (default: <models dir>/utterances)")
+    ] = None,
+    train: Annotated[
+        Path | None,
+        typer.Option(
+            help="Train CSV for the same-run baseline (default: the DialogID train split)"
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Accuracy, macro-F1 and per-class F1 of the saved coder and of a baseline trained in this run."""
+    from yanxiu.practice.coder import MODEL_FILE, MODEL_SUBDIR
+    from yanxiu.practice.coder_train import DEFAULT_TRAIN, evaluate_coder, format_eval, require_data
+
+    model_dir = model or get_settings().models_dir / MODEL_SUBDIR
+    try:
+        if not (model_dir / MODEL_FILE).is_file():
+            raise FileNotFoundError(
+                f"no model in {model_dir} (run `yanxiu train utterances` or pass --model DIR)"
+            )
+        report = evaluate_coder(data, model_dir, require_data(train or DEFAULT_TRAIN, "train"))
+    except (InputError, FileNotFoundError) as err:
+        raise _fail(err) from err
+    typer.echo(json.dumps(report, ensure_ascii=False) if as_json else format_eval(report))
+
+
 @eval_app.command("recommend")
 def eval_recommend(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
@@ -532,8 +619,12 @@ def score(
 
         with session_scope(get_session_factory(settings)) as session:
             finder = search_resource_finder(service, competency_texts(session))
-    except typer.Exit:
-        finder = None  # no search model: the diagnosis still works, without resources
+    except (typer.Exit, SQLAlchemyError) as exc:
+        # no search model or no initialised database: the diagnosis still works, without
+        # catalog resources, and says why
+        finder = None
+        if isinstance(exc, SQLAlchemyError):
+            typer.echo("（未找到已初始化的数据库，诊断不附推荐课程；先运行 yanxiu init）", err=True)
     try:
         if kind == "transcript":
             result = diagnose_transcript(
@@ -566,6 +657,17 @@ def score(
             f"S-T：Rt={st['rt']:.2f} Ch={st['ch']:.2f} → {st['mode']}"
             + ("（按字数估算）" if st["estimated"] else "")
         )
+    moves = result["analytics"].get("moves") or {}
+    if moves.get("available"):
+        from yanxiu.practice.coder import LABELS_ZH
+
+        top = sorted(moves["shares"].items(), key=lambda kv: -kv[1])
+        typer.echo(
+            f"对话行为（话语编码模型，{moves['coded_teacher_turns']} 个教师话轮中含该行为的占比）："
+            + "、".join(f"{LABELS_ZH[k]} {v:.0%}" for k, v in top if v > 0)
+        )
+    elif moves.get("note"):
+        typer.echo(moves["note"])
     for dim, d in result["scores"].items():
         typer.echo(f"  {dim:<6} {d['score']} 分  置信度 {d['confidence']:.2f}  依据：{d['norm']}")
     typer.echo(report["summary"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from yanxiu.practice.coder import UtteranceCoder
 from yanxiu.practice.lesson_metrics import (
     expand_fias,
     fias_matrix,
@@ -25,10 +26,12 @@ from yanxiu.practice.lesson_metrics import (
     wait_times,
 )
 from yanxiu.practice.parse import LessonPlan, Utterance
-from yanxiu.practice.rubric import DimensionScore, score_lesson_plan, score_transcript
-from yanxiu.practice.talk_codes import TurnCode, classified, code_turns
+from yanxiu.practice.rubric import DimensionScore, move_stats, score_lesson_plan, score_transcript
+from yanxiu.practice.talk_codes import CoderChoice, TurnCode, classified, code_turns, resolve_coder
 
-MODEL_VERSION = "yanxiu-rubric-1 (rules: talk_codes v1, rubric v1)"
+# stored with each diagnosis (≤ 64 characters); a transcript coded by the learned DialogID
+# coder gets ":coder-<first 8 of the model's sha256>" appended
+MODEL_VERSION = "yanxiu-rubric-2 (rules v1, rubric v2)"
 # resources for a weakness: (competency id, query text, stage) -> [{code, title, …}]
 ResourceFinder = Callable[[str, str, str], list[dict[str, Any]]]
 
@@ -52,9 +55,22 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def analyse_transcript(utts: Sequence[Utterance]) -> tuple[dict[str, Any], list[TurnCode]]:
-    """All lesson analytics of a transcript, JSON-ready, and the per-turn codes."""
-    codes = code_turns(utts)
+def model_version(coder: UtteranceCoder | None) -> str:
+    """The version recorded with a diagnosis: the rubric's, plus the coder's fingerprint."""
+    tag = getattr(coder, "fingerprint", None) if coder is not None else None
+    return f"{MODEL_VERSION}:coder-{tag}" if tag else MODEL_VERSION
+
+
+def analyse_transcript(
+    utts: Sequence[Utterance], *, coder: CoderChoice = "default"
+) -> tuple[dict[str, Any], list[TurnCode]]:
+    """All lesson analytics of a transcript, JSON-ready, and the per-turn codes.
+
+    ``coder``: the DialogID utterance coder for teacher turns; ``"default"`` loads the shipped
+    one once per process (rule codes only if its files are missing), None skips it.
+    """
+    model = resolve_coder(coder)
+    codes = code_turns(utts, coder=model)
     items = classified(utts, codes)
     st = st_analysis(utts)
     spans, estimated = timeline(utts)
@@ -72,8 +88,20 @@ def analyse_transcript(utts: Sequence[Utterance]) -> tuple[dict[str, Any], list[
         "talk_share": talk_share(utts),
         "uptake": uptake(utts),
         "turn_codes": [{"utterance": u.index, "fias": c.fias, "question": c.is_question, "open": c.is_open,
-                        "bloom": c.bloom, "cues": list(c.cues)} for u, c in zip(utts, codes, strict=True)],
+                        "bloom": c.bloom, "cues": list(c.cues),
+                        "move": None if c.move is None else c.move.name,
+                        "move_zh": None if c.move is None else c.move.zh,
+                        "move_prob": None if c.move is None else c.move.prob,
+                        "move_sentence": None if c.move is None or c.move.text == u.text else c.move.text}
+                       for u, c in zip(utts, codes, strict=True)],
     }  # fmt: skip
+    ms = move_stats(utts, codes)
+    if ms is not None:
+        analytics["moves"] = {"available": True, **ms.as_dict()}
+    elif model is None:
+        analytics["moves"] = {"available": False, "note": "未加载话语编码模型（models/utterances），教师话语的对话行为未编码，仅用规则编码"}  # fmt: skip
+    else:
+        analytics["moves"] = {"available": False, "note": "话语编码模型只适用于中文：本实录的教师话语未编码对话行为"}  # fmt: skip
     if estimated:
         analytics["notes"] = [
             "实录没有时间戳：S-T 采样与候答时间按发言字数估算（约每秒 4 字），仅供参考"
@@ -136,11 +164,17 @@ def diagnose_transcript(
     stage: str = "",
     find_resources: ResourceFinder | None = None,
     calibration: Mapping[str, Mapping[int, int]] | None = None,
+    coder: CoderChoice = "default",
 ) -> dict[str, Any]:
-    analytics, codes = analyse_transcript(utts)
+    """Analytics, rubric scores and the Chinese report of a transcript (an AI draft)."""
+    model = resolve_coder(coder)
+    analytics, codes = analyse_transcript(utts, coder=model)
     st = st_analysis(utts)
     scores = score_transcript(utts, codes, st)
-    return _package(scores, analytics, stage, find_resources, calibration)
+    used = model if any(c.move is not None for c in codes) else None
+    return _package(
+        scores, analytics, stage, find_resources, calibration, version=model_version(used)
+    )
 
 
 def diagnose_lesson_plan(
@@ -161,6 +195,8 @@ def _package(
     stage: str,
     find: ResourceFinder | None,
     calibration: Mapping[str, Mapping[int, int]] | None = None,
+    *,
+    version: str = MODEL_VERSION,
 ) -> dict[str, Any]:
     for d in scores:  # what trainers have taught us (yanxiu train rubric), recorded visibly
         calibrated = (
@@ -172,7 +208,8 @@ def _package(
     return {
         "scores": {d.dimension: d.as_dict() for d in scores},
         "analytics": analytics,
-        "report": draft_report(scores, analytics, stage=stage, find_resources=find),
+        "report": draft_report(scores, analytics, stage=stage, find_resources=find)
+        | {"model_version": version},
         "confidence": confidence,
-        "model_version": MODEL_VERSION,
+        "model_version": version,
     }

@@ -13,6 +13,29 @@ weakness can be matched to catalog resources:
 | 思维深度 | PRC-THINK | higher-order questions, reasoning words in student turns, wait time |
 | 教学目标达成 | PRC-GOAL | checks of understanding and a summary near the end (low confidence) |
 
+When the learned DialogID coder (:mod:`yanxiu.practice.coder`) has coded the teacher turns,
+the moves are cited as evidence (the coded sentence and the model's probability) and enter
+two scores:
+
+| dimension | DialogID moves used |
+|---|---|
+| 反馈评价 | scored (weight 0.2): share of teacher turns after a student turn that make a 表扬激励 (commending) or 引导启发 (guidance) move, i.e. praise or a push further; 50 % or more counts in full |
+| 教学目标达成 | scored: turns in the last quarter making a 归纳总结 / 回顾旧知 move count as closing checks |
+| 提问质量 | evidence only: share of teacher turns making a 引导启发 move, with examples |
+| 思维深度 | evidence only: share of teacher turns making a 引导启发, 归纳总结, 举例说明 or 回顾旧知 move, with examples |
+
+Why evidence only for 提问质量 and 思维深度: on the content's case transcripts, teacher-led
+worked examples ("我们来看例题一……是多少？") are coded 引导启发 as often in lecture lessons as in
+dialogic ones, and giving those shares a weight of 0.2 narrowed the dialogic − lecture gap
+(提问质量 2.66 → 2.33 points, 思维深度 2.50 → 2.00; 6 + 6 cases), while the feedback share
+widened it for 反馈评价 (1.17 → 1.50). A small sample, so trainers' edits should revisit this.
+
+A turn makes a move when one of its sentences is coded so with probability ≥ 0.5
+(:meth:`yanxiu.practice.talk_codes.TurnCode.makes`).
+
+Without the model the rule-only formulas apply unchanged and the norm text leaves the move
+part out.
+
 Lesson plans are scored on 教学目标, 学情分析, 教学重难点, 教学过程, 评价设计, 作业设计 from the
 detected sections. Every score lists the evidence (utterance numbers and lines, or the
 section's heading line and a quote), a confidence in [0, 1] (less evidence, less confidence)
@@ -26,6 +49,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from yanxiu.practice.coder import LABELS, Move
 from yanxiu.practice.lesson_metrics import (
     STResult,
     content_units,
@@ -35,7 +59,7 @@ from yanxiu.practice.lesson_metrics import (
     wait_times,
 )
 from yanxiu.practice.parse import LessonPlan, Utterance
-from yanxiu.practice.talk_codes import TurnCode, classified
+from yanxiu.practice.talk_codes import MIN_MOVE_PROB, TurnCode, classified
 
 TRANSCRIPT_DIMENSIONS = {
     "提问质量": "PRC-QUES", "学生参与": "PRC-ENGAGE", "反馈评价": "PRC-FEEDBACK",
@@ -100,6 +124,77 @@ def _ref(u: Utterance) -> dict[str, Any]:
     }
 
 
+# DialogID moves that show the teacher pushing thinking forward (思维深度)
+DEEPENING_MOVES = ("guidance", "summarization", "example-giving", "reviewing")
+# moves in the last quarter that count as a closing summary or check (教学目标达成)
+CLOSING_MOVES = ("summarization", "reviewing")
+MOVE_NORMS = {"responsive_feedback": 0.5}
+
+
+@dataclass(frozen=True)
+class MoveStats:
+    """How many coded teacher turns make each DialogID move (a turn can make several)."""
+
+    n: int  # coded teacher turns
+    counts: dict[str, int]  # turns making each specific move; "others": turns making none
+    turns: list[tuple[Utterance, TurnCode]]  # the coded teacher turns
+
+    def share(self, *names: str) -> float:
+        """Share of coded teacher turns that make at least one of the moves ``names``."""
+        return sum(c.makes(*names) is not None for _, c in self.turns) / self.n
+
+    @property
+    def shares(self) -> dict[str, float]:
+        return {k: v / self.n for k, v in self.counts.items()}
+
+    def examples(self, *names: str, k: int = 2) -> list[dict[str, Any]]:
+        """Up to ``k`` turns making one of ``names``: the most confident turn of each name first."""
+        firsts: list[tuple[Utterance, Move]] = []
+        for name in names:
+            best = max(
+                ((u, m) for u, c in self.turns if (m := c.makes(name)) is not None),
+                key=lambda um: um[1].prob,
+                default=None,
+            )
+            if best is not None and all(best[0] is not u for u, _ in firsts):
+                firsts.append(best)
+        rest = sorted(
+            ((u, m) for u, c in self.turns if (m := c.makes(*names)) is not None),
+            key=lambda um: -um[1].prob,
+        )
+        chosen = firsts + [h for h in rest if all(h[0] is not u for u, _ in firsts)]
+        return [_move_ref(u, m) for u, m in chosen[:k]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"coded_teacher_turns": self.n, "turns_making": self.counts,
+                "shares": {k: round(v, 3) for k, v in self.shares.items()},
+                "min_probability": MIN_MOVE_PROB}  # fmt: skip
+
+
+def move_stats(utts: Sequence[Utterance], codes: Sequence[TurnCode]) -> MoveStats | None:
+    """Move counts and shares over coded teacher turns; None when no turn was coded."""
+    turns = [(u, c) for u, c in zip(utts, codes, strict=True) if c.sentence_moves]
+    if not turns:
+        return None
+    counts = {name: sum(c.makes(name) is not None for _, c in turns) for name in LABELS[:-1]}
+    counts["others"] = sum(c.makes(*LABELS[:-1]) is None for _, c in turns)
+    return MoveStats(len(turns), counts, turns)
+
+
+def _move_ref(u: Utterance, move: Move) -> dict[str, Any]:
+    """Evidence from a coded turn: the sentence that carries the move, with its probability."""
+    return _ref(u) | {
+        "note": f"{move.zh}（话语编码模型，概率 {move.prob:.2f}）：{move.text[:60]}",
+        "move": move.name,
+        "sentence": move.text[:80],
+    }
+
+
+def _blend(rule: float, move: float | None, weight: float = 0.2) -> float:
+    """The rule measure alone without a model; else ``(1 - weight)`` rule + ``weight`` move."""
+    return rule if move is None else (1 - weight) * rule + weight * move
+
+
 def _confidence(n: int, full_at: int, *, timed: bool = True) -> float:
     return round(min(1.0, 0.3 + 0.7 * n / full_at) * (1.0 if timed else 0.8), 2)
 
@@ -120,16 +215,21 @@ def score_transcript(
         u.speaker_label for u in students if u.speaker_label not in ("生", "众生", "S", "学生")
     }
     out: list[DimensionScore] = []
+    ms = move_stats(utts, codes)
 
     open_share, higher = q["open_share"] or 0.0, q["higher_order_share"] or 0.0
+    guidance = None if ms is None else ms.share("guidance")
     quality = 0.5 * min(1.0, open_share / 0.4) + 0.5 * min(1.0, higher / 0.4)
     best = sorted(teacher_qs, key=lambda x: (not x.is_open, x.bloom in ("记忆", "理解")))
     out.append(DimensionScore(
         "提问质量", "PRC-QUES", banded(quality, (0.2, 0.4, 0.6, 0.8)),
-        {"questions": q["count"], "open_share": q["open_share"], "higher_order_share": q["higher_order_share"], "bloom": q["bloom"]},
-        "开放性问题占比与高阶（分析/评价/创造）问题占比各达到 40% 记满分；两项平均，每 20% 一档",
+        {"questions": q["count"], "open_share": q["open_share"], "higher_order_share": q["higher_order_share"], "bloom": q["bloom"]}
+        | ({} if guidance is None else {"guidance_share": round(guidance, 3)}),
+        "开放性问题占比与高阶（分析/评价/创造）问题占比各达到 40% 记满分；两项平均，每 20% 一档"
+        + ("" if ms is None else "；话语编码模型判为“引导启发”的教师话轮占比列为证据，不计分"),
         _confidence(q["count"], 12, timed=True),
-        [_ref(x.utterance) | {"note": ("开放" if x.is_open else "封闭") + f"·{x.bloom}"} for x in (best[:2] + best[-2:] if len(best) > 4 else best)],
+        [_ref(x.utterance) | {"note": ("开放" if x.is_open else "封闭") + f"·{x.bloom}"} for x in (best[:2] + best[-2:] if len(best) > 4 else best)]
+        + ([] if ms is None else ms.examples("guidance", k=2)),
     ))  # fmt: skip
 
     student_time = share["student_time"] or 0.0
@@ -157,12 +257,27 @@ def score_transcript(
         and len(content_units(s_.text) & content_units(t.text)) < 2
     ]  # fmt: skip
     specific_share = 1 - len(generic) / len(after_student) if after_student else None
-    feedback = 0.6 * (specific_share or 0.0) + 0.4 * min(1.0, (up["rate"] or 0.0) / 0.3)
+    code_of = {id(u): c for u, c in zip(utts, codes, strict=True)}
+    responses = [(t, code_of[id(t)]) for _, t in after_student if code_of[id(t)].sentence_moves]
+    responsive = (
+        sum(c.makes("commending", "guidance") is not None for _, c in responses) / len(responses)
+        if responses
+        else None
+    )
+    feedback = _blend(
+        0.6 * (specific_share or 0.0) + 0.4 * min(1.0, (up["rate"] or 0.0) / 0.3),
+        None if ms is None else min(1.0, (responsive or 0.0) / MOVE_NORMS["responsive_feedback"]),
+    )
+    praised = [_move_ref(t, m) for t, c in responses if (m := c.makes("commending")) is not None]
     out.append(DimensionScore(
         "反馈评价", "PRC-FEEDBACK", banded(feedback, (0.3, 0.5, 0.65, 0.8)),
-        {"feedback_turns": len(after_student), "generic": len(generic), "specific_share": specific_share, "uptake_rate": up["rate"]},
-        "学生发言后的教师回应中具体反馈占比（权重 0.6）与接续学生观点的比率（达 30% 记满，权重 0.4）",
-        _confidence(len(after_student), 12, timed=True), [_ref(t) | {"note": "笼统反馈"} for t in generic[:3]],
+        {"feedback_turns": len(after_student), "generic": len(generic), "specific_share": specific_share, "uptake_rate": up["rate"]}
+        | ({} if ms is None else {"commending_or_guidance_after_student": None if responsive is None else round(responsive, 3),
+                                   "commending_share": round(ms.share("commending"), 3)}),
+        "学生发言后的教师回应中具体反馈占比（权重 0.6）与接续学生观点的比率（达 30% 记满，权重 0.4）"
+        + ("" if ms is None else "；话语编码模型判为“表扬激励”或“引导启发”的回应占 50% 记满分（权重 0.2，前两项共 0.8）"),
+        _confidence(len(after_student), 12, timed=True),
+        [_ref(t) | {"note": "笼统反馈"} for t in generic[:3]] + praised[:2],
     ))  # fmt: skip
 
     uses_ideas = sum(c.fias == 3 for c in codes)
@@ -190,28 +305,40 @@ def score_transcript(
     )
     out.append(DimensionScore(
         "思维深度", "PRC-THINK", banded(think, (0.2, 0.4, 0.6, 0.8)),
-        {"higher_order_share": q["higher_order_share"], "reasoning_turns": len(reasoning), "mean_wait_s": mean_wait},
-        "高阶问题占比达 40%、学生话轮中说理（因为/我认为/如果…）达 40%、平均候答 3 秒记满分（权重 0.45:0.35:0.2）",
-        _confidence(len(students), 15, timed=bool(waits)), [_ref(u) | {"note": "学生说理"} for u in reasoning[:3]],
+        {"higher_order_share": q["higher_order_share"], "reasoning_turns": len(reasoning), "mean_wait_s": mean_wait}
+        | ({} if ms is None else {"deepening_move_share": round(ms.share(*DEEPENING_MOVES), 3),
+                                   "move_shares": {m: round(ms.share(m), 3) for m in DEEPENING_MOVES}}),
+        "高阶问题占比达 40%、学生话轮中说理（因为/我认为/如果…）达 40%、平均候答 3 秒记满分（权重 0.45:0.35:0.2）"
+        + ("" if ms is None else "；含“引导启发/归纳总结/举例说明/回顾旧知”的教师话轮占比列为证据，不计分"),
+        _confidence(len(students), 15, timed=bool(waits)),
+        [_ref(u) | {"note": "学生说理"} for u in reasoning[:3]]
+        + ([] if ms is None else ms.examples("summarization", "example-giving", "reviewing", k=3)),
     ))  # fmt: skip
 
-    tail = utts[int(len(utts) * 0.75) :]
+    start = int(len(utts) * 0.75)
+    tail = utts[start:]
     checks = [
         u
-        for u in tail
+        for u, c in zip(tail, codes[start:], strict=True)
         if u.speaker_role == "teacher"
-        and re.search(
-            r"(总结|小结|回顾|学到了什么|收获|谁能说说|归纳|练习|检测|summar|what did we learn)",
-            u.text,
-            re.I,
+        and (
+            re.search(
+                r"(总结|小结|回顾|学到了什么|收获|谁能说说|归纳|练习|检测|summar|what did we learn)",
+                u.text,
+                re.I,
+            )
+            or c.makes(*CLOSING_MOVES) is not None
         )
     ]
     goal = min(1.0, len(checks) / 2) * 0.7 + (0.3 if q["count"] else 0.0)
     out.append(DimensionScore(
         "教学目标达成", "PRC-GOAL", banded(goal, (0.2, 0.4, 0.6, 0.85)),
         {"closing_checks": len(checks)},
-        "实录末段有总结或检测（2 处及以上记满分，权重 0.7）且课中有提问（0.3）；仅凭实录判断目标达成，置信度低",
-        0.35, [_ref(u) | {"note": "末段总结/检测"} for u in checks[:2]],
+        "实录末段有总结或检测（2 处及以上记满分，权重 0.7）且课中有提问（0.3）；仅凭实录判断目标达成，置信度低"
+        + ("" if ms is None else "；末段被话语编码模型判为“归纳总结/回顾旧知”的教师话语也计为总结"),
+        0.35,
+        [_move_ref(u, m) if (m := code_of[id(u)].makes(*CLOSING_MOVES)) is not None
+         else _ref(u) | {"note": "末段总结/检测"} for u in checks[:2]],
     ))  # fmt: skip
     return out
 

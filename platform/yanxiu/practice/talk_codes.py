@@ -9,17 +9,34 @@ FIAS categories (Flanders): 1 accepts feeling, 2 praises or encourages, 3 accept
 student ideas, 4 asks questions, 5 lectures, 6 gives directions, 7 criticises or justifies
 authority; 8 student response, 9 student initiation; 10 silence (from timestamp gaps, added
 by :func:`yanxiu.practice.lesson_metrics.expand_fias`).
+
+Teacher turns also get their dialogic-instruction move (DialogID: commending, guidance,
+summarization, greeting, note-taking, repeating, reviewing, example-giving, others) from the
+learned coder in :mod:`yanxiu.practice.coder`, loaded once per process from the models
+directory. DialogID utterances are short speech segments (median 16 characters, 93 % one
+sentence) while a transcribed turn often holds several sentences, so each sentence is coded.
+A turn *makes* a specific (non-"others") move when one of its sentences is coded so with
+probability ≥ 0.5; its main move is the most confident of those, else "others". Turns that
+are not mainly Chinese are not coded (the model is Chinese only). Without the model files the
+move is None and a warning is logged once; the FIAS and question codes never depend on it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
 
+from yanxiu.practice.coder import Move, UtteranceCoder, load_coder
 from yanxiu.practice.lesson_metrics import Classified, content_units
 from yanxiu.practice.parse import Utterance
 
+# "default": the shipped coder under the settings' models directory; None: rule codes only
+CoderChoice = UtteranceCoder | Literal["default"] | None
+
+MIN_MOVE_PROB = 0.5  # a specific move below this probability does not count for the turn
 QUESTION_MARK = re.compile(r"[？?]")
 # Interrogative cues that make a turn a question even without a question mark (ASR drops them).
 QUESTION_CUES = ("为什么", "怎么", "如何", "什么", "哪", "谁", "几", "多少", "是不是", "对不对", "有没有",
@@ -73,6 +90,13 @@ class TurnCode:
     is_open: bool | None = None
     bloom: str | None = None
     cues: tuple[str, ...] = ()
+    move: Move | None = None  # main DialogID move of a teacher turn (learned coder), else None
+    sentence_moves: tuple[Move, ...] = ()  # the move of each sentence of the turn
+
+    def makes(self, *names: str) -> Move | None:
+        """The most confident sentence move among ``names`` (probability ≥ 0.5), if any."""
+        hits = [m for m in self.sentence_moves if m.name in names and m.prob >= MIN_MOVE_PROB]
+        return max(hits, key=lambda m: m.prob) if hits else None
 
 
 def _found(text: str, cues: Sequence[str]) -> list[str]:
@@ -111,8 +135,77 @@ def code_question(text: str) -> tuple[bool, bool | None, str | None, list[str]]:
     return True, is_open, bloom, open_cues or closed_cues
 
 
-def code_turns(utterances: Sequence[Utterance]) -> list[TurnCode]:
-    """FIAS and question codes for each turn, in order."""
+def resolve_coder(coder: CoderChoice) -> UtteranceCoder | None:
+    """The coder to use: ``"default"`` loads (once) the one under the configured models dir."""
+    if coder == "default":
+        from yanxiu.config import get_settings
+
+        return load_coder(Path(get_settings().models_dir))
+    return coder
+
+
+# a sentence: up to sentence-final punctuation and any closing quotes or brackets after it
+_SENTENCE = re.compile(
+    r"[^。！？!?；;…]+(?:[。！？!?；;…]+[”’」』）)\"']*)?|[。！？!?；;…]+[”’」』）)\"']*"
+)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def sentences(text: str) -> list[str]:
+    """A turn split after sentence-final punctuation (the unit DialogID utterances resemble)."""
+    return [p.strip() for p in _SENTENCE.findall(text) if p.strip()] or [text.strip()]
+
+
+def is_chinese(text: str) -> bool:
+    """Mainly Chinese: at least two CJK characters and not outweighed by Latin letters."""
+    cjk = len(_CJK.findall(text))
+    return cjk >= 2 and 3 * cjk >= len(_LATIN.findall(text))
+
+
+def turn_move(moves: Sequence[Move]) -> Move:
+    """The move of a turn from its sentences' moves (see the module docstring)."""
+    specific = [m for m in moves if m.name != "others" and m.prob >= MIN_MOVE_PROB]
+    return max(specific or moves, key=lambda m: m.prob)
+
+
+def code_moves(
+    utterances: Sequence[Utterance], coder: CoderChoice = "default"
+) -> list[tuple[Move, ...]]:
+    """The DialogID move of each sentence of every spoken Chinese teacher turn (else empty)."""
+    model = resolve_coder(coder)
+    out: list[tuple[Move, ...]] = [()] * len(utterances)
+    if model is None:
+        return out
+    owners: list[int] = []
+    pieces: list[str] = []
+    for i, u in enumerate(utterances):
+        if u.speaker_role == "teacher" and not u.is_action and is_chinese(u.text):
+            for s in sentences(u.text):
+                owners.append(i)
+                pieces.append(s)
+    by_turn: dict[int, list[Move]] = {}
+    for i, move in zip(owners, model.code(pieces), strict=True):
+        by_turn.setdefault(i, []).append(move)
+    for i, moves in by_turn.items():
+        out[i] = tuple(moves)
+    return out
+
+
+def code_turns(
+    utterances: Sequence[Utterance], *, coder: CoderChoice = "default"
+) -> list[TurnCode]:
+    """FIAS, question and (for teacher turns) DialogID move codes for each turn, in order."""
+    codes = _rule_codes(utterances)
+    moves = code_moves(utterances, coder)
+    return [
+        replace(c, move=turn_move(m), sentence_moves=m) if m else c
+        for c, m in zip(codes, moves, strict=True)
+    ]
+
+
+def _rule_codes(utterances: Sequence[Utterance]) -> list[TurnCode]:
+    """FIAS and question codes for each turn, in order (transparent rules)."""
     codes: list[TurnCode] = []
     previous: Utterance | None = None
     for u in utterances:

