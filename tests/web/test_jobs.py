@@ -1,4 +1,5 @@
-"""Background jobs pages: the progress fragment polls until done; only owner or admin see a job."""
+"""Background jobs pages: the progress fragment polls until done; only the owner or an admin
+whose region contains the owner sees a job."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def test_failed_job_shows_its_error(demo_site):
     )
 
 
-def test_only_the_owner_or_an_admin_sees_a_job(demo_site):
+def test_only_the_owner_or_an_admin_over_the_owner_sees_a_job(demo_site):
     client = demo_site.client()
     jobs = demo_site.app.state.jobs  # after the client started: each start-up makes a new registry
     mine = jobs.submit(
@@ -85,9 +86,21 @@ def test_only_the_owner_or_an_admin_sees_a_job(demo_site):
     assert f'href="/jobs/{mine.id}"' not in client.get("/jobs").text
     switch(client, demo_site, "trainer.yunling")
     assert client.get(f"/jobs/{mine.id}").status_code == 200
-    switch(client, demo_site, "admin.baishi")
+    switch(client, demo_site, "admin.baishi")  # a county admin: 云岭县 is not theirs
+    assert client.get(f"/jobs/{mine.id}").status_code == 403
+    assert f'href="/jobs/{mine.id}"' not in client.get("/jobs").text
+    switch(client, demo_site, "admin")  # the city admin: every county below the city
     assert client.get(f"/jobs/{mine.id}").status_code == 200
     assert f'href="/jobs/{mine.id}"' in client.get("/jobs").text
     assert client.get("/jobs/999999").status_code == 404
     switch(client, demo_site, "t001")
     assert client.get("/jobs").status_code == 403
+
+
+def test_job_times_are_shown_in_beijing_time() -> None:
+    """Regression: job pages showed the server's clock (UTC) while every other page shows
+    Beijing time, so a job started "now" looked eight hours old."""
+    from yanxiu.web.routes.jobs import _time
+
+    assert _time(3600.0) == "1970-01-01 09:00:00"
+    assert _time(None) == ""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from yanxiu.web.pages import HOME_BY_ROLE, NAV_BY_ROLE
 from yanxiu.accounts.models import Role
+from yanxiu.web.pages import HOME_BY_ROLE, NAV_BY_ROLE
 
 ROLE_USERS = {Role.TEACHER: "t001", Role.HOST: "host.zhoumin", Role.TRAINER: "trainer.linjiang",
               Role.ADMIN: "admin"}  # fmt: skip

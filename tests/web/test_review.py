@@ -134,6 +134,36 @@ def test_upload_review_edit_and_the_teacher_sees_the_reviewed_diagnosis(fresh_si
     assert "diagnosis.edit" in audit
 
 
+def test_lowering_a_strong_score_rebuilds_strengths_and_summary(fresh_site):
+    """Regression: an edited diagnosis listed a dimension both as a strength (AI score) and as a
+    priority weakness (trainer's score), and kept the AI's one-line summary."""
+    import html
+
+    t010 = fresh_site.client("t010")
+    created = _upload_via_api(t010)
+    trainer = fresh_site.client("trainer.linjiang")
+    page = trainer.get(f"/review/{created['diagnosis_id']}").text
+    ai = {
+        d: int(v)
+        for d, v in re.findall(r'name="score:([^"]+)">.*?<option value="(\d)" selected', page, re.S)
+    }
+    strongest = max(ai, key=lambda d: ai[d])
+    shown = re.search(r'<textarea id="summary" name="summary"[^>]*>(.*?)</textarea>', page, re.S)
+    assert shown is not None
+    form = {f"score:{d}": str(v) for d, v in ai.items()} | {
+        f"score:{strongest}": "1", "action": "edit", "summary": html.unescape(shown.group(1)),
+        "csrf_token": form_token(page),
+    }  # fmt: skip
+    response = trainer.post(f"/review/{created['diagnosis_id']}", data=form, follow_redirects=False)
+    assert response.status_code == 303
+
+    report = t010.get(f"/api/v1/practice/{created['id']}").json()["diagnosis"]["report"]
+    assert strongest not in [s["dimension"] for s in report["strengths"]]
+    assert all(s["score"] >= 4 for s in report["strengths"])
+    assert strongest in [w["dimension"] for w in report["weaknesses"]]
+    assert strongest in report["summary"].split("优先改进：")[1]
+
+
 def test_reject_needs_a_reason_and_the_teacher_sees_only_the_reason(fresh_site):
     t010 = fresh_site.client("t010")
     created = _upload_via_api(t010, title="待退回的实录")

@@ -177,7 +177,7 @@ def agreement_chart(rows: list[AgreementRow]) -> dict[str, Any]:
             ],
         },
         "options": {
-            "scales": {"y": {"min": -20, "max": 100, "title": {"display": True, "text": "%"}}},
+            "scales": {"y": {"max": 100, "title": {"display": True, "text": "%"}}},
             "plugins": {"legend": {"position": "bottom"}},
         },
     }  # fmt: skip

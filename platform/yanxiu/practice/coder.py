@@ -397,11 +397,16 @@ class UtteranceCoder:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / MODEL_FILE
         self._slim()
-        joblib.dump(self, path, compress=3)
+        # Write beside, then rename: a server reading the model meanwhile sees the old file
+        # or the new one, never half of one.
+        partial = path.with_suffix(".joblib.partial")
+        joblib.dump(self, partial, compress=3)
+        partial.replace(path)
         if manifest is not None:
-            (directory / MANIFEST_FILE).write_text(
-                json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-            )
+            text = json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"
+            partial_manifest = directory / (MANIFEST_FILE + ".partial")
+            partial_manifest.write_text(text, encoding="utf-8")
+            partial_manifest.replace(directory / MANIFEST_FILE)
         return path
 
     @staticmethod

@@ -134,6 +134,72 @@ def review_queue(session: Session, *, reviewer: User, limit: int = 100) -> list[
     return list(rows)
 
 
+def plan_review(
+    diagnosis: Diagnosis,
+    action: str,
+    scores: dict[str, int],
+    summary: str | None,
+    suggestions: list[str] | None,
+    extra: str = "",
+) -> tuple[ReviewDecision, dict[str, int] | None, dict[str, Any] | None]:
+    """The decision to record from what a trainer submitted (the review form or the API):
+    returns (decision, scores, report edit) for :func:`review_diagnosis`.
+
+    "accept" with changed scores or texts is recorded as an edit: what the trainer approved is
+    the changed version, and the audit trail must say so.
+    """
+    try:
+        decision = ReviewDecision(action)
+    except ValueError:
+        raise ReviewError("请选择审核结论：通过、修改后通过或退回") from None
+    if decision == ReviewDecision.CONTEST:
+        raise ReviewError("申诉由教师本人提出")
+    if decision == ReviewDecision.REJECT:
+        return decision, None, None
+    ai = {dim: int(v["score"]) for dim, v in diagnosis.scores.items()}
+    changed_scores = {d: s for d, s in scores.items() if ai.get(d) != s}
+    report: dict[str, Any] = {}
+    if (
+        summary is not None
+        and summary.strip()
+        and summary.strip() != diagnosis.report.get("summary", "")
+    ):
+        report["summary"] = summary.strip()
+    old = diagnosis.report.get("suggestions", []) or []
+    if suggestions is not None and len(suggestions) == len(old):
+        new = [{**s, "text": t.strip() or s["text"]} for s, t in zip(old, suggestions, strict=True)]
+        if new != old:
+            report["suggestions"] = new
+    if extra.strip():
+        added = {"dimension": "培训者补充", "text": extra.strip(), "by_trainer": True}
+        report["suggestions"] = [*report.get("suggestions", old), added]
+    if changed_scores:
+        # strengths and the one-line summary were written from the AI scores: rebuild them from
+        # the trainer's scores, or the teacher reads "提问质量表现较好（5 分）" next to "提问质量有待
+        # 加强（2 分，培训者审定）" (a summary the trainer rewrote is kept as written)
+        final = {**ai, **scores}
+        report["strengths"] = _strengths_after_edit(diagnosis, final)
+        if "summary" not in report:
+            weak = [d for d, v in sorted(final.items(), key=lambda kv: kv[1]) if v <= 2][:3]
+            names = "、".join(str(s["dimension"]) for s in report["strengths"]) or "暂无突出项"
+            report["summary"] = f"优势：{names}；优先改进：{'、'.join(weak) or '无明显短板'}。"
+    if decision == ReviewDecision.ACCEPT and (changed_scores or report):
+        decision = ReviewDecision.EDIT
+    if decision == ReviewDecision.ACCEPT:
+        return decision, None, None
+    return decision, scores, report or None
+
+
+def _strengths_after_edit(diagnosis: Diagnosis, scores: dict[str, int]) -> list[dict[str, Any]]:
+    """The draft's strengths recomputed from the reviewed scores (4 or 5 points, best first)."""
+    best = sorted((kv for kv in scores.items() if kv[1] >= 4), key=lambda kv: -kv[1])[:3]
+    return [
+        {"dimension": dim, "score": score, "evidence": diagnosis.scores[dim]["evidence"][:2],
+         "text": f"{dim}表现较好（{score} 分）"}
+        for dim, score in best
+    ]  # fmt: skip
+
+
 def review_diagnosis(
     session: Session,
     *,

@@ -29,6 +29,7 @@ from yanxiu.content import Content
 from yanxiu.practice.models import PracticeRecord, RecordKind, ReviewDecision
 from yanxiu.practice.service import (
     contest_diagnosis,
+    plan_review,
     review_diagnosis,
     submit_record,
     tagged_resource_finder,
@@ -204,15 +205,19 @@ def seed_practice_demo(session: Session, content: Content) -> int:
             "rejected": ReviewDecision.REJECT,
         }.get(spec.outcome, ReviewDecision.EDIT)
         scores = None
+        report = _with_advice(diagnosis.report, spec.advice)
         if decision == ReviewDecision.EDIT:
             ai = {d: int(v["score"]) for d, v in diagnosis.scores.items()}
             scores = {}
             for dim, change in spec.edits.items():
                 new = min(5, max(1, ai[dim] + change))
                 scores[dim] = new if new != ai[dim] else (ai[dim] - 1 if ai[dim] > 1 else 2)
+            # as the review form does: strengths and summary follow the trainer's scores
+            _, _, rebuilt = plan_review(diagnosis, "edit", {**ai, **scores}, None, None)
+            report = {**(report or {}), **(rebuilt or {})}
         review_diagnosis(
             session, diagnosis_id=diagnosis.id, reviewer=reviewer, decision=decision,
-            scores=scores, comment=spec.comment, report=_with_advice(diagnosis.report, spec.advice),
+            scores=scores, comment=spec.comment, report=report,
             find_resources=tagged_resource_finder(session, subject=subject),
         )  # fmt: skip
         if spec.outcome == "contested":  # reviews are append-only: they keep the seeding time

@@ -50,6 +50,7 @@ from yanxiu.jobs import Progress
 from yanxiu.web.auth import AuthUser, region_subtree, require_role
 from yanxiu.web.pages import flash, get_db, render
 from yanxiu.web.routes.jobs import job_details
+from yanxiu.web.routes.practice import local_time
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
@@ -263,7 +264,7 @@ def recent_imports(session: Session, limit: int = 10) -> list[dict[str, Any]]:
     )
     return [
         {
-            "when": e.created_at, "file": e.entity_id.removeprefix("import:"),
+            "when": local_time(e.created_at), "file": e.entity_id.removeprefix("import:"),
             "who": names.get(e.actor_id, "命令行") if e.actor_id else "命令行",
             "ok": e.action == "catalog.sync", "detail": e.detail,
         }

@@ -3,25 +3,29 @@
 ``/jobs`` lists jobs (a trainer sees their own, an admin everyone's); ``/jobs/{id}`` shows one
 job with a progress bar. Asked by htmx, ``/jobs/{id}`` answers only the progress fragment,
 which polls itself every second (``hx-trigger="every 1s"``) until the job is finished and
-then shows the result or the error. Only the job's owner or an admin may look at a job.
+then shows the result or the error. Only the job's owner, or an admin whose region contains
+the owner, may look at a job.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import or_, select
 
-from yanxiu.accounts.models import Role
+from yanxiu.accounts.models import Role, School, User
+from yanxiu.db import session_scope
 from yanxiu.jobs import Job, JobRegistry
-from yanxiu.web.auth import AuthUser, current_user, require_role
+from yanxiu.web.auth import AuthUser, current_user, region_subtree, require_role
 from yanxiu.web.pages import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
 
+BEIJING = timezone(timedelta(hours=8))  # the rest of the interface shows Beijing time too
 JOB_KINDS = {"index": "索引构建", "score": "批量评分", "import": "目录导入"}
 STATUS_BADGES = {"queued": "info", "running": "warn", "done": "ok", "failed": "bad"}
 
@@ -46,20 +50,38 @@ def registry(request: Request) -> JobRegistry:
     return request.app.state.jobs
 
 
+def owners_in_scope(request: Request, user: AuthUser) -> set[int] | None:
+    """Whose jobs ``user`` may see besides their own: for an admin, the users of their region
+    and the regions below it (None: an admin without a region, i.e. province-wide); else none."""
+    if user.role != Role.ADMIN:
+        return {user.id}
+    if user.region_id is None:
+        return None
+    with session_scope(request.app.state.session_factory) as session:
+        regions = region_subtree(session, user.region_id)
+        rows = session.execute(
+            select(User.id)
+            .outerjoin(School, School.id == User.school_id)
+            .where(or_(User.region_id.in_(regions), School.county_id.in_(regions)))
+        )
+        return {user.id, *(int(uid) for (uid,) in rows)}
+
+
 def visible_job(request: Request, user: AuthUser, job_id: int) -> Job:
-    """The job, if ``user`` owns it or is an admin (else 403; unknown id: 404)."""
+    """The job, if ``user`` owns it or is an admin over its owner (else 403; unknown id: 404)."""
     job = registry(request).get(job_id)
     if job is None:
         raise HTTPException(
             404, detail="没有这个后台任务（服务重启后，已结束任务的进度记录不再保留）。"
         )
-    if user.role != Role.ADMIN and job.owner_id != user.id:
-        raise HTTPException(403, detail="无权访问：只能查看自己发起的后台任务。")
+    scope = owners_in_scope(request, user)
+    if job.owner_id != user.id and scope is not None and job.owner_id not in scope:
+        raise HTTPException(403, detail="无权访问：只能查看自己发起或本辖区用户发起的后台任务。")
     return job
 
 
 def _time(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts).strftime("%m-%d %H:%M:%S") if ts else ""
+    return datetime.fromtimestamp(ts, BEIJING).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 
 
 def job_context(request: Request, job: Job) -> dict[str, Any]:
@@ -78,7 +100,8 @@ def job_context(request: Request, job: Job) -> dict[str, Any]:
 def jobs_page(
     request: Request, user: AuthUser = Depends(require_role(Role.TRAINER, Role.ADMIN))
 ) -> HTMLResponse:
-    jobs = registry(request).list(None if user.role == Role.ADMIN else user.id)
+    scope = owners_in_scope(request, user)
+    jobs = [j for j in registry(request).list() if scope is None or j.owner_id in scope]
     rows = [job_context(request, j) for j in jobs]
     return render(request, "jobs/list.html", {"rows": rows, "everyone": user.role == Role.ADMIN})
 

@@ -51,6 +51,7 @@ from yanxiu.practice.service import (
     latest_diagnosis,
     latest_review,
     pending_in_scope,
+    plan_review,
     queue_entries,
     records_in_scope,
     rejection_comment,
@@ -463,51 +464,6 @@ def _review_page(
     )  # fmt: skip
 
 
-def plan_decision(
-    diagnosis: Diagnosis,
-    action: str,
-    scores: dict[str, int],
-    summary: str | None,
-    suggestions: list[str] | None,
-    extra: str = "",
-) -> tuple[ReviewDecision, dict[str, int] | None, dict[str, Any] | None]:
-    """The decision to record from what the trainer submitted.
-
-    "accept" with changed scores or texts is recorded as an edit: what the trainer approved is
-    the changed version, and the audit trail must say so.
-    """
-    try:
-        decision = ReviewDecision(action)
-    except ValueError:
-        raise ReviewError("请选择审核结论：通过、修改后通过或退回") from None
-    if decision == ReviewDecision.CONTEST:
-        raise ReviewError("申诉由教师本人提出")
-    if decision == ReviewDecision.REJECT:
-        return decision, None, None
-    ai = {dim: int(v["score"]) for dim, v in diagnosis.scores.items()}
-    changed_scores = {d: s for d, s in scores.items() if ai.get(d) != s}
-    report: dict[str, Any] = {}
-    if (
-        summary is not None
-        and summary.strip()
-        and summary.strip() != diagnosis.report.get("summary", "")
-    ):
-        report["summary"] = summary.strip()
-    old = diagnosis.report.get("suggestions", []) or []
-    if suggestions is not None and len(suggestions) == len(old):
-        new = [{**s, "text": t.strip() or s["text"]} for s, t in zip(old, suggestions, strict=True)]
-        if new != old:
-            report["suggestions"] = new
-    if extra.strip():
-        added = {"dimension": "培训者补充", "text": extra.strip(), "by_trainer": True}
-        report["suggestions"] = [*report.get("suggestions", old), added]
-    if decision == ReviewDecision.ACCEPT and (changed_scores or report):
-        decision = ReviewDecision.EDIT
-    if decision == ReviewDecision.ACCEPT:
-        return decision, None, None
-    return decision, scores, report or None
-
-
 @router.post("/review/{diagnosis_id}", response_class=HTMLResponse)
 async def review_submit(
     request: Request,
@@ -550,7 +506,7 @@ def _review_submit(
         try:
             if bad:
                 raise ReviewError(f"“{'、'.join(bad)}”的分数须为 1–5 的整数")
-            decision, final_scores, report = plan_decision(
+            decision, final_scores, report = plan_review(
                 diagnosis, fields.get("action", ""), scores, summary, suggestions or None,
                 fields.get("extra_suggestion", "")[:2000],
             )  # fmt: skip
@@ -570,8 +526,8 @@ def _review_submit(
             ReviewDecision.REJECT: "已退回",
         }[decision]
         title = diagnosis.record.title
-    flash(request, f"《{title}》{done}，教师现在可以看到审核结果。" if decision != ReviewDecision.REJECT
-          else f"《{title}》{done}，教师将看到您的退回理由。")  # fmt: skip
+    flash(request, f"“{title}”{done}，教师现在可以看到审核结果。" if decision != ReviewDecision.REJECT
+          else f"“{title}”{done}，教师将看到您的退回理由。")  # fmt: skip
     return RedirectResponse("/review", status_code=303)
 
 
@@ -608,10 +564,10 @@ def start_rescore(request: Request, me: AuthUser) -> Any:
                                               find_resources=finder, calibration=calibration)  # fmt: skip
                 except ReviewError:  # reviewed while the job ran: leave it as decided
                     skipped += 1
-                    progress.advance(1, f"《{title}》已被审核，跳过")
+                    progress.advance(1, f"“{title}”已被审核，跳过")
                     continue
             changed += moved
-            progress.advance(1, f"《{title}》{'分数有变化' if moved else '分数不变'}")
+            progress.advance(1, f"“{title}”{'分数有变化' if moved else '分数不变'}")
         done = len(ids) - skipped
         return f"已用当前模型重新评分 {done} 份待审核记录，其中 {changed} 份分数有变化" + (
             f"；{skipped} 份在评分期间已被审核，未改动。" if skipped else "。"
@@ -917,7 +873,7 @@ def api_review(
     if any(not 1 <= s <= 5 for s in body.scores.values()):
         raise HTTPException(422, detail="分数须在 1–5 之间")
     try:
-        decision, scores, report = plan_decision(
+        decision, scores, report = plan_review(
             diagnosis, body.action, body.scores, body.summary, body.suggestions,
             body.extra_suggestion,
         )  # fmt: skip
