@@ -108,7 +108,6 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("/admin", "达标看板"),
         ("/admin/catalog", "课程目录"),
         ("/admin/policy", "学时政策"),
-        ("/review", "审核队列"),
         ("/jobs", "后台任务"),
     ],
 }
@@ -165,7 +164,7 @@ def nav_badges(request: Request, user: object) -> dict[str, int]:
         if role == Role.TEACHER:
             unread = unread_count(session, user_id)
             return {"/studios": unread} if unread else {}
-        if role in (Role.TRAINER, Role.ADMIN):  # diagnoses waiting for their review
+        if role == Role.TRAINER:  # diagnoses waiting for this trainer's review
             reviewer = session.get(User, user_id)
             waiting = len(review_queue(session, reviewer=reviewer)) if reviewer else 0
             return {"/review": waiting} if waiting else {}
