@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yanxiu.accounts.models import Region, Role, User
+from yanxiu.accounts.models import Role, User
+from yanxiu.accounts.service import region_subtree
 from yanxiu.audit.service import record_audit
 from yanxiu.practice.diagnosis import ResourceFinder, diagnose_lesson_plan, diagnose_transcript
 from yanxiu.practice.models import (
@@ -102,15 +103,8 @@ def submit_record(
 
 
 def _region_ids(session: Session, region_id: int | None) -> set[int]:
-    """A region and everything under it (city → counties)."""
-    if region_id is None:
-        return set()
-    ids, frontier = {region_id}, [region_id]
-    while frontier:
-        children = list(session.scalars(select(Region.id).where(Region.parent_id.in_(frontier))))
-        frontier = [c for c in children if c not in ids]
-        ids |= set(frontier)
-    return ids
+    """A region and everything under it (city → counties); nothing for no region."""
+    return set() if region_id is None else region_subtree(session, region_id)
 
 
 def can_review(session: Session, reviewer: User, teacher: User) -> bool:

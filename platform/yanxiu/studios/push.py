@@ -59,6 +59,7 @@ from yanxiu.accounts.models import (
     TeacherProfile,
     User,
 )
+from yanxiu.accounts.service import region_subtree
 from yanxiu.analytics.embed import Embedder
 from yanxiu.analytics.embed_cache import EmbeddingCache
 from yanxiu.audit.service import record_audit
@@ -293,18 +294,7 @@ def region_root(session: Session, host: User) -> int | None:
 
 def region_ids(session: Session, root: int | None) -> set[int] | None:
     """``root`` and all regions below it; None means "everywhere" (a host without a region)."""
-    if root is None:
-        return None
-    children: dict[int | None, list[int]] = {}
-    for rid, parent in session.execute(select(Region.id, Region.parent_id)):
-        children.setdefault(parent, []).append(rid)
-    found, todo = {root}, [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+    return None if root is None else region_subtree(session, root)
 
 
 def counties_in_reach(session: Session, host: User) -> list[tuple[int, str]]:

@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from yanxiu import __version__
-from yanxiu.accounts.models import Region, Role, User
+from yanxiu.accounts.models import Role, User
 from yanxiu.accounts.security import hash_password, verify_password
+from yanxiu.accounts.service import region_subtree
 from yanxiu.audit.service import record_audit
 from yanxiu.config import Settings
 from yanxiu.db import session_scope
@@ -86,20 +87,6 @@ def require_role(*roles: Role) -> Callable[..., AuthUser]:
         return user
 
     return dependency
-
-
-def region_subtree(session: DbSession, region_id: int) -> set[int]:
-    """``region_id`` and every region below it (via ``Region.parent_id``)."""
-    children: dict[int | None, list[int]] = {}
-    for rid, parent in session.execute(select(Region.id, Region.parent_id)):
-        children.setdefault(parent, []).append(rid)
-    found, todo = {region_id}, [region_id]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def require_teacher_access(session: DbSession, user: AuthUser, teacher_id: int) -> None:
