@@ -12,6 +12,7 @@ import os
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -26,6 +27,7 @@ from yanxiu.content import Content, load_content
 from yanxiu.credits.policy import CreditPolicy, load_policies
 from yanxiu.db import make_engine, make_session_factory, migrate
 from yanxiu.db.engine import normalise_url
+from yanxiu.setup import initialise
 
 PG_URL = os.environ.get("YANXIU_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -116,3 +118,21 @@ def settings_for(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 TODAY = date(2026, 11, 20)
+
+
+def copy_sqlite(src: Path, dst: Path) -> None:
+    with sqlite3.connect(src) as source, sqlite3.connect(dst) as target:
+        source.backup(target)
+
+
+@pytest.fixture(scope="session")
+def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo seeded once per test session (about 10 s); web and browser tests copy it."""
+    folder = tmp_path_factory.mktemp("demo-template")
+    db_file = folder / "yanxiu.db"
+    settings = Settings(  # type: ignore[call-arg]
+        env="test", database_url=f"sqlite:///{db_file}", data_dir=folder / "var",
+        embed_backend="lexical", _env_file=None,
+    )  # fmt: skip
+    initialise(settings, demo=True, progress=False)
+    return db_file

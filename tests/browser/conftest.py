@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, expect
 
-from yanxiu.config import PROJECT_ROOT, Settings
-from yanxiu.setup import initialise
+from tests.conftest import copy_sqlite
+from yanxiu.config import PROJECT_ROOT
 from yanxiu.web.loadbench import LiveServer, start_server
 
 CHROMIUM = Path(os.environ.get("YANXIU_CHROMIUM", "/usr/bin/chromium"))
@@ -40,15 +40,13 @@ def screenshot_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The demo, seeded once into a temp SQLite file, served by uvicorn in a subprocess."""
+def live_server(
+    demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A copy of the session's seeded demo, served by uvicorn in a subprocess."""
     folder = tmp_path_factory.mktemp("browser-site")
     db_file = folder / "yanxiu.db"
-    settings = Settings(  # type: ignore[call-arg]
-        env="test", database_url=f"sqlite:///{db_file}", data_dir=folder / "var",
-        embed_backend="lexical", _env_file=None,
-    )  # fmt: skip
-    initialise(settings, demo=True, progress=False)
+    copy_sqlite(demo_db_file, db_file)
     server = start_server(folder, db_file, embed_backend="lexical")
     yield server
     server.stop()

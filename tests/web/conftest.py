@@ -8,7 +8,6 @@ e5/USE backends are covered by the analytics tests and the browser suite.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import copy_sqlite
 from tests.web.helpers import login
 from yanxiu.app import create_app
 from yanxiu.config import Settings
-from yanxiu.setup import initialise
 
 
 def site_settings(db_file: Path, data_dir: Path, **extra: object) -> Settings:
@@ -62,24 +61,10 @@ class Site:
             client.__exit__(None, None, None)
 
 
-def _copy_sqlite(src: Path, dst: Path) -> None:
-    with sqlite3.connect(src) as source, sqlite3.connect(dst) as target:
-        source.backup(target)
-
-
-@pytest.fixture(scope="session")
-def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo seeded once per test session (about 10 s)."""
-    folder = tmp_path_factory.mktemp("demo-template")
-    db_file = folder / "yanxiu.db"
-    initialise(site_settings(db_file, folder / "var"), demo=True, progress=False)
-    return db_file
-
-
 @pytest.fixture(scope="session")
 def demo_site(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("demo-site")
-    _copy_sqlite(demo_db_file, folder / "yanxiu.db")
+    copy_sqlite(demo_db_file, folder / "yanxiu.db")
     site = Site(site_settings(folder / "yanxiu.db", folder / "var"))
     yield site
     site.close()
@@ -87,7 +72,7 @@ def demo_site(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture
 def fresh_site(demo_db_file: Path, tmp_path: Path) -> Iterator[Site]:
-    _copy_sqlite(demo_db_file, tmp_path / "yanxiu.db")
+    copy_sqlite(demo_db_file, tmp_path / "yanxiu.db")
     site = Site(site_settings(tmp_path / "yanxiu.db", tmp_path / "var"))
     yield site
     site.close()

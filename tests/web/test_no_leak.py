@@ -22,7 +22,8 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.web.conftest import Site, _copy_sqlite, site_settings
+from tests.conftest import copy_sqlite
+from tests.web.conftest import Site, site_settings
 from tests.web.helpers import form_token
 from yanxiu.accounts.models import Role, User
 from yanxiu.config import PROJECT_ROOT
@@ -63,7 +64,7 @@ class Pair:
 @pytest.fixture(scope="module")
 def pair(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     folder = tmp_path_factory.mktemp("no-leak")
-    _copy_sqlite(demo_db_file, folder / "yanxiu.db")
+    copy_sqlite(demo_db_file, folder / "yanxiu.db")
     site = Site(site_settings(folder / "yanxiu.db", folder / "var"))
     with site.factory() as s:
         # the school whose teachers received the most pushes; B: its teacher with the most

@@ -24,7 +24,8 @@ from fastapi.testclient import TestClient
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
 
-from tests.web.conftest import Site, _copy_sqlite, site_settings
+from tests.conftest import copy_sqlite
+from tests.web.conftest import Site, site_settings
 from tests.web.helpers import login
 from yanxiu.accounts.models import Role, School, User
 from yanxiu.catalog.models import Course
@@ -229,7 +230,7 @@ def _transcript(case_id: str) -> bytes:
 @pytest.fixture(scope="module")
 def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
     folder = tmp_path_factory.mktemp("route-walk")
-    _copy_sqlite(demo_db_file, folder / "yanxiu.db")
+    copy_sqlite(demo_db_file, folder / "yanxiu.db")
     site = Site(site_settings(folder / "yanxiu.db", folder / "var"))
     f = site.factory
     with f() as s:
