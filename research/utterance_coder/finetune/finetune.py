@@ -73,6 +73,8 @@ def main():
     ap.add_argument("--max-train", type=int, default=0)
     ap.add_argument("--emb-lr", type=float, default=1e-4)
     ap.add_argument("--extra", help="npz with train/dev level-1 features (level1_features.py)")
+    ap.add_argument("--fold", type=int, default=-1, help="train on the other folds; predict this one (OOF)")
+    ap.add_argument("--n-folds", type=int, default=5)
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
@@ -84,6 +86,15 @@ def main():
     tr_ids, dv_ids = tok["train"], tok["dev"]
     if a.max_train:
         tr_ids, tr_y = tr_ids[: a.max_train], tr_y[: a.max_train]
+    oof_rows = None
+    if a.fold >= 0:
+        from sklearn.model_selection import StratifiedKFold
+
+        # the same folds as the stack's level 1 (StratifiedKFold(5, shuffle, seed 0) on train)
+        split = list(StratifiedKFold(a.n_folds, shuffle=True, random_state=0).split(np.zeros(len(tr_y)), tr_y))
+        keep, oof_rows = split[a.fold]
+        oof_ids = [tr_ids[i] for i in oof_rows]
+        tr_ids, tr_y = [tr_ids[i] for i in keep], tr_y[keep]
     ex_tr = ex_dv = None
     if a.extra:
         z = np.load(a.extra)
@@ -139,6 +150,8 @@ def main():
         print(json.dumps(rec), flush=True)
         log.append(rec)
         np.save(os.path.join(a.out, f"dev_proba_epoch{epoch}.npy"), proba)
+        if oof_rows is not None and epoch == a.epochs:
+            np.savez(os.path.join(a.out, "oof.npz"), rows=oof_rows, proba=predict(model, oof_ids))
         np.savez(os.path.join(a.out, f"epoch{epoch}.npz"), **model.export())
         with open(os.path.join(a.out, "log.json"), "w") as f:
             json.dump({"args": vars(a), "epochs": log}, f, indent=1)
