@@ -7,6 +7,7 @@ Routes stay thin: they read the request, call domain services (``yanxiu.catalog`
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -85,6 +86,17 @@ def install_error_pages(app: FastAPI) -> None:
 
     # Starlette's class, so unknown URLs (404) and oversized bodies (413) get pages too.
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+
+def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M", missing: str = "") -> str:
+    """A stored time (UTC; SQLite returns it naive) as people here read it: Beijing time."""
+    if moment is None:
+        return missing
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(BEIJING).strftime(fmt)
 
 
 # -- navigation and flash messages (Jinja globals, registered by install_page_helpers)

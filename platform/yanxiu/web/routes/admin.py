@@ -48,9 +48,8 @@ from yanxiu.credits.reports import (
 from yanxiu.db import session_scope
 from yanxiu.jobs import Progress
 from yanxiu.web.auth import AuthUser, region_subtree, require_role
-from yanxiu.web.pages import flash, get_db, render
+from yanxiu.web.pages import flash, get_db, local_time, render
 from yanxiu.web.routes.jobs import job_details
-from yanxiu.web.routes.practice import local_time
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")

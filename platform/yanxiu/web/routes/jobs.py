@@ -9,7 +9,7 @@ the owner, may look at a job.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
@@ -20,12 +20,11 @@ from yanxiu.accounts.models import Role, School, User
 from yanxiu.db import session_scope
 from yanxiu.jobs import Job, JobRegistry
 from yanxiu.web.auth import AuthUser, current_user, region_subtree, require_role
-from yanxiu.web.pages import is_htmx, render
+from yanxiu.web.pages import BEIJING, is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
 
-BEIJING = timezone(timedelta(hours=8))  # the rest of the interface shows Beijing time too
 JOB_KINDS = {"index": "索引构建", "score": "批量评分", "import": "目录导入"}
 STATUS_BADGES = {"queued": "info", "running": "warn", "done": "ok", "failed": "bad"}
 

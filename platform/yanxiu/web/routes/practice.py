@@ -12,7 +12,7 @@ Who sees what (PIPL art. 24: no purely automated decision reaches a teacher):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
@@ -65,7 +65,7 @@ from yanxiu.practice.service import (
     teacher_records,
 )
 from yanxiu.web.auth import AuthUser, require_role, require_teacher_access
-from yanxiu.web.pages import flash, get_db, render
+from yanxiu.web.pages import flash, get_db, local_time, render
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
@@ -95,15 +95,6 @@ STATUS_BADGES: dict[DiagnosisStatus | None, str] = {
     DiagnosisStatus.CONTESTED: "info",
     None: "",
 }
-BEIJING = timezone(timedelta(hours=8))
-
-
-def local_time(moment: datetime | None) -> str:
-    """Stored times are UTC (SQLite returns them naive); people read Beijing time."""
-    if moment is None:
-        return ""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def _db_user(session: Session, user: AuthUser) -> User:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -19,7 +19,7 @@ from yanxiu.studios import push as pushes
 from yanxiu.studios import service
 from yanxiu.studios.models import CaseResource, Push, Studio
 from yanxiu.web.auth import AuthUser, require_role
-from yanxiu.web.pages import flash, get_db, is_htmx
+from yanxiu.web.pages import flash, get_db, is_htmx, local_time
 from yanxiu.web.pages import render as render_page
 
 router = APIRouter(include_in_schema=False)
@@ -32,16 +32,9 @@ NOT_FOUND_STUDIO = "工作室不存在。"
 NOT_FOUND_CASE = "案例不存在。"
 
 
-CHINA_TIME = timezone(timedelta(hours=8), "北京时间")
-
-
 def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored timestamp (UTC; SQLite returns it naive) in Beijing time."""
-    if value is None:
-        return "—"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(CHINA_TIME).strftime(fmt)
+    """A stored timestamp in Beijing time; "—" for none."""
+    return local_time(value, fmt, missing="—")
 
 
 def pct(value: float | None) -> str:
