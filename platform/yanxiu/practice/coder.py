@@ -44,10 +44,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from yanxiu.practice.use_finetune_train import FinetuneConfig
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +153,7 @@ class CoderConfig:
     use_words: bool = True
     use_clauses: bool = True
     use_surface: bool = True
-    use_embedding: bool = (
-        False  # frozen USE-PCA into the stack (the fine-tuned encoder replaced it)
-    )
+    use_embedding: bool = False  # frozen USE-PCA in the stack; the fine-tuned encoder replaced it
     pca_dims: int = 64
     l2_class_weight: str | None = None  # of the level-2 LightGBM
     lgbm: dict[str, Any] = field(default_factory=_default_lgbm)
@@ -162,6 +163,12 @@ class CoderConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def finetune_config(self) -> FinetuneConfig:
+        """The encoder's fine-tuning settings: the defaults, this seed, then the overrides."""
+        from yanxiu.practice.use_finetune_train import FinetuneConfig
+
+        return FinetuneConfig(**{"seed": self.seed, **self.finetune_settings})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CoderConfig:
@@ -354,10 +361,9 @@ class UtteranceCoder:
         self.l2_.fit(Z, y)
         self.ft_ = None
         if cfg.finetune:
-            from yanxiu.practice.use_finetune_train import FinetuneConfig, finetune_use
+            from yanxiu.practice.use_finetune_train import finetune_use
 
-            settings = FinetuneConfig(**{"seed": cfg.seed, **cfg.finetune_settings})
-            self.ft_ = finetune_use(texts, y, settings, progress=progress)
+            self.ft_ = finetune_use(texts, y, cfg.finetune_config(), progress=progress)
         self._slim()
         return self
 

