@@ -25,7 +25,7 @@ from yanxiu.practice.coder import (
     load_coder,
     surface_features,
 )
-from yanxiu.practice.coder_train import read_dialogid_csv, train_coder
+from yanxiu.practice.coder_train import macro_f1_intervals, metrics, read_dialogid_csv, train_coder
 
 SHIPPED = PROJECT_ROOT / "models" / MODEL_SUBDIR
 # one cue per DialogID category, in label order
@@ -133,6 +133,28 @@ def test_missing_model_falls_back_with_a_warning(tmp_path, caplog):
     assert "yanxiu train utterances" in caplog.text
 
 
+def test_macro_f1_intervals_are_paired_seeded_and_shrink_with_more_rows():
+    rng = np.random.default_rng(1)
+
+    def noisy(y: np.ndarray, error_rate: float) -> np.ndarray:
+        wrong = rng.random(len(y)) < error_rate
+        return np.where(wrong, rng.integers(0, 9, len(y)), y)
+
+    y = rng.integers(0, 9, 2000)
+    good, weak = noisy(y, 0.1), noisy(y, 0.3)
+    ci = macro_f1_intervals(y, good, weak, resamples=300)
+    assert ci == macro_f1_intervals(y, good, weak, resamples=300)  # seeded
+    for name, pred in (("model", good), ("baseline", weak)):
+        lo, hi = ci[name]
+        assert lo < metrics(y, pred)["macro_f1"] < hi  # the same macro-F1 as sklearn's, inside
+    assert ci["delta"][0] > 0.1  # a far better model is better on every resample
+    same = macro_f1_intervals(y, good, good, resamples=300)
+    assert same["delta"] == [0.0, 0.0]  # paired: the same rows for both models
+    assert macro_f1_intervals(y, y, weak, resamples=50)["model"] == [1.0, 1.0]
+    small = macro_f1_intervals(y[:200], good[:200], weak[:200], resamples=300)
+    assert small["model"][1] - small["model"][0] > ci["model"][1] - ci["model"][0]
+
+
 # ------------------------------------------------------------------------- bad CSVs
 @pytest.mark.parametrize(
     ("body", "where", "what"),
@@ -170,6 +192,9 @@ def test_eval_cli_prints_model_and_baseline_and_json_parses(small, tmp_path):
     assert all(name in out.output for name in LABELS)
     body = json.loads(run(tmp_path, *args, "--json").output)
     assert body["model"]["n"] == body["baseline"]["n"] == 36
+    lo, hi = body["macro_f1_ci95"]["model"]
+    assert 0 <= lo <= hi <= 1 and body["bootstrap_resamples"] == 1000
+    assert "95 % interval" in out.output
     assert 0 <= body["baseline"]["macro_f1"] <= 1 and set(body["model"]["per_class_f1"]) == set(
         LABELS
     )
