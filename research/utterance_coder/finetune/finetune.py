@@ -1,6 +1,6 @@
 """Fine-tune the USE-m3 CNN (torch port in use_torch.py) on DialogID train; report dev each epoch.
 
-python finetune.py --out DIR [--epochs 4] [--lr 3e-4] [--balanced] [--seed 0] [--train-embedding]
+python finetune.py --out DIR [--epochs 4] [--lr 3e-4] [--balanced] [--seed 0] [--train-embedding] [--fgm EPS]
 Writes DIR/epoch{k}.npz (numpy weights + head), DIR/dev_proba_epoch{k}.npy, DIR/log.json.
 Selection is on dev only; the test split is never looked at.
 """
@@ -75,6 +75,7 @@ def main():
     ap.add_argument("--extra", help="npz with train/dev level-1 features (level1_features.py)")
     ap.add_argument("--fold", type=int, default=-1, help="train on the other folds; predict this one (OOF)")
     ap.add_argument("--n-folds", type=int, default=5)
+    ap.add_argument("--fgm", type=float, default=0.0, help="FGM adversarial step: L2 norm of the perturbation per utterance")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
@@ -132,10 +133,18 @@ def main():
         for bi, b in enumerate(order):
             part = perm[b * a.batch:(b + 1) * a.batch]
             _, x, l = next(batches(tr_ids, part, len(part)))
-            loss = loss_fn(model(x, l, None if ex_tr is None else ex_tr[part]), y_t[part])
+            ex = None if ex_tr is None else ex_tr[part]
+            keep = [] if a.fgm else None
+            logits = model(x, l, ex, keep=keep)
+            loss = loss_fn(logits, y_t[part])
             for o in opts:
                 o.zero_grad()
             loss.backward()
+            if a.fgm:
+                g = keep[0].grad
+                norm = g.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None]
+                adv = loss_fn(model(x, l, ex, delta=(a.fgm * g / norm).detach()), y_t[part])
+                adv.backward()
             for o, sc in zip(opts, scheds):
                 o.step()
                 sc.step()

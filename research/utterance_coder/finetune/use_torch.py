@@ -70,11 +70,18 @@ class UseTorch(nn.Module):
         var = ((x - mu) ** 2).mean(-1, keepdim=True)
         return (x - mu) / torch.sqrt(var + self.eps) * g + b
 
-    def encode(self, ids: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+    def encode(self, ids: torch.Tensor, lens: torch.Tensor, delta=None, keep=None) -> torch.Tensor:
         p = self.p
         B, L = ids.shape
         mask = (torch.arange(L)[None, :] < lens[:, None]).float().unsqueeze(-1)  # B,L,1
         emb = self.emb(ids)
+        if keep is not None:  # FGM: the caller reads the gradient with respect to the token vectors
+            if not emb.requires_grad:
+                emb.requires_grad_(True)
+            emb.retain_grad()
+            keep.append(emb)
+        if delta is not None:
+            emb = emb + delta
         projW = torch.cat([p[f"proj{n}"] for n in (2, 3, 5)], 1)
         projb = torch.cat([p[f"proj_b{n}"] for n in (2, 3, 5)])
         lng = torch.cat([p[f"ln_g{n}"] for n in (2, 3, 5)])
@@ -98,8 +105,8 @@ class UseTorch(nn.Module):
         z = torch.tanh(y1 @ p["p3"] + y2 @ p["d3"])
         return z / torch.sqrt(torch.clamp((z * z).sum(-1, keepdim=True), min=self.eps))
 
-    def forward(self, ids, lens, extra=None):
-        z = self.encode(ids, lens)
+    def forward(self, ids, lens, extra=None, delta=None, keep=None):
+        z = self.encode(ids, lens, delta, keep)
         if self.n_extra:
             return self.head(torch.cat([self.drop(z) * self.scale, extra], -1))
         return self.head(self.drop(z)) * self.scale
