@@ -102,6 +102,7 @@ def test_manifest_of_a_trained_model(small):
     assert {"model", "baseline"} <= set(m["metrics"]["dev"])
     assert {"scikit-learn", "lightgbm", "jieba", "numpy"} <= set(m["versions"])
     assert m["seed"] == 0 and m["config"]["n_folds"] == 3 and m["training"]["fit_s"] >= 0
+    assert "torch kernels" in m["training"]["cpu"]  # the dev install has torch
     assert m["model_bytes"] == (small["model"] / MODEL_FILE).stat().st_size
 
 

@@ -271,6 +271,29 @@ def cached_embeddings(
     return E
 
 
+def cpu_description() -> str:
+    """The CPU the model was trained on, with the vector instructions torch used.
+
+    Two trainings on one machine give the same bytes, but the shipped encoder, trained in an
+    earlier session, came out different when retrained on another machine with the same code
+    (its dev figures moved by about 0.001); the manifest records the CPU so that can be told.
+    """
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            name = next(
+                (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name
+            )
+    except OSError:
+        pass
+    try:
+        import torch
+
+        return f"{name}; torch kernels {torch.backends.cpu.get_cpu_capability()}"
+    except ImportError:  # pragma: no cover - training needs torch anyway
+        return name
+
+
 def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -349,7 +372,7 @@ def train_coder(
         "finetune": _finetune_settings(cfg),
         "versions": versions(),
         "training": {"embed_s": round(t_embed, 1), "fit_s": round(t_fit, 1), "baseline_fit_s": round(t_base, 1),
-                     "threads": 1, "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
+                     "threads": 1, "cpu": cpu_description(), "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
     }  # fmt: skip
     path = coder.save(out_dir)
     manifest["model_bytes"] = path.stat().st_size
