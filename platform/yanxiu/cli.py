@@ -418,7 +418,7 @@ def train_utterances_cmd(
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON")] = False,
 ) -> None:
-    """Train the DialogID utterance coder on the train split; report dev figures of it and the baseline."""
+    """Train the DialogID utterance coder: fit on train, report its and the baseline's dev figures, refit on train + dev."""
     from yanxiu.practice.coder import MODEL_SUBDIR
     from yanxiu.practice.coder_train import (
         DEFAULT_DEV,
