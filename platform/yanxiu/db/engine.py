@@ -44,6 +44,15 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) 
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cur.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _savepoint_inside_a_transaction(conn, _name):
+            # pysqlite opens a transaction only before INSERT/UPDATE/DELETE. A SAVEPOINT sent
+            # first would itself start one, and its RELEASE would COMMIT what follows it,
+            # outside the session's rollback (a credit without its audit entry after a crash).
+            dbapi_conn = conn.connection.dbapi_connection
+            if not dbapi_conn.in_transaction:
+                dbapi_conn.execute("BEGIN")
+
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
