@@ -343,8 +343,8 @@ def train_coder(
     With ``refit_on_dev`` the configuration, once measured, is fitted again on train + dev and
     that model is saved: more labelled rows for data it will never see (14 % more with the
     DialogID splits; on a learning curve over shares of train the dev macro-F1 rose about
-    0.013 per doubling, research/utterance_coder/REPORT.md "Round 4"). Its dev figures in the manifest are then those of the
-    train-only fit, measured before the refit, and marked so.
+    0.013 per doubling, research/utterance_coder/REPORT.md "Round 4"). Its dev figures in the
+    manifest are then those of the train-only fit, measured before the refit, and marked so.
 
     Returns the manifest written next to the model.
     """
