@@ -585,7 +585,9 @@ def bench_recommend_cmd(
 
 
 @train_app.command("rubric")
-def train_rubric() -> None:
+def train_rubric(
+    as_json: bool = typer.Option(False, "--json", help="print the manifest (mapping, metrics)"),
+) -> None:
     """Learn from trainer edits (per dimension) and report agreement before and after."""
     from yanxiu.db import session_scope
     from yanxiu.practice.agreement import train_calibration
@@ -597,19 +599,23 @@ def train_rubric() -> None:
             manifest = train_calibration(session, settings.models_dir / "rubric")
         except ValueError as err:
             raise _fail(err) from err
+    saved = settings.models_dir / "rubric" / "calibration.json"
+    if as_json:
+        typer.echo(json.dumps(manifest | {"saved": str(saved)}, ensure_ascii=False))
+        return
     metrics = manifest["metrics"]
     typer.echo(
-        f"{'dimension':<10} {'QWK before':>10} {'after':>7} {'exact before':>13} {'after':>7}"
+        f"agreement of AI and trainer scores on held-out reviews ({metrics['folds']}-fold), "
+        "before → after calibration"
     )
+    typer.echo(f"{'dimension':<10} {'n':>5} {'QWK':>15} {'exact':>15} {'adjacent':>15}")
+    fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
     for dim, before in metrics["before"].items():
         after = metrics["after"][dim]
-        fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
-        typer.echo(
-            f"{dim:<10} {fmt(before['qwk']):>10} {fmt(after['qwk']):>7} {fmt(before['exact']):>13} {fmt(after['exact']):>7}"
-        )
-    typer.echo(
-        f"saved {settings.models_dir / 'rubric' / 'calibration.json'} ({metrics['folds']}-fold cross-validated)"
-    )
+        cells = [f"{fmt(before[k])} → {fmt(after[k])}" for k in ("qwk", "exact", "adjacent")]
+        typer.echo(f"{dim:<10} {before['n']:>5} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15}")
+    changed = sum(1 for m in manifest["mapping"].values() for a, t in m.items() if int(a) != t)
+    typer.echo(f"saved {saved} ({changed} score corrections learned)")
 
 
 @app.command()

@@ -4,10 +4,16 @@ import json
 
 from typer.testing import CliRunner
 
+from tests.factories import make_school, make_teacher, password_hash
+from yanxiu.accounts.models import Role
+from yanxiu.accounts.service import create_user
 from yanxiu.cli import app as cli
 from yanxiu.config import PROJECT_ROOT, get_settings
+from yanxiu.practice.agreement import load_calibration
 from yanxiu.practice.bench import bench_score, long_transcript
+from yanxiu.practice.models import RecordKind, ReviewDecision
 from yanxiu.practice.parse import parse_transcript
+from yanxiu.practice.service import review_diagnosis, submit_record
 
 
 def run(db, tmp_path, *args):
@@ -40,6 +46,45 @@ def test_train_rubric_needs_reviews(db, tmp_path):
     assert run(db, tmp_path, "init").exit_code == 0
     result = run(db, tmp_path, "train", "rubric")
     assert result.exit_code == 2 and "need at least 10" in result.output
+
+
+def test_train_rubric_learns_from_edits_reports_agreement_and_score_applies_it(
+    db, session, content, tmp_path
+):
+    lecture = next(c for c in content.cases if c.id == "CASE-001").body
+    school = make_school(session)
+    trainer = create_user(session, username="trainer.cli", display_name="培训者", role=Role.TRAINER,
+                          password_hash=password_hash(), region_id=school.county_id)  # fmt: skip
+    for i in range(12):
+        teacher = make_teacher(session, school=school)
+        _, d = submit_record(session, teacher_id=teacher.id, kind=RecordKind.TRANSCRIPT,
+                             data=lecture.encode(), filename="x.txt", title=f"课{i}")  # fmt: skip
+        # trainers consistently judge feedback one point lower than the rules do
+        ai = d.scores["反馈评价"]["score"]
+        review_diagnosis(session, diagnosis_id=d.id, reviewer=trainer, decision=ReviewDecision.EDIT,
+                         scores={"反馈评价": ai - 1})  # fmt: skip
+    session.commit()
+    assert ai >= 2
+
+    text = run(db, tmp_path, "train", "rubric")
+    assert text.exit_code == 0, text.output
+    row = next(line for line in text.output.splitlines() if line.startswith("反馈评价"))
+    assert "0.000 → 1.000" in row  # exact agreement, held out: never, then always
+    assert "1 score corrections learned" in text.output
+    body = json.loads(run(db, tmp_path, "train", "rubric", "--json").output)
+    learned = {d: m for d, m in body["mapping"].items() if any(int(a) != t for a, t in m.items())}
+    assert learned == {"反馈评价": {str(ai): ai - 1}}  # the other dimensions map to themselves
+    before, after = body["metrics"]["before"]["反馈评价"], body["metrics"]["after"]["反馈评价"]
+    assert before["n"] == after["n"] == 12 and before["adjacent"] == after["adjacent"] == 1.0
+    assert load_calibration(tmp_path / "models")["反馈评价"] == {ai: ai - 1}
+
+    # what was learned is applied to new drafts, visibly (with the coder the drafts above used)
+    (tmp_path / "models" / "utterances").symlink_to(PROJECT_ROOT / "models" / "utterances")
+    lesson = tmp_path / "lesson.txt"
+    lesson.write_text(lecture, encoding="utf-8")
+    scored = json.loads(run(db, tmp_path, "score", str(lesson), "--json").output)
+    assert scored["scores"]["反馈评价"]["score"] == ai - 1
+    assert scored["scores"]["反馈评价"]["raw_score"] == ai
 
 
 def test_score_bench_builds_a_45_minute_600_utterance_lesson(content):

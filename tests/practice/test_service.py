@@ -1,5 +1,7 @@
 """Practice records end to end on a real database: submit, review, teacher view, contest."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -114,6 +116,34 @@ def test_queue_puts_low_confidence_first_and_is_scoped_to_the_region(session, le
         review_diagnosis(
             session, diagnosis_id=d_other.id, reviewer=trainer, decision=ReviewDecision.ACCEPT
         )
+
+
+def test_queue_weighs_waiting_time_and_puts_contested_first(session, lecture):
+    school = make_school(session)
+    teacher, trainer = make_teacher(session, school=school), trainer_for(session, school)
+    made = [submit_record(session, teacher_id=teacher.id, kind=RecordKind.TRANSCRIPT, data=lecture,
+                          filename=f"{k}.txt", title=k)[1] for k in ("old", "new", "doubtful")]  # fmt: skip
+    old, new, doubtful = made
+    now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    # a sure draft that has waited a week, a sure one from today, a doubtful one from today
+    old.confidence, old.created_at = 0.9, now - timedelta(days=7)
+    new.confidence, new.created_at = 0.9, now - timedelta(hours=1)
+    doubtful.confidence, doubtful.created_at = 0.6, now - timedelta(hours=2)
+    session.flush()
+    order = lambda: [d.id for d in review_queue(session, reviewer=trainer, now=now)]  # noqa: E731
+    # a week's wait (0.9 − 7 × 0.05 = 0.55) outweighs the doubtful draft's 0.6; three days
+    # earlier (0.75) it did not; among today's drafts the doubtful one goes before the sure one
+    assert order() == [old.id, doubtful.id, new.id]
+    assert [d.id for d in review_queue(session, reviewer=trainer, now=now - timedelta(days=3))] == [
+        doubtful.id, old.id, new.id]  # fmt: skip
+    # a teacher's dispute goes before everything
+    new.status = DiagnosisStatus.CONTESTED
+    session.flush()
+    assert order() == [new.id, old.id, doubtful.id]
+    assert [d.id for d in review_queue(session, reviewer=trainer, now=now, limit=2)] == [
+        new.id,
+        old.id,
+    ]
 
 
 def test_edit_recomputes_weaknesses_that_feed_the_teacher_vector(session, dialogic):
@@ -235,7 +265,18 @@ def test_agreement_statistics_on_hand_made_pairs():
     same = agreement([(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)])
     assert same == {"n": 5, "qwk": 1.0, "exact": 1.0, "adjacent": 1.0}
     shifted = agreement([(1, 2), (2, 3), (3, 4), (4, 5)])
-    assert shifted["exact"] == 0.0 and shifted["adjacent"] == 1.0 and 0 < shifted["qwk"] < 1
+    assert shifted["exact"] == 0.0 and shifted["adjacent"] == 1.0
+    # by hand, weights (i − j)²: observed Σ w·O = 4 × 1 = 4; expected E_ij = 1/4 for AI scores
+    # i ∈ 1..4 and trainer scores j ∈ 2..5, Σ (i − j)² over those 16 cells = 30 + 14 + 6 + 6 = 56,
+    # so Σ w·E = 14 and QWK = 1 − 4/14 = 5/7
+    assert shifted["qwk"] == round(5 / 7, 4)
+    # two points apart: not adjacent
+    assert agreement([(1, 3), (3, 3)]) | {"qwk": None} == {
+        "n": 2,
+        "qwk": None,
+        "exact": 0.5,
+        "adjacent": 0.5,
+    }
 
 
 def test_calibration_learns_a_systematic_trainer_correction_and_helps_on_held_out_reviews(

@@ -26,6 +26,7 @@ from yanxiu.practice.service import (
     ReviewError,
     contest_diagnosis,
     pending_in_scope,
+    plan_review,
     queue_entries,
     rescore_diagnosis,
     review_diagnosis,
@@ -123,6 +124,42 @@ def test_an_edit_that_makes_a_new_weakness_brings_resources_for_it(
     assert "思维深度" in dims
     assert {r["for"] for r in view["report"]["resources"]} <= dims
     assert any(r["for"] == "思维深度" for r in view["report"]["resources"])
+    # the suggestions follow the reviewed weaknesses too: the new one gets its own, written
+    # from this lesson's measures, and the one the trainer raised to 4 loses the AI's
+    suggested = {s["dimension"]: s["text"] for s in view["report"]["suggestions"]}
+    assert set(suggested) == dims
+    depth = diagnosis.scores["思维深度"]["measure"]
+    assert f"{depth['reasoning_turns']}" in suggested["思维深度"]
+    assert "反馈评价" not in suggested
+
+
+def test_an_edit_keeps_what_the_trainer_wrote_and_the_drafted_suggestions_of_weak_dimensions(
+    session, people, lecture
+):
+    teacher, trainer = people
+    _, diagnosis = _submit(session, teacher, lecture, stage="初中")
+    drafted = diagnosis.report["suggestions"]
+    assert len(drafted) >= 2
+    first, second = drafted[0]["dimension"], drafted[1]["dimension"]
+    # the trainer rewrites the first suggestion, raises the second dimension to 5 and adds a note
+    texts = [d["text"] for d in drafted]
+    texts[0] = "先从每个环节一个追问做起。"
+    decision, scores, report = plan_review(diagnosis, "accept", {second: 5}, None, texts,
+                                           extra="下次课请同组老师观课。")  # fmt: skip
+    assert decision == ReviewDecision.EDIT
+    review_diagnosis(session, diagnosis_id=diagnosis.id, reviewer=trainer, decision=decision,
+                     scores=scores, report=report)  # fmt: skip
+    got = reviewed_view(session, diagnosis)["report"]["suggestions"]
+    assert {"dimension": first, "text": "先从每个环节一个追问做起。"} in got
+    assert all(s["dimension"] != second for s in got)
+    assert got[-1] == {
+        "dimension": "培训者补充",
+        "text": "下次课请同组老师观课。",
+        "by_trainer": True,
+    }
+    for s in drafted[2:]:  # the other weak dimensions keep the AI's suggestion as drafted
+        if diagnosis.scores[s["dimension"]]["score"] <= 2:
+            assert s in got
 
 
 def test_tagged_finder_respects_stage_subject_and_competency(session, content):

@@ -39,11 +39,15 @@ def test_queue_is_scoped_ordered_and_flags_contests(demo_site):
         }
         linjiang = s.scalar(select(User.region_id).where(User.username == "trainer.linjiang"))
     assert regions == {linjiang}
-    assert [i["confidence"] for i in items] == sorted(i["confidence"] for i in items)
     contested = [i for i in items if i["contested"]]
     assert (
         len(contested) == 1 and contested[0]["teacher"] == "t047" and contested[0]["contest_reason"]
     )
+    # the dispute first, then by urgency: confidence less 0.05 per day waited
+    assert items[0] == contested[0]
+    rest = items[1:]
+    assert [i["urgency"] for i in rest] == sorted(i["urgency"] for i in rest)
+    assert all(i["urgency"] <= i["confidence"] for i in items)
     html = trainer.get("/review").text
     assert html.count('href="/review/') >= len(items)
     assert "申诉" in html and contested[0]["contest_reason"][:12] in html

@@ -110,7 +110,11 @@ def analyse_transcript(
 
 
 def _suggestion(dim: DimensionScore, analytics: dict[str, Any]) -> str:
-    m = dim.measure
+    return suggestion_text(dim.dimension, dim.measure)
+
+
+def suggestion_text(dimension: str, m: Mapping[str, Any]) -> str:
+    """The concrete suggestion for a dimension, filled in with the lesson's own measures."""
     values = {
         "questions": m.get("questions", 0), "open_pct": _pct(m.get("open_share")), "higher_pct": _pct(m.get("higher_order_share")),
         "student_pct": _pct(m.get("student_time_share")), "speakers": m.get("named_student_speakers", 0),
@@ -119,7 +123,7 @@ def _suggestion(dim: DimensionScore, analytics: dict[str, Any]) -> str:
         "wait": "—" if m.get("mean_wait_s") is None else f"{m['mean_wait_s']:.1f} 秒", "checks": m.get("closing_checks", 0),
         "measurable": m.get("measurable_verbs", 0), "vague": m.get("vague_verbs", 0),
     }  # fmt: skip
-    return SUGGESTIONS[dim.dimension].format(**values)
+    return SUGGESTIONS[dimension].format(**values)
 
 
 def draft_report(

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +21,12 @@ from sqlalchemy.orm import Session
 from yanxiu.accounts.models import Role, User
 from yanxiu.accounts.service import region_subtree
 from yanxiu.audit.service import record_audit
-from yanxiu.practice.diagnosis import ResourceFinder, diagnose_lesson_plan, diagnose_transcript
+from yanxiu.practice.diagnosis import (
+    ResourceFinder,
+    diagnose_lesson_plan,
+    diagnose_transcript,
+    suggestion_text,
+)
 from yanxiu.practice.models import (
     Diagnosis,
     DiagnosisReview,
@@ -114,18 +120,36 @@ def can_review(session: Session, reviewer: User, teacher: User) -> bool:
     return teacher.region_id in _region_ids(session, reviewer.region_id)
 
 
-def review_queue(session: Session, *, reviewer: User, limit: int = 100) -> list[Diagnosis]:
-    """Diagnoses awaiting this reviewer, least confident and oldest first."""
+# How much a day in the queue weighs against the AI's confidence: without it a new, doubtful
+# draft would always go before an older, surer one, and a steady flow of doubtful drafts would
+# leave the others waiting forever. 0.05 a day: a draft 0.2 surer overtakes after four days.
+QUEUE_AGE_WEIGHT_PER_DAY = 0.05
+
+
+def queue_priority(diagnosis: Diagnosis, now: datetime) -> tuple[bool, float, datetime, int]:
+    """Sort key of the review queue: contested diagnoses first (a teacher is waiting on a
+    dispute), then least confident, where each day waited counts as lower confidence."""
+    created = diagnosis.created_at
+    if created.tzinfo is None:  # SQLite hands back naive UTC datetimes
+        created = created.replace(tzinfo=UTC)
+    days = max(0.0, (now - created).total_seconds() / 86400)
+    urgency = diagnosis.confidence - QUEUE_AGE_WEIGHT_PER_DAY * days
+    return (diagnosis.status != DiagnosisStatus.CONTESTED, urgency, created, diagnosis.id)
+
+
+def review_queue(
+    session: Session, *, reviewer: User, limit: int = 100, now: datetime | None = None
+) -> list[Diagnosis]:
+    """Diagnoses awaiting this reviewer in :func:`queue_priority` order."""
     regions = _region_ids(session, reviewer.region_id)
     rows = session.scalars(
         select(Diagnosis)
         .join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
         .join(User, User.id == PracticeRecord.teacher_id)
         .where(Diagnosis.status.in_(IN_QUEUE), User.region_id.in_(regions))
-        .order_by(Diagnosis.confidence, Diagnosis.created_at, Diagnosis.id)
-        .limit(limit)
     )
-    return list(rows)
+    moment = now or datetime.now(UTC)
+    return sorted(rows, key=lambda d: queue_priority(d, moment))[:limit]
 
 
 def plan_review(
@@ -236,6 +260,9 @@ def review_diagnosis(
         final_report.update(report)
     if decision == ReviewDecision.EDIT:
         final_report["weaknesses"] = _weaknesses_after_edit(diagnosis, final_scores, final_report)
+        final_report["suggestions"] = _suggestions_after_edit(
+            diagnosis, final_report["weaknesses"], final_report.get("suggestions") or []
+        )
         if find_resources is not None and not (report or {}).get("resources"):
             final_report["resources"] = _resources_after_edit(
                 diagnosis, final_report["weaknesses"], find_resources
@@ -260,15 +287,46 @@ def review_diagnosis(
 def _weaknesses_after_edit(
     diagnosis: Diagnosis, scores: dict[str, int], report: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Weaknesses recomputed from the trainer's scores: the trainer's judgement is what counts."""
+    """Weaknesses recomputed from the trainer's scores: the trainer's judgement is what counts.
+
+    The draft's rule, applied to the reviewed scores: up to three dimensions at 2 points or
+    below; with none, the weakest dimension at 3 points as the one to work on next.
+    """
+    ranked = sorted(scores.items(), key=lambda kv: (kv[1], -diagnosis.scores[kv[0]]["confidence"]))
+    weak = [kv for kv in ranked if kv[1] <= 2][:3] or [kv for kv in ranked[:1] if kv[1] == 3]
     out = []
-    for dim, score in sorted(scores.items(), key=lambda kv: kv[1]):
-        if score <= 2:
-            ai = diagnosis.scores[dim]
-            out.append({"dimension": dim, "competency": ai["competency"], "score": score,
-                        "severity": round((3.5 - score) / 2.5, 2), "evidence": ai["evidence"][:3],
-                        "text": f"{dim}有待加强（{score} 分，培训者审定）"})  # fmt: skip
-    return out[:3]
+    for dim, score in weak:
+        ai = diagnosis.scores[dim]
+        label = "有待加强" if score <= 2 else "相对薄弱"
+        out.append({"dimension": dim, "competency": ai["competency"], "score": score,
+                    "severity": round((3.5 - score) / 2.5, 2), "evidence": ai["evidence"][:3],
+                    "text": f"{dim}{label}（{score} 分，培训者审定）"})  # fmt: skip
+    return out
+
+
+def _suggestions_after_edit(
+    diagnosis: Diagnosis, weaknesses: list[dict[str, Any]], submitted: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Suggestions that match the reviewed weaknesses, in their order.
+
+    A dimension the trainer made weak gets the suggestion written from the lesson's own
+    measures; the AI's suggestion for a dimension that is no longer a weakness goes. Text the
+    trainer wrote or changed in this review is theirs and stays, whatever the scores.
+    """
+    drafted = [
+        (s.get("dimension"), s.get("text")) for s in diagnosis.report.get("suggestions") or []
+    ]
+    weak = [w["dimension"] for w in weaknesses]
+    out = []
+    for dim in weak:
+        kept = [s for s in submitted if s.get("dimension") == dim]
+        measure = diagnosis.scores[dim].get("measure") or {}
+        out += kept or [{"dimension": dim, "text": suggestion_text(dim, measure)}]
+    trainers = [
+        s for s in submitted
+        if s.get("dimension") not in weak and (s.get("dimension"), s.get("text")) not in drafted
+    ]  # fmt: skip
+    return out + trainers
 
 
 def _resources_after_edit(
@@ -447,9 +505,11 @@ def latest_contest(session: Session, diagnosis_id: int) -> DiagnosisReview | Non
 
 
 def queue_entries(session: Session, *, reviewer: User, limit: int = 100) -> list[dict[str, Any]]:
-    """The review queue as people read it: record, teacher, school, confidence, age, contest."""
+    """The review queue as people read it: record, teacher, school, confidence, age, contest,
+    and the urgency it is ordered by (confidence less 0.05 a day waited)."""
     out = []
-    for diagnosis in review_queue(session, reviewer=reviewer, limit=limit):
+    now = datetime.now(UTC)
+    for diagnosis in review_queue(session, reviewer=reviewer, limit=limit, now=now):
         record = diagnosis.record
         teacher = session.get(User, record.teacher_id)
         assert teacher is not None
@@ -467,6 +527,7 @@ def queue_entries(session: Session, *, reviewer: User, limit: int = 100) -> list
                 "contested": contest is not None,
                 "contest_reason": contest.comment if contest else "",
                 "submitted_at": record.created_at,
+                "urgency": round(queue_priority(diagnosis, now)[1], 4),
             }
         )
     return out

@@ -625,6 +625,7 @@ class QueueItem(BaseModel):
     teacher_name: str
     school: str
     confidence: float
+    urgency: float = Field(description="confidence less 0.05 per day waited: the queue order")
     submitted_at: str
     status: str
     contested: bool
@@ -815,8 +816,8 @@ def api_contest(
 def api_queue(
     me: AuthUser = Depends(REVIEWERS), session: Session = Depends(get_db, scope="function")
 ) -> QueueOut:
-    """Diagnoses waiting for this trainer or admin (their region), least confident and oldest
-    first; contested ones are flagged with the teacher's reason."""
+    """Diagnoses waiting for this trainer or admin (their region): contested ones first (with
+    the teacher's reason), then by urgency, the AI's confidence less 0.05 per day waited."""
     items = [
         QueueItem(
             diagnosis_id=e["diagnosis"].id,
@@ -827,6 +828,7 @@ def api_queue(
             teacher_name=e["teacher"].display_name,
             school=e["school"],
             confidence=e["diagnosis"].confidence,
+            urgency=e["urgency"],
             submitted_at=e["record"].created_at.isoformat(),
             status=e["diagnosis"].status.value,
             contested=e["contested"],
