@@ -78,6 +78,66 @@ def test_speaker_prefixes(label, role, colon):
 
 
 @pytest.mark.parametrize(
+    ("label", "role"),
+    [
+        ("老师（王）", "teacher"), ("老师(王)", "teacher"), ("王老师（主讲）", "teacher"),
+        ("欧阳老师", "teacher"), ("师问", "teacher"), ("T1", "teacher"), ("T2", "teacher"),
+        ("助教", "teacher"), ("主讲", "teacher"), ("主讲教师", "teacher"), ("班主任", "teacher"),
+        ("生（张三）", "student"), ("学生（李明）", "student"), ("S1", "student"),
+        ("生A答", "student"), ("李明同学", "student"), ("同学A", "student"), ("男生1", "student"),
+        ("组长", "student"), ("第一组代表", "student"),
+        ("男生", "students"), ("女生", "students"), ("生（齐）", "students"),
+        ("学生（齐）", "students"), ("生（齐读）", "students"), ("小组1", "students"),
+        ("第二组", "students"), ("一组", "students"), ("各组", "students"), ("A组", "students"),
+        ("全班齐", "students"), ("男生齐", "students"), ("全班齐读", "students"),
+        ("生齐", "students"), ("齐", "students"), ("众生答", "students"), ("同学们", "students"),
+    ],
+)  # fmt: skip
+def test_classroom_speaker_labels(label, role):
+    [u] = parse_text(f"{label}：你好")
+    assert (u.speaker_role, u.speaker_label, u.text) == (role, label, "你好")
+    [u] = parse_transcript(json.dumps([{"speaker": label, "text": "好"}]).encode(), "t.json")
+    assert u.speaker_role == role  # JSON speakers use the same labels
+
+
+def test_unknown_label_is_not_merged_into_the_previous_turn():
+    us = parse_text("师：好\n男生：你好")
+    assert [(u.speaker_role, u.text) for u in us] == [("teacher", "好"), ("students", "你好")]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "label", "fix"),
+    [
+        ("师：好\n李明：我知道", 2, "李明", "“生（李明）：”或“李明同学：”"),
+        ("师：好\n生A：嗯\n[00:01:00] 校长：很好", 3, "校长", "“生（校长）：”"),
+        ("家长（王）：你好", 1, "家长（王）", "“生A：”"),  # no valid form with the name in it
+        ("师：好\nTom: hello", 2, "Tom", "“生（Tom）：”"),
+        ("师：好\n第一步：读题", 2, "第一步", "接在上一行末尾"),  # a continuation can be joined
+    ],
+)
+def test_unknown_labels_are_refused_by_name(text, line, label, fix):
+    err = refused(text)
+    assert err.line_no == line and str(err).startswith(f"第{line}行：无法识别说话人“{label}”：")
+    assert fix in str(err) and "教师请写“师：”" in str(err)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["第二行接着说", "http://example.com 请看", "12点30分：下课", "1：先读题", "比例3:2更好",
+     "C:\\课件", "注意，这里：要看清", "这一句很长很长很长的话：后面"],
+)  # fmt: skip
+def test_continuations_without_a_label_still_continue(line):
+    [u] = parse_text(f"师：请看\n{line}")
+    assert u.speaker_role == "teacher" and u.text.endswith(line.split()[-1])
+
+
+def test_json_unknown_speaker_names_the_fix():
+    err = refused('[{"speaker": "师", "text": "好"}, {"speaker": "李明", "text": "嗯"}]', "t.json")
+    assert err.line_no == 2 and str(err).startswith("第2条：无法识别说话人“李明”：")
+    assert "“生（李明）”或“李明同学”" in str(err) and "教师请写“师”" in str(err)
+
+
+@pytest.mark.parametrize(
     ("stamp", "seconds"),
     [("[00:01:23]", 83.0), ("00:01:23", 83.0), ("[01:23]", 83.0), ("[1:02:03.5]", 3723.5)],
 )

@@ -2,9 +2,11 @@
 
 Transcripts (.txt in UTF-8/UTF-8-BOM/GBK, .docx, .json, .srt, .vtt) become :class:`Utterance`
 lists; every problem is a :class:`TranscriptError` in Chinese naming the line and the fix. A text
-line is ``[timestamp] speaker：text``; a line without a speaker continues the previous turn; a
+line is ``[timestamp] speaker：text``; a line without a speaker continues the previous turn, but
+one that starts with an unknown label (``李明：``) is refused rather than merged; a
 turn that is wholly bracketed (``众生：（独立练习）``) is kept with ``is_action=True``. ``end_s`` is
 set only when the source states it (SRT, WebVTT, JSON), never derived from the next start.
+DOCX paragraphs and table rows are read in document order (see `_docx_numbered`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ import json
 import os
 import re
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from docx.table import _Row
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_UTTERANCES = 5000
@@ -34,7 +40,7 @@ class Utterance:
     """One speaker turn.
 
     Attributes:
-        index, line_no: 0-based position; 1-based source line (DOCX paragraph, JSON item).
+        index, line_no: 0-based position; 1-based source line (DOCX: paragraph or table row; JSON: item).
         speaker_role: "teacher", "student" (one student) or "students" (the class or a group).
         speaker_label: the prefix as written, e.g. "生A".
         text: what was said (or the stage direction, brackets included).
@@ -52,13 +58,37 @@ class Utterance:
     is_action: bool = False
 
 
-_SPEAKER = re.compile(
-    r"^\s*(?:(?P<t>[\u4e00-\u9fff]?老师|教师|师|T|Teacher)"
-    r"|(?P<g>众生|全体(?:学生)?|全班|齐|生齐|学生们|同学们|Ss|Students|All|Class)"
-    r"|(?P<s>(?:学生|生|Student|S)\s?[A-Za-z0-9甲乙丙丁一二三四五六七八九十]{0,3}"
-    r"|[\u4e00-\u9fff]{1,3}同学))\s*[:：]\s*",
-    re.IGNORECASE,
+# Speaker labels by role. A label may carry a bracketed note ("老师（王）", "生（张三）") and a
+# speech verb ("师问", "生答"); "齐" (in unison) always means the class or a group.
+_NOTE = r"(?:[（(][^（()）:：]{1,6}[）)])?"
+_VERB = r"(?:追问|提问|回答|朗读|小结|总结|问|答|说|读|评)?"
+_NUM = r"[A-Za-z0-9甲乙丙丁一二三四五六七八九十]"
+_GROUP = r"(?:第?[0-9一二三四五六七八九十]{1,2}|各|[A-Za-z])?小?组(?:[0-9一二三四五六七八九十]{1,2}|[A-Za-z])?"
+_CLASS = rf"(?:众生|男女生|男生|女生|全体(?:学生|同学)?|全班(?:同学)?|学生们|同学们|{_GROUP})"
+_IN_UNISON = r"(?:[（(]齐[^（()）:：]{0,3}[）)])"  # "（齐）", "（齐读）"
+# 师, 老师, 王老师, 老师（王）, 师问, T, T1, Teacher, 主讲, 助教 (a teacher-side speaker), 班主任
+_TEACHER = rf"(?:[\u4e00-\u9fff]{{0,2}}老师|教师|师|主讲(?:人|教师)?|助教|班主任|T\d{{0,2}}|Teacher){_NOTE}{_VERB}"
+# 众生, 全班, 男生, 女生, 第二组, 小组1, 各组, 全班齐读, 生齐, 生（齐）, Ss
+_STUDENTS = (
+    rf"(?:{_CLASS}|学生|生)?齐(?:读|答|说)?|{_CLASS}{_VERB}{_IN_UNISON}?"
+    rf"|(?:学生|生){_IN_UNISON}{_VERB}|Ss|Students|All|Class"
 )
+# 生, 生A, 学生甲, S1, Student A, 生（张三）, 男生1, 同学A, 李明同学, 生答, 组长, 第一组代表
+_STUDENT = (
+    rf"(?:(?:学生|生|Student|S)\s?{_NUM}{{0,3}}|(?:男|女)生{_NUM}{{1,3}}|同学{_NUM}{{1,3}}"
+    rf"|[\u4e00-\u9fff]{{1,3}}同学){_NOTE}{_VERB}|{_GROUP}(?:代表|长)"
+)
+# Alternatives are tried in this order, so "生（齐）" is the group before it could be one student.
+_SPEAKER = re.compile(
+    rf"^\s*(?:(?P<t>{_TEACHER})|(?P<g>{_STUDENTS})|(?P<s>{_STUDENT}))\s*[:：]\s*", re.IGNORECASE
+)
+# A line that starts like a label ("李明：", "家长（王）：") but is no known speaker is refused, not
+# glued onto the previous turn: a continuation line rarely starts that way, while gluing would turn
+# a student's words into teacher talk. Not labels: text with spaces or sentence punctuation before
+# the colon, a leading digit ("1：" list items, "12:30"), and an ASCII ":" followed by "/", "\" or a
+# digit (URLs "http://", paths "C:\", ratios "比例3:2").
+_LABEL_CHAR = r"[^\s:：，。！？；、,.!?;\"'“”‘’《》<>()（）\[\]【】/\\]"
+_LABEL_LIKE = re.compile(rf"^(?P<label>(?!\d){_LABEL_CHAR}{{1,6}}{_NOTE})\s*(?:：|:(?![/\\\d]))")
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 _STAMP = re.compile(rf"^\s*(?:\[(?P<b>[^\]]{{0,12}}\d:\d[^\]]{{0,12}})\]|(?P<u>{_CLOCK})(?!\d))\s*")
 _ACTION = re.compile(r"^[（(][^（()）]*[）)]$")
@@ -111,6 +141,19 @@ def _check_size(data: bytes) -> None:
         raise TranscriptError("文件为空，请上传包含课堂实录内容的文件")
 
 
+def _unknown_speaker(label: str, colon: str = "：") -> str:
+    """Why ``label`` is refused and what to write instead (only suggestions that would parse)."""
+    label = label[:20]
+    student = [
+        f"“{a}{colon}”" for a in (f"生（{label}）", f"{label}同学") if _SPEAKER.fullmatch(a + "：")
+    ]
+    msg = (
+        f"无法识别说话人“{label}”：学生请写{'或'.join(student or [f'“生A{colon}”'])}，教师请写“师{colon}”，"
+        f"全班或小组请写“众生{colon}”或“第一组{colon}”"
+    )
+    return msg + ("；若这一行是上一句的接续，请把它接在上一行末尾" if colon else "")
+
+
 _Sec = float | None
 
 
@@ -122,10 +165,16 @@ class _Builder:
         self.unit = unit
 
     def add(self, no: int, body: str, start: _Sec, end: _Sec, stamped: bool) -> None:
-        """Add one line: a new turn if it has a speaker prefix, else a continuation."""
+        """Add one line: a new turn if it has a speaker prefix, else a continuation.
+
+        A line that looks like an unknown label (`_LABEL_LIKE`) is refused, never merged.
+        """
         body, unit = body.strip(), self.unit
         m = _SPEAKER.match(body)
         if m is None:
+            unknown = _LABEL_LIKE.match(body)
+            if unknown:
+                raise TranscriptError(_unknown_speaker(unknown.group("label")), no, unit)
             if not self.items or stamped:
                 raise TranscriptError(f"无法识别说话人，{_SPEAKER_HINT}", no, unit)
             prev = self.items[-1]
@@ -156,10 +205,15 @@ class _Builder:
         return self.items
 
 
-def parse_lines(lines: list[str], unit: str = "行") -> list[Utterance]:
-    """Parse text lines (already decoded) with optional leading timestamps."""
+def parse_lines(
+    lines: list[str], unit: str = "行", numbers: list[int] | None = None
+) -> list[Utterance]:
+    """Parse text lines (already decoded) with optional leading timestamps.
+
+    ``numbers`` gives each line's number for messages (DOCX: its 段); default 1, 2, 3, ….
+    """
     b = _Builder(unit)
-    for no, raw in enumerate(lines, start=1):
+    for no, raw in zip(numbers or range(1, len(lines) + 1), lines, strict=True):
         line = raw.replace("\u3000", " ").strip()
         if not line:
             continue
@@ -226,8 +280,7 @@ def parse_json(data: bytes) -> list[Utterance]:
             raise TranscriptError('应为对象，形如 {"speaker": "师", "text": "…"}', no, "条")
         speaker, text = item.get("speaker"), item.get("text")
         if not isinstance(speaker, str) or not _SPEAKER.fullmatch(speaker.strip() + "："):
-            msg = f"无法识别说话人“{str(speaker)[:20]}”，请用“师”“生A”“众生”等"
-            raise TranscriptError(msg, no, "条")
+            raise TranscriptError(_unknown_speaker(str(speaker).strip(), colon=""), no, "条")
         if not isinstance(text, str):
             raise TranscriptError("缺少“text”文字内容", no, "条")
         times = [_json_time(item.get(k), k, no) for k in ("start", "end")]
@@ -260,7 +313,8 @@ def parse_transcript(data: bytes, filename: str = "transcript.txt") -> list[Utte
     suffix = os.path.splitext((filename or "").strip())[1].lower()
     try:
         if suffix == ".docx":
-            return parse_lines(docx_lines(bytes(data)), unit="段")
+            numbered = _docx_numbered(bytes(data))
+            return parse_lines([ln for _, ln in numbered], "段", [no for no, _ in numbered])
         if suffix == ".json":
             return parse_json(bytes(data))
         if suffix not in TRANSCRIPT_SUFFIXES and suffix != "":
@@ -280,26 +334,110 @@ def parse_transcript(data: bytes, filename: str = "transcript.txt") -> list[Utte
 
 
 def docx_lines(data: bytes, *, mark_headings: bool = False) -> list[str]:
-    """Paragraph texts of a DOCX file; headings become ``# …`` and all-bold lines ``**…**``."""
+    """Text lines of a DOCX file, paragraphs and table rows in document order (see `_docx_numbered`)."""
+    return [line for _, line in _docx_numbered(data, mark_headings=mark_headings)]
+
+
+def _docx_numbered(data: bytes, *, mark_headings: bool = False) -> list[tuple[int, str]]:
+    """(number, line) for each line of a DOCX body; headings become ``# …``, bold lines ``**…**``.
+
+    Numbering, used as "第N段" in messages: every body paragraph (empty ones too) and every table
+    row counts as one 段, in document order. A paragraph with line breaks or a table row with
+    multi-line cells gives several lines sharing its number; a skipped row gives none.
+    """
     try:
         import docx
+        from docx.table import Table
 
-        paragraphs = docx.Document(io.BytesIO(data)).paragraphs
-        lines = []
-        for p in paragraphs:
-            text = p.text.strip()
-            style = (p.style.name if p.style is not None else "") or ""
-            runs = [r for r in p.runs if r.text.strip()]
-            if mark_headings and text and style.startswith(("Heading", "标题", "Title")):
-                text = "# " + text
+        numbered: list[tuple[int, str]] = []
+        no = 0
+        for block in docx.Document(io.BytesIO(data)).iter_inner_content():
+            if isinstance(block, Table):
+                for row in block.rows:
+                    no += 1
+                    numbered += [(no, ln) for ln in _row_lines(_row_cells(row), mark_headings)]
+                continue
+            no += 1
+            style = (block.style.name if block.style is not None else "") or ""
+            runs = [r for r in block.runs if r.text.strip()]
+            lines = [ln.strip() for ln in block.text.split("\n")]
+            if mark_headings and style.startswith(("Heading", "标题", "Title")):
+                lines = [f"# {ln}" if ln else ln for ln in lines]
             elif mark_headings and runs and all(r.bold for r in runs):
-                text = f"**{text}**"
-            lines.append(text)
-        return lines
+                lines = [f"**{ln}**" if ln else ln for ln in lines]
+            numbered += [(no, ln) for ln in lines]
+        return numbered
     except Exception:  # python-docx raises many types for a damaged file
         raise TranscriptError(
             "无法打开DOCX文件（已损坏或不是Word文档），请另存为.docx后上传"
         ) from None
+
+
+def _row_cells(row: _Row) -> list[str]:
+    """Texts of a table row's non-empty cells, a merged cell once, line breaks kept.
+
+    Reads the row's own ``w:tc`` elements: ``row.cells`` repeats a merged cell once per grid
+    column it spans and again in every row it spans down, which would duplicate its text.
+    """
+    from docx.table import Table, _Cell
+
+    cells = []
+    for tc in row._tr.tc_lst:
+        if tc.vMerge == "continue":  # lower part of a vertically merged cell; its text is above
+            continue
+        lines: list[str] = []
+        for item in _Cell(tc, row.table).iter_inner_content():
+            if isinstance(item, Table):  # a nested table: its rows become lines of this cell
+                lines += [ln for r in item.rows for ln in _row_lines(_row_cells(r), False)]
+            else:
+                lines += item.text.split("\n")
+        text = "\n".join(ln.strip() for ln in lines if ln.strip())
+        if text:
+            cells.append(text)
+    return cells
+
+
+# A transcript table's header row ("时间 | 说话人 | 内容") is skipped.
+_HEADER_CELLS = frozenset(
+    {"时间", "时间点", "时间戳", "时刻", "开始时间", "说话人", "发言人", "讲话人", "角色", "身份",
+     "人物", "内容", "发言内容", "话语", "话语内容", "实录", "课堂实录", "文字", "序号", "编号",
+     "time", "speaker", "text", "content", "no.", "#"}
+)  # fmt: skip
+_SENTENCE_PUNCT = re.compile(r"[。！？；，,.!?;]")
+
+
+def _row_lines(cells: list[str], mark_headings: bool) -> list[str]:
+    """Lines for one table row, shaped so `parse_lines` and `parse_lesson_plan` read them.
+
+    - header row (every cell a header word): no lines;
+    - ``[序号] [时间] 说话人 | 内容``: ``[时间] 说话人：内容`` (a known label in the first cell);
+    - ``教学目标 | 内容``: the heading on its own line (``**教学目标**`` when marking headings),
+      then the content lines, so the section is detected;
+    - ``短标签 | 内容``: ``短标签：内容`` (an unknown speaker is then refused by name);
+    - otherwise each cell's lines in order. Further lines of the content stay separate lines.
+    """
+    if not cells or (
+        len(cells) >= 2 and all(re.sub(r"\s", "", c).lower() in _HEADER_CELLS for c in cells)
+    ):
+        return []
+    if len(cells) >= 3 and cells[0].isdigit():  # a 序号 column
+        cells = cells[1:]
+    stamp = ""
+    if len(cells) >= 2 and (m := _STAMP.match(cells[0])) and m.end() == len(cells[0]):
+        stamp, cells = cells[0] + " ", cells[1:]
+    head, rest = cells[0], [ln for c in cells[1:] for ln in c.split("\n")]
+    label = head.rstrip(":： ")
+    short = "\n" not in head and 0 < len(label) <= 20 and not _SENTENCE_PUNCT.search(label)
+    if short and _SPEAKER.fullmatch(label + "："):
+        lines = [f"{label}：{rest[0] if rest else ''}", *rest[1:]]
+    elif short and rest and canonical_section(label):
+        lines = [f"**{label}**" if mark_headings else label, *rest]
+    elif short and rest:
+        lines = [f"{label}{' ' if re.search('[:：]', label) else '：'}{rest[0]}", *rest[1:]]
+    else:
+        lines = [ln for c in cells for ln in c.split("\n")]
+    lines[0] = stamp + lines[0]
+    return lines
 
 
 SECTION_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -371,10 +509,10 @@ def parse_lesson_plan(data: bytes, filename: str = "plan.md") -> LessonPlan:
     """
     _check_size(data)
     suffix = os.path.splitext((filename or "").strip())[1].lower()
-    if suffix == ".docx":
-        lines = docx_lines(bytes(data), mark_headings=True)
+    if suffix == ".docx":  # numbered by 段 (paragraph or table row), as in transcripts
+        numbered = _docx_numbered(bytes(data), mark_headings=True)
     elif suffix in ("", ".txt", ".text", ".md", ".markdown"):
-        lines = decode_text(bytes(data)).split("\n")
+        numbered = list(enumerate(decode_text(bytes(data)).split("\n"), start=1))
     else:
         raise TranscriptError(f"不支持“{suffix}”文件，教案请上传 .txt、.md 或 .docx 文件")
     plan, current = LessonPlan(), ("", "")
@@ -387,7 +525,7 @@ def parse_lesson_plan(data: bytes, filename: str = "plan.md") -> LessonPlan:
         if text or current[1]:
             target[name] = (target.get(name, "") + "\n" + text).strip()
 
-    for no, raw in enumerate(lines, start=1):
+    for no, raw in numbered:
         line = raw.replace("\u3000", " ").strip()
         head = _heading(line) if 0 < len(line) <= 60 else None
         if head is None:
