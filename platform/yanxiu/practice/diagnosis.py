@@ -18,6 +18,7 @@ from yanxiu.practice.lesson_metrics import (
     fias_ratios,
     fias_regions,
     question_stats,
+    speech_spans,
     st_analysis,
     st_chart,
     talk_share,
@@ -73,7 +74,8 @@ def analyse_transcript(
     codes = code_turns(utts, coder=model)
     items = classified(utts, codes)
     st = st_analysis(utts)
-    spans, estimated = timeline(utts)
+    estimated = timeline(utts)[1]
+    spans, ends_guessed = speech_spans(utts)
     fias_seq = expand_fias([(c.fias, s, e) for c, (s, e) in zip(codes, spans, strict=True)])
     matrix = fias_matrix(fias_seq)
     waits = wait_times(items)
@@ -105,6 +107,11 @@ def analyse_transcript(
     if estimated:
         analytics["notes"] = [
             "实录没有时间戳：S-T 采样与候答时间按发言字数估算（约每秒 4 字），仅供参考"
+        ]
+    elif ends_guessed:
+        analytics["notes"] = [
+            "实录只有开始时间：每句的说话时长按字数估算（约每秒 4 字），到下一句开始前的空档"
+            "计为沉默（FIAS 代码 10）和候答时间，仅供参考"
         ]
     return analytics, codes
 

@@ -59,6 +59,32 @@ def timeline(utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND) -> tuple[
     return spans, True
 
 
+def speech_spans(
+    utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND
+) -> tuple[list[tuple[float, float]], bool]:
+    """When each turn is being spoken, for FIAS silence (code 10); and whether ends were guessed.
+
+    As :func:`timeline`, except with start-only timestamps: a spoken turn without a stated end
+    ends at start + :func:`speech_seconds` when the next turn starts later, so the rest of the
+    gap is silence, the same gap :func:`wait_times` counts as wait time. A stage direction
+    (``众生：（独立练习）``) still runs to the next start: the class is working, not silent.
+    Untimed transcripts are laid end to end as in :func:`timeline` (no silence at all).
+
+    Returns:
+        ([(start, end), …], ends_estimated)
+    """
+    spans, untimed = timeline(utts, cps)
+    if untimed:
+        return spans, True
+    out, guessed = [], False
+    for u, (start, end) in zip(utts, spans, strict=True):
+        if u.end_s is None and not u.is_action:
+            guessed = True
+            end = min(end, start + speech_seconds(u, cps))
+        out.append((start, end))
+    return out, guessed
+
+
 # ---------------------------------------------------------------- S-T analysis
 
 
