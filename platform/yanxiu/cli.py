@@ -623,17 +623,26 @@ def score(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="Transcript or lesson plan")
     ],
-    kind: Annotated[str, typer.Option(help="transcript or lesson_plan")] = "transcript",
+    kind: Annotated[
+        str, typer.Option(help="transcript, lesson_plan or auto (from the file's name and content)")
+    ] = "auto",
     stage: Annotated[str, typer.Option(help="学段, used to find resources")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Score a transcript or lesson plan and print the AI-drafted diagnosis (not stored)."""
     from yanxiu.practice.agreement import load_calibration
     from yanxiu.practice.diagnosis import diagnose_lesson_plan, diagnose_transcript
-    from yanxiu.practice.parse import TranscriptError, parse_lesson_plan, parse_transcript
+    from yanxiu.practice.parse import (
+        TranscriptError,
+        guess_kind,
+        parse_lesson_plan,
+        parse_transcript,
+    )
 
     settings = get_settings()
     data = file.read_bytes()
+    if kind not in ("auto", "transcript", "lesson_plan"):
+        raise _fail(ValueError("--kind must be transcript, lesson_plan or auto"))
     calibration = load_calibration(settings.models_dir)
     finder = None
     try:
@@ -652,6 +661,8 @@ def score(
         if isinstance(exc, SQLAlchemyError):
             typer.echo("（未找到已初始化的数据库，诊断不附推荐课程；先运行 yanxiu init）", err=True)
     try:
+        if kind == "auto":
+            kind = guess_kind(data, file.name)
         if kind == "transcript":
             result = diagnose_transcript(
                 parse_transcript(data, file.name),
@@ -659,15 +670,13 @@ def score(
                 find_resources=finder,
                 calibration=calibration,
             )
-        elif kind == "lesson_plan":
+        else:
             result = diagnose_lesson_plan(
                 parse_lesson_plan(data, file.name),
                 stage=stage,
                 find_resources=finder,
                 calibration=calibration,
             )
-        else:
-            raise _fail(ValueError("--kind must be transcript or lesson_plan"))
     except TranscriptError as err:
         raise _fail(err) from err
     if as_json:

@@ -42,6 +42,36 @@ def test_score_prints_the_diagnosis_and_refuses_bad_files(db, content, tmp_path)
     assert refused.exit_code == 2 and "第1行" in refused.output
 
 
+PLAN = """《解一元一次方程——移项》教学设计
+一、教学目标
+1. 能说出移项的依据，会用移项解形如 ax + b = cx + d 的方程。
+二、学情分析
+学生已掌握等式的性质，但移项时常忘记变号。
+三、教学过程
+1. 复习等式的性质；2. 例题示范；3. 学生板演并互评。
+"""
+
+
+def test_score_tells_a_lesson_plan_from_a_transcript(db, tmp_path):
+    for name in ("plan.txt", "plan.md"):
+        plan = tmp_path / name
+        plan.write_text(PLAN, encoding="utf-8")
+        body = json.loads(run(db, tmp_path, "score", str(plan), "--json").output)
+        assert set(body["scores"]) == {
+            "教学目标",
+            "学情分析",
+            "教学重难点",
+            "教学过程",
+            "评价设计",
+            "作业设计",
+        }
+        assert body["analytics"]["missing_sections"] == ["教学重难点", "评价设计", "作业设计"]
+    # asked for explicitly, a plan is not a transcript: the first unknown label is named
+    forced = run(db, tmp_path, "score", str(tmp_path / "plan.txt"), "--kind", "transcript")
+    assert forced.exit_code == 2 and "第1行" in forced.output
+    assert run(db, tmp_path, "score", str(plan), "--kind", "essay").exit_code == 2
+
+
 def test_train_rubric_needs_reviews(db, tmp_path):
     assert run(db, tmp_path, "init").exit_code == 0
     result = run(db, tmp_path, "train", "rubric")

@@ -403,3 +403,20 @@ def test_pathological_lines_are_refused_quickly(data):
         except TranscriptError as err:
             assert len(str(err)) < 200  # long values are cut in messages
     assert time.perf_counter() - start < 1.0
+
+
+def test_guess_kind_by_name_then_by_content():
+    from yanxiu.practice.parse import guess_kind
+
+    plan = "《背影》教学设计\n教学目标\n体会父爱。\n教学过程\n一、导入\n".encode()
+    lesson = "师：今天我们学习《背影》。\n生：好。\n".encode()
+    assert guess_kind(lesson, "a.txt") == "transcript"
+    assert guess_kind(plan, "a.txt") == "lesson_plan"
+    assert guess_kind(plan, "a.md") == "lesson_plan"
+    assert guess_kind('[{"speaker": "师", "text": "好"}]'.encode(), "a.json") == "transcript"
+    # neither: the transcript's error, which names the line
+    with pytest.raises(TranscriptError, match="第1行"):
+        guess_kind("只有一行说明文字\n".encode(), "a.txt")
+    # one section heading is not enough to call it a plan
+    with pytest.raises(TranscriptError):
+        guess_kind("教学目标\n体会父爱。\n".encode(), "a.txt")

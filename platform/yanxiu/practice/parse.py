@@ -537,3 +537,29 @@ def parse_lesson_plan(data: bytes, filename: str = "plan.md") -> LessonPlan:
     flush()
     plan.missing = [k for k in SECTION_SYNONYMS if k not in plan.sections]
     return plan
+
+
+def guess_kind(data: bytes, filename: str) -> str:
+    """ "transcript" or "lesson_plan" for a file whose kind the user did not say.
+
+    Subtitles and JSON are transcripts and Markdown is a lesson plan. A text or DOCX file is a
+    transcript if it parses as one; if it does not, but it has at least two lesson-plan sections
+    (教学目标, 教学过程 …), it is a lesson plan; otherwise the transcript's error is raised, since
+    it names the line to fix.
+    """
+    suffix = os.path.splitext((filename or "").strip())[1].lower()
+    if suffix in (".srt", ".vtt", ".json"):
+        return "transcript"
+    if suffix in (".md", ".markdown"):
+        return "lesson_plan"
+    try:
+        parse_transcript(data, filename)
+        return "transcript"
+    except TranscriptError as transcript_error:
+        try:
+            plan = parse_lesson_plan(data, filename)
+        except TranscriptError:
+            raise transcript_error from None
+        if len({key for _, _, key in plan.headings if key}) >= 2:
+            return "lesson_plan"
+        raise
