@@ -706,11 +706,18 @@ def score(
     for dim, d in result["scores"].items():
         typer.echo(f"  {dim:<6} {d['score']} 分  置信度 {d['confidence']:.2f}  依据：{d['norm']}")
     typer.echo(report["summary"])
-    for w in report["weaknesses"]:
-        typer.echo(f"- {w['text']}")
-        for ev in w["evidence"][:2]:
+
+    def evidence(items: list[dict[str, Any]]) -> None:
+        for ev in items[:2]:
             where = f"第{ev['line']}行" if ev.get("line") else ev.get("section", "")
             typer.echo(f"    证据（{where}）：{ev.get('text') or ev.get('quote', '')}")
+
+    for s in report["strengths"]:
+        typer.echo(f"+ {s['text']}")
+        evidence(s["evidence"])
+    for w in report["weaknesses"]:
+        typer.echo(f"- {w['text']}")
+        evidence(w["evidence"])
     for sug in report["suggestions"]:
         typer.echo(f"建议·{sug['dimension']}：{sug['text']}")
     for r in report["resources"]:

@@ -36,6 +36,10 @@ def test_score_prints_the_diagnosis_and_refuses_bad_files(db, content, tmp_path)
     assert "AI 诊断草稿" in out.output and "讲授型" in out.output and "建议·" in out.output
     body = json.loads(run(db, tmp_path, "score", str(transcript), "--json").output)
     assert body["report"]["ai_generated"] and set(body["scores"]) >= {"提问质量", "课堂互动"}
+    # strengths and weaknesses are listed, each with its evidence
+    listed = [f"+ {s['text']}" for s in body["report"]["strengths"]]
+    listed += [f"- {w['text']}" for w in body["report"]["weaknesses"]]
+    assert listed and all(line in out.output for line in listed)
     bad = tmp_path / "bad.txt"
     bad.write_text("这一行没有说话人\n", encoding="utf-8")
     refused = run(db, tmp_path, "score", str(bad))
