@@ -2,6 +2,8 @@
 
 from statistics import mean
 
+import pytest
+
 from yanxiu.practice.lesson_metrics import st_analysis
 from yanxiu.practice.parse import parse_lesson_plan, parse_transcript
 from yanxiu.practice.rubric import (
@@ -84,3 +86,109 @@ def test_missing_sections_score_one_with_evidence_saying_so():
         and scores["学情分析"].evidence[0]["quote"] == "（未检测到该部分）"
     )
     assert scores["教学目标"].evidence[0]["line"] == 1
+
+
+# ---------------------------------------------------------------- evidence for weaknesses
+# Hand-made lessons whose line numbers are known. Rule codes only (coder=None): the evidence
+# of what is missing must not depend on the learned coder.
+LECTURE = """\
+[00:00:00] 师：同学们好，今天我们学习一元一次方程的应用。
+[00:00:20] 师：先复习等式的性质：等式两边同时加上同一个数，等式仍然成立。
+[00:01:00] 师：两边同时乘以同一个不为零的数，等式也成立。这就是为什么解方程可以移项。
+[00:02:00] 师：看例题，三x加五等于二十，移项得三x等于十五，所以x等于五。
+[00:03:00] 师：再看一题，四x等于十二，x等于几？
+[00:03:02] 众生：三。
+[00:03:04] 师：好，下一个。
+[00:03:10] 师：二x减一等于七，x等于多少？
+[00:03:12] 生：四。
+[00:03:14] 师：对。坐下。
+[00:03:20] 师：接下来我们讲行程问题，路程等于速度乘以时间。
+[00:04:00] 师：相遇问题用路程和，追及问题用路程差，大家记在本子上。
+[00:04:40] 师：今天就讲到这里，下课。
+"""
+# no student speaks and nothing is asked
+MONOLOGUE = """\
+师：同学们好，今天我们学习浮力。
+师：物体浸在液体中会受到向上的力，这个力叫作浮力。
+师：浮力的大小等于物体排开的液体受到的重力，这就是阿基米德原理。
+师：这几个例子都说明了这一点。下课。
+"""
+
+
+def rule_scores(text):
+    utts = parse_transcript(text.encode("utf-8"), "t.txt")
+    scores = score_transcript(utts, code_turns(utts, coder=None), st_analysis(utts))
+    return {d.dimension: d for d in scores}
+
+
+def lines(d, word):
+    """Lines of the evidence items whose note contains ``word``."""
+    return [e["line"] for e in d.evidence if word in e.get("note", "")]
+
+
+def test_weak_engagement_cites_the_longest_teacher_stretch_and_the_student_turns():
+    d = rule_scores(LECTURE)["学生参与"]
+    assert d.score <= 2
+    first = d.evidence[0]  # a weakness leads with what is missing
+    assert first["line"] == 1 and "第1–5行" in first["note"] and "5 个话轮" in first["note"]
+    assert "约 3 分 2 秒" in first["note"]  # 00:00:00 → 00:03:02, from the timestamps
+    assert lines(d, "学生发言") == [6, 9]
+
+
+def test_weak_interaction_cites_teacher_turns_that_moved_on_from_a_student_answer():
+    d = rule_scores(LECTURE)["课堂互动"]
+    assert d.score <= 2
+    assert lines(d, "未接续") == [7, 10]  # "好，下一个。" after line 6, "对。坐下。" after line 9
+    assert "未接续第6行学生发言" in d.evidence[0]["note"]
+    assert lines(d, "教师连续讲话") == [1]
+
+
+def test_weak_feedback_cites_the_generic_responses():
+    d = rule_scores(LECTURE)["反馈评价"]
+    assert d.score <= 2 and lines(d, "笼统反馈") == [7, 10]
+
+
+def test_weak_questioning_cites_the_questions_and_not_the_statements():
+    scores = rule_scores(LECTURE)
+    d = scores["提问质量"]
+    assert d.score <= 2 and d.measure["questions"] == 2
+    assert [e["line"] for e in d.evidence] == [5, 8]  # line 3 (这就是为什么…) is no question
+    think = scores["思维深度"]
+    assert think.score <= 2
+    assert lines(think, "（低阶）") == [5, 8]
+    assert all("封闭·记忆" in e["note"] for e in think.evidence if e["line"] in (5, 8))
+    assert lines(think, "未说理") == [6, 9]
+
+
+def test_weak_goal_says_no_closing_check_and_cites_the_last_teacher_lines_searched():
+    d = rule_scores(LECTURE)["教学目标达成"]
+    assert d.score <= 2 and d.measure["closing_checks"] == 0
+    # 13 turns: the last quarter starts at the 10th (int(13 × 0.75) = 9), i.e. line 10
+    assert lines(d, "未检测到总结或检测") == [11, 12, 13]
+    assert all("第10–13行" in e["note"] for e in d.evidence)
+
+
+def test_a_lesson_without_students_or_questions_still_cites_evidence():
+    scores = rule_scores(MONOLOGUE)
+    assert scores["学生参与"].evidence[0]["line"] == 1
+    assert "第1–4行" in scores["学生参与"].evidence[0]["note"]
+    assert "按字数估算" in scores["学生参与"].evidence[0]["note"]  # no timestamps
+    assert lines(scores["学生参与"], "全课没有学生发言") == [1]
+    for dim in ("提问质量", "思维深度"):
+        assert scores[dim].measure.get("questions", 0) == 0
+        assert lines(scores[dim], "全课未检测到教师提问") == [1]
+    assert lines(scores["反馈评价"], "没有学生发言可回应") == [1]
+    for d in scores.values():
+        assert d.score > 2 or d.evidence, d.dimension
+
+
+@pytest.mark.parametrize("coder", [None, "default"])
+def test_every_weak_case_dimension_has_evidence_pointing_at_its_lines(content, coder):
+    for case in (c for c in content.cases if c.kind == "transcript"):
+        utts = parse_transcript(case.body.encode("utf-8"), "case.txt")
+        for d in score_transcript(utts, code_turns(utts, coder=coder), st_analysis(utts)):
+            assert d.score > 2 or d.evidence, (case.id, d.dimension, d.score)
+            for e in d.evidence:  # the shape the templates, the CLI and diagnosis read
+                u = utts[e["utterance"]]
+                assert e["line"] == u.line_no and e["note"], (case.id, d.dimension, e)
+                assert e["text"] == u.text[:80]

@@ -36,6 +36,22 @@ A turn makes a move when one of its sentences is coded so with probability ≥ 0
 Without the model the rule-only formulas apply unchanged and the norm text leaves the move
 part out.
 
+Besides what it found, every transcript dimension cites where a shortfall shows, since a
+trainer cannot review a weakness with no evidence (e.g. no student talk, no summary):
+
+| dimension | evidence of what is missing |
+|---|---|
+| 提问质量 | no question detected: the longest stretch of teacher talk |
+| 学生参与 | the longest stretch of teacher-only talk (first–last line, turns, duration) and the first student turns |
+| 反馈评价 | generic responses ("好，坐下"), then specific ones (uptake first); no student turn: the longest teacher stretch |
+| 课堂互动 | teacher turns right after a student that take nothing up (bare "好，下一个" first), the longest teacher stretch |
+| 思维深度 | the questions with open/closed, Bloom level and wait time (low-level first when weak); answers without reasons |
+| 教学目标达成 | no closing summary or check: the last three teacher lines of the last quarter, saying none was found |
+
+When 学生参与, 课堂互动 or 思维深度 score 2 or less this evidence comes first, since the report
+shows only the first items (elsewhere it comes first anyway). Items have the usual shape
+(utterance, line, speaker, text, note).
+
 Lesson plans are scored on 教学目标, 学情分析, 教学重难点, 教学过程, 评价设计, 作业设计 from the
 detected sections. Every score lists the evidence (utterance numbers and lines, or the
 section's heading line and a quote), a confidence in [0, 1] (less evidence, less confidence)
@@ -51,10 +67,13 @@ from typing import Any
 
 from yanxiu.practice.coder import LABELS, Move
 from yanxiu.practice.lesson_metrics import (
+    BLOOM_LEVELS,
+    Classified,
     STResult,
     content_units,
     question_stats,
     talk_share,
+    timeline,
     uptake,
     wait_times,
 )
@@ -199,6 +218,68 @@ def _confidence(n: int, full_at: int, *, timed: bool = True) -> float:
     return round(min(1.0, 0.3 + 0.7 * n / full_at) * (1.0 if timed else 0.8), 2)
 
 
+# ---------------------------------------------------------------- evidence of what is missing
+# A weakness is often an absence (no student talk, no take-up, no summary). A trainer cannot
+# review "nothing", so each transcript dimension also cites where the absence shows: the
+# longest stretch of teacher talk, the turns that moved on, the questions and their levels,
+# the closing lines searched. Same item shape as :func:`_ref` (the templates read it).
+HIGHER_ORDER = BLOOM_LEVELS[3:]  # 分析, 评价, 创造
+
+
+def _duration(seconds: float, estimated: bool) -> str:
+    """A duration such as 约 3 分 10 秒 or 约 45 秒, flagged when estimated from speech length."""
+    s = round(seconds)
+    text = f"约 {s // 60} 分 {s % 60} 秒" if s >= 60 else f"约 {s} 秒"
+    return text + ("（按字数估算）" if estimated else "")
+
+
+def teacher_stretch(utts: Sequence[Utterance]) -> tuple[int, int, float, bool] | None:
+    """The longest run of consecutive teacher turns (stage directions included) by duration.
+
+    Returns (first position, last position, seconds, estimated), or None without teacher turns.
+    A student turn or student work time (``众生：（独立练习）``) ends a run.
+    """
+    spans, estimated = timeline(utts)
+    best: tuple[int, int, float, bool] | None = None
+    start = None
+    for i, u in enumerate([*utts, None]):
+        if u is not None and u.speaker_role == "teacher":
+            start = i if start is None else start
+            continue
+        if start is not None:
+            seconds = spans[i - 1][1] - spans[start][0]
+            if best is None or (seconds, i - start) > (best[2], best[1] - best[0] + 1):
+                best = (start, i - 1, seconds, estimated)
+            start = None
+    return best
+
+
+def _stretch_ref(utts: Sequence[Utterance], prefix: str = "") -> list[dict[str, Any]]:
+    """The longest teacher stretch as one item citing its first turn (lines and duration)."""
+    found = teacher_stretch(utts)
+    if found is None:
+        return []
+    a, b, seconds, estimated = found
+    lines = f"第{utts[a].line_no}行" if a == b else f"第{utts[a].line_no}–{utts[b].line_no}行"
+    note = f"{prefix}教师连续讲话最长的一段：{lines}，{b - a + 1} 个话轮，{_duration(seconds, estimated)}"
+    return [_ref(utts[a]) | {"note": note}]
+
+
+def _question_ref(x: Classified, waits: dict[int, float]) -> dict[str, Any]:
+    """A teacher question with its type and level (and wait time when the lesson is timed)."""
+    u = x.utterance
+    level = "高阶" if x.bloom in HIGHER_ORDER else "低阶"
+    wait = f"，候答 {waits[u.index]:.0f} 秒" if u.index in waits else ""
+    return _ref(u) | {"note": f"提问·{'开放' if x.is_open else '封闭'}·{x.bloom}（{level}）{wait}"}
+
+
+def _weak_first(
+    score: int, found: list[dict[str, Any]], missing: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A weak score (≤ 2) leads with what is missing: the report and CLI show the first items."""
+    return missing + found if score <= 2 else found + missing
+
+
 def score_transcript(
     utts: Sequence[Utterance], codes: Sequence[TurnCode], st: STResult
 ) -> list[DimensionScore]:
@@ -229,6 +310,7 @@ def score_transcript(
         + ("" if ms is None else "；话语编码模型判为“引导启发”的教师话轮占比列为证据，不计分"),
         _confidence(q["count"], 12, timed=True),
         [_ref(x.utterance) | {"note": ("开放" if x.is_open else "封闭") + f"·{x.bloom}"} for x in (best[:2] + best[-2:] if len(best) > 4 else best)]
+        + ([] if teacher_qs else _stretch_ref(utts, "全课未检测到教师提问；"))
         + ([] if ms is None else ms.examples("guidance", k=2)),
     ))  # fmt: skip
 
@@ -238,12 +320,19 @@ def score_transcript(
         + 0.25 * min(1.0, len(speakers) / 6)
         + 0.25 * min(1.0, len(initiations) / 3)
     )
+    engage_score = banded(engage, (0.2, 0.4, 0.6, 0.8))
+    # what participation there was: the longest teacher-only stretch and the first student turns
+    heard = [
+        _ref(u) | {"note": f"学生发言 {k}/{len(students)}" + ("（集体）" if u.speaker_role == "students" else "")}
+        for k, u in enumerate(students[:3], 1)
+    ] or [_ref(utts[0]) | {"note": "全课没有学生发言"}]  # fmt: skip
     out.append(DimensionScore(
-        "学生参与", "PRC-ENGAGE", banded(engage, (0.2, 0.4, 0.6, 0.8)),
+        "学生参与", "PRC-ENGAGE", engage_score,
         {"student_time_share": share["student_time"], "named_student_speakers": len(speakers), "student_initiations": len(initiations),
          "student_turns": len(students)},
         "学生时间占比 50%、6 名以上不同学生发言、3 次以上学生主动提问或质疑记满分（权重 2:1:1）",
-        _confidence(len(students), 15, timed=timed), [_ref(u) | {"note": "学生主动发起"} for u in initiations[:3]],
+        _confidence(len(students), 15, timed=timed),
+        _weak_first(engage_score, [_ref(u) | {"note": "学生主动发起"} for u in initiations[:3]], _stretch_ref(utts) + heard),
     ))  # fmt: skip
 
     after_student = [
@@ -269,6 +358,16 @@ def score_transcript(
         None if ms is None else min(1.0, (responsive or 0.0) / MOVE_NORMS["responsive_feedback"]),
     )
     praised = [_move_ref(t, m) for t, c in responses if (m := c.makes("commending")) is not None]
+    generic_ids = {id(t) for t in generic}
+    # responses that are not generic: those reusing the student's words first (clearly specific)
+    shared_with = {e["teacher"]: e["shared"] for e in up["events"]}
+    responded = [(s_, t) for s_, t in after_student if id(t) not in generic_ids]
+    specific = (
+        [_ref(t) | {"note": f"回应第{s_.line_no}行学生发言，接续：" + "、".join(shared_with[t.index][:3])}
+         for s_, t in responded if t.index in shared_with]
+        + [_ref(t) | {"note": f"回应第{s_.line_no}行学生发言（非笼统反馈）"}
+           for s_, t in responded if t.index not in shared_with]
+    )  # fmt: skip
     out.append(DimensionScore(
         "反馈评价", "PRC-FEEDBACK", banded(feedback, (0.3, 0.5, 0.65, 0.8)),
         {"feedback_turns": len(after_student), "generic": len(generic), "specific_share": specific_share, "uptake_rate": up["rate"]}
@@ -277,7 +376,8 @@ def score_transcript(
         "学生发言后的教师回应中具体反馈占比（权重 0.6）与接续学生观点的比率（达 30% 记满，权重 0.4）"
         + ("" if ms is None else "；话语编码模型判为“表扬激励”或“引导启发”的回应占 50% 记满分（权重 0.2，前两项共 0.8）"),
         _confidence(len(after_student), 12, timed=True),
-        [_ref(t) | {"note": "笼统反馈"} for t in generic[:3]] + praised[:2],
+        [_ref(t) | {"note": "笼统反馈"} for t in generic[:3]] + praised[:2] + specific[:2]
+        + ([] if after_student else _stretch_ref(utts, "没有学生发言可回应；")),
     ))  # fmt: skip
 
     uses_ideas = sum(c.fias == 3 for c in codes)
@@ -287,12 +387,27 @@ def score_transcript(
         + 0.3 * min(1.0, (up["rate"] or 0.0) / 0.3)
         + 0.3 * min(1.0, uses_ideas / teacher_turns / 0.25)
     )
+    dialog_score = banded(dialog, (0.2, 0.4, 0.6, 0.8))
+    # teacher turns right after a student that take nothing up ("好，下一个" first), then the
+    # longest stretch with no student turn in it
+    taken = {e["teacher"] for e in up["events"]}
+    missed = sorted(
+        (
+            (s_, t)
+            for s_, t in after_student
+            if t.index not in taken and code_of[id(t)].fias != 3  # FIAS 3: uses the idea
+        ),
+        key=lambda st_: id(st_[1]) not in generic_ids,  # bare "好，下一个" first
+    )
+    moved_on = [_ref(t) | {"note": f"未接续第{s_.line_no}行学生发言"} for s_, t in missed[:3]]
     out.append(DimensionScore(
-        "课堂互动", "PRC-DIALOG", banded(dialog, (0.2, 0.4, 0.6, 0.8)),
+        "课堂互动", "PRC-DIALOG", dialog_score,
         {"ch": st.ch, "rt": st.rt, "mode": st.mode, "uptake_rate": up["rate"], "uses_student_ideas": uses_ideas},
         "S-T 转换率 Ch 达 0.4、接续率达 30%、接纳运用学生观点的教师话轮达 25% 记满分（权重 0.4:0.3:0.3）",
         _confidence(len(utts), 40, timed=timed),
-        [{"utterance": e["teacher"], "line": utts[e["teacher"]].line_no, "text": utts[e["teacher"]].text[:80], "note": "接续：" + "、".join(e["shared"][:3])} for e in up["events"][:3]],
+        _weak_first(dialog_score,
+                    [{"utterance": e["teacher"], "line": utts[e["teacher"]].line_no, "text": utts[e["teacher"]].text[:80], "note": "接续：" + "、".join(e["shared"][:3])} for e in up["events"][:3]],
+                    moved_on + _stretch_ref(utts)),
     ))  # fmt: skip
 
     reasoning = [u for u in students if any(w in u.text.lower() for w in REASONING)]
@@ -303,16 +418,34 @@ def score_transcript(
         + 0.35 * min(1.0, len(reasoning) / max(1, len(students)) / 0.4)
         + 0.2 * min(1.0, (mean_wait or 0) / 3.0)
     )
+    think_score = banded(think, (0.2, 0.4, 0.6, 0.8))
+    # the questions asked and their levels (low ones first when weak), and answers with no reasons
+    wait_of = {w["question"]: w["seconds"] for w in wait_times(items)}
+    high_qs = [x for x in teacher_qs if x.bloom in HIGHER_ORDER]
+    low_qs = [x for x in teacher_qs if x.bloom not in HIGHER_ORDER]
+    asked = (low_qs[:3] + high_qs[:1]) if think_score <= 2 else (high_qs[:2] + low_qs[:1])
+    unreasoned = (
+        []
+        if reasoning
+        else [_ref(u) | {"note": "学生回答未说理（无“因为/我认为…”）"} for u in students[:2]]
+    )
+    shallow = (
+        [_question_ref(x, wait_of) for x in asked]
+        if teacher_qs
+        else _stretch_ref(utts, "全课未检测到教师提问；")
+    ) + unreasoned
     out.append(DimensionScore(
-        "思维深度", "PRC-THINK", banded(think, (0.2, 0.4, 0.6, 0.8)),
+        "思维深度", "PRC-THINK", think_score,
         {"higher_order_share": q["higher_order_share"], "reasoning_turns": len(reasoning), "mean_wait_s": mean_wait}
         | ({} if ms is None else {"deepening_move_share": round(ms.share(*DEEPENING_MOVES), 3),
                                    "move_shares": {m: round(ms.share(m), 3) for m in DEEPENING_MOVES}}),
         "高阶问题占比达 40%、学生话轮中说理（因为/我认为/如果…）达 40%、平均候答 3 秒记满分（权重 0.45:0.35:0.2）"
         + ("" if ms is None else "；含“引导启发/归纳总结/举例说明/回顾旧知”的教师话轮占比列为证据，不计分"),
         _confidence(len(students), 15, timed=bool(waits)),
-        [_ref(u) | {"note": "学生说理"} for u in reasoning[:3]]
-        + ([] if ms is None else ms.examples("summarization", "example-giving", "reviewing", k=3)),
+        _weak_first(think_score,
+                    [_ref(u) | {"note": "学生说理"} for u in reasoning[:3]]
+                    + ([] if ms is None else ms.examples("summarization", "example-giving", "reviewing", k=3)),
+                    shallow),
     ))  # fmt: skip
 
     start = int(len(utts) * 0.75)
@@ -331,6 +464,13 @@ def score_transcript(
         )
     ]
     goal = min(1.0, len(checks) / 2) * 0.7 + (0.3 if q["count"] else 0.0)
+    # no check found: cite the last teacher lines that were searched, so a trainer can confirm
+    searched = [u for u in tail if u.speaker_role == "teacher"][-3:] or tail[-2:]
+    span = f"第{tail[0].line_no}–{tail[-1].line_no}行" if tail else "末段"
+    not_found = [] if checks else [
+        _ref(u) | {"note": f"末段（{span}）未检测到总结或检测" + ("" if u.speaker_role == "teacher" else "；末段没有教师话语")}
+        for u in searched
+    ]  # fmt: skip
     out.append(DimensionScore(
         "教学目标达成", "PRC-GOAL", banded(goal, (0.2, 0.4, 0.6, 0.85)),
         {"closing_checks": len(checks)},
@@ -338,7 +478,7 @@ def score_transcript(
         + ("" if ms is None else "；末段被话语编码模型判为“归纳总结/回顾旧知”的教师话语也计为总结"),
         0.35,
         [_move_ref(u, m) if (m := code_of[id(u)].makes(*CLOSING_MOVES)) is not None
-         else _ref(u) | {"note": "末段总结/检测"} for u in checks[:2]],
+         else _ref(u) | {"note": "末段总结/检测"} for u in checks[:2]] + not_found,
     ))  # fmt: skip
     return out
 

@@ -5,6 +5,29 @@ rules that a trainer can read and dispute; each rule lists the cue words it reli
 cues found are returned as evidence. The learned dialogic-move coder (DialogID categories)
 complements them.
 
+Questions. Transcripts come typed (with proper punctuation) or from speech recognition (ASR:
+punctuation missing or wrong), so a wh-word alone does not make a question: "这就是为什么要
+移项。" explains and "这几个例子都说明……" states. A teacher turn asks when one of its sentences
+does (:func:`question_sentence`), by these rules in order:
+
+1. it contains ？ or ? — a question;
+2. a clause ends with a question particle: 吗, 么 (not 什么/怎么/那么/这么…), a tag 吧 (对吧,
+   是吧, 懂了吧… — not a suggestion such as 我们开始吧), or the unpunctuated sentence ends with
+   呢 (那第二题呢; not 我还没写完呢, and not the topic 呢 before a comma) — a question;
+3. it holds an interrogative word (为什么, 怎么, 什么, 哪, 谁, 几, 多少, 是不是, 有没有…) used
+   interrogatively — a question. A use is not interrogative inside one of a short list of
+   constructions: always (:data:`NOT_ASKING`: 这就是为什么, 无论/不管…, 什么都/谁也, 没什么,
+   不知道为什么, 想说什么就说什么, 几乎/这几/十几, 多少有些…), and when the sentence ends
+   with 。/！ (:data:`NOT_ASKING_IF_STATED`: 几个/几句 as "a few", 为什么…是因为…, an embedded
+   question after 知道/学习/介绍/看看/判断… or before 要写清楚, a quotation, 怎么又…！).
+   Without final punctuation these second ones still ask: ASR drops a ？ more often than it
+   adds a 。;
+4. unpunctuated only: an English sentence opening with a wh-word or an inverted auxiliary, or
+   你觉得/你认为/你发现 — a question (typed text would carry the ？).
+
+Otherwise the sentence is a statement. Open/closed and Bloom level are judged on the last
+asking sentence of the turn, with the non-interrogative constructions blanked out.
+
 FIAS categories (Flanders): 1 accepts feeling, 2 praises or encourages, 3 accepts or uses
 student ideas, 4 asks questions, 5 lectures, 6 gives directions, 7 criticises or justifies
 authority; 8 student response, 9 student initiation; 10 silence (from timestamp gaps, added
@@ -38,10 +61,53 @@ CoderChoice = UtteranceCoder | Literal["default"] | None
 
 MIN_MOVE_PROB = 0.5  # a specific move below this probability does not count for the turn
 QUESTION_MARK = re.compile(r"[？?]")
-# Interrogative cues that make a turn a question even without a question mark (ASR drops them).
-QUESTION_CUES = ("为什么", "怎么", "如何", "什么", "哪", "谁", "几", "多少", "是不是", "对不对", "有没有",
-                 "能不能", "会不会", "好不好", "行不行", "吗", "呢？", "你觉得", "你认为", "你发现", "why", "how",
-                 "what", "which", "who", "do you", "does", "can you", "is it")  # fmt: skip
+# Question rules (see :func:`question_sentence`). Interrogative words: wh-words and A-not-A forms.
+INTERROGATIVES = ("为什么", "怎么", "怎样", "如何", "什么", "哪", "谁", "几", "多少", "是不是", "对不对",
+                  "有没有", "能不能", "会不会", "好不好", "行不行")  # fmt: skip
+# Weak cues: a question only in unpunctuated speech ("你觉得他说得对" from ASR); a typist who
+# ends the sentence with 。 meant a statement ("挑一条你觉得最有用的建议。").
+WEAK_QUESTION_CUES = ("你觉得", "你认为", "你发现")
+# Constructions in which an interrogative word does not ask, whatever the punctuation.
+NOT_ASKING = (
+    r"(这|那|也)(就|也|正|便)是为什么",  # 这就是为什么要移项
+    r"(无论|不管|不论)[^，,。！？!?；;]*",  # 不管用什么方法（concessive clause）
+    r"((?<!为)什么|谁|哪里|哪儿|哪个|哪些|怎么样|怎么|怎样)[^，,。！？!?；;]{0,3}?(都|也)",  # 什么都行，谁也不
+    r"(没|没有|不是|不算|没啥)什么",  # 没什么问题，不是什么难题
+    r"(?<![知清晓确])不(知道|清楚|晓得|确定)[^，,。！？!?；;]*",  # 不知道为什么（知不知道 asks）
+    r"((?<!为)什么|谁|哪里|哪儿|哪个|怎么)[^，,。！？!?；;]{1,6}?\1",  # 想说什么就说什么，谁先做完谁先交
+    r"(几个|一个|问个|多问)为什么",  # 多问几个为什么（为什么 as a noun）
+    r"哪怕|几乎|几何|几(十|百|千|万)|(这|那|好|十|前|后|头)几",  # not asking how many
+    r"多少(有些|有点|会)|或多或少|多多少少",
+)
+# Constructions that do not ask when the sentence ends with 。/！ (typed or ASR-punctuated as
+# a statement); without final punctuation they still count, since ASR drops the ？.
+NOT_ASKING_IF_STATED = (
+    r"几(个|位|句|种|次|点|条|天|年|遍|步|组|名|件|道|本|张|处|类|段|行|页)",  # 有几个同学没交，说几句
+    r"为什么[^。！？!?]*?因为",  # 为什么会沉，是因为……（the teacher answers it）
+    # an embedded question the class is to find out or is told, not asked: 看看会有什么变化
+    r"(知道|学习|学会|研究|介绍|讲讲|讲一讲|告诉|看看|看一看|试试|试一试|判断|找出|想清楚|弄清楚|搞清楚)"
+    r"[^，,。！？!?；;]*",
+    r"(什么|哪)[^，,。！？!?；;]{0,3}(要|得)(写|说|讲)清楚",  # 设什么要写清楚（a subject clause）
+    r"“[^”]*”|「[^」]*」|\"[^\"]*\"",  # quoting a student or the text: 表示“谁的”要用 whose
+    r"怎么又|像什么样子|多少(遍|次)了",  # reproach: 怎么又忘了！
+)
+_NOT_ASKING = [re.compile(p) for p in NOT_ASKING]
+_NOT_ASKING_IF_STATED = [re.compile(p) for p in NOT_ASKING_IF_STATED]
+_INTERROGATIVE = re.compile("|".join(sorted(INTERROGATIVES, key=len, reverse=True)))
+STATED = "。！!；;."  # final punctuation of a statement
+_TRAILING = "”’」』）)\"' \t"
+# Sentence-final particles (checked at the end of each clause, i.e. before ，/。 or the end).
+_PARTICLE = re.compile(
+    r"(吗|(?<![什怎那这多要为])么|(对|是|没错|明白|明白了|懂了|清楚了|会了|记住了|理解|理解了)吧)$"
+)
+# clause breaks: punctuation, or a space between Chinese characters (ASR output uses spaces)
+_CLAUSE_BREAK = re.compile(r"[，,、：:。！!；;…]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+_DECLARATIVE_NE = re.compile(r"(还没|还在|正在|着)[^，,]*呢$")  # 我还没写完呢（not asking）
+_EN_QUESTION = re.compile(
+    r"^\W*(?:(?:so|and|but|ok|okay|now|then|well)\W+)?(what|why|how|which|who|whom|whose|when|where"
+    r"|do|does|did|is|are|was|were|can|could|would|will|should|have|has)\b",
+    re.I,
+)
 CLOSED_CUES = ("吗", "是不是", "对不对", "有没有", "能不能", "会不会", "好不好", "行不行", "是多少", "等于几",
                "等于多少", "叫什么", "对吧", "是吧", "does ", "is it", "is the", "are they", "can both",
                "do you agree")  # fmt: skip
@@ -104,30 +170,59 @@ def _found(text: str, cues: Sequence[str]) -> list[str]:
     return [c for c in cues if c in lower]
 
 
+def question_sentences(text: str) -> list[str]:
+    """A turn cut into sentences for question coding: :func:`sentences`, and English at ". "."""
+    return [p.strip() for s in sentences(text) for p in re.split(r"(?<=\.)\s+", s) if p.strip()]
+
+
+def _masked(sentence: str, stated: bool) -> str:
+    """``sentence`` with its non-asking constructions blanked out (see the module docstring)."""
+    out = sentence
+    for pattern in _NOT_ASKING + (_NOT_ASKING_IF_STATED if stated else []):
+        # same-length blanks, so later patterns see the sentence's shape unchanged
+        out = pattern.sub(lambda m: "＿" * len(m.group(0)), out)
+    return out
+
+
+def question_sentence(sentence: str) -> bool:
+    """Whether one sentence asks a question (rules in the module docstring, in this order)."""
+    if QUESTION_MARK.search(sentence):
+        return True
+    bare = sentence.rstrip(_TRAILING)
+    stated = bare[-1:] in STATED
+    # a question particle closing a clause: 懂了吗，… / 对吧 / 是么 / unpunctuated …呢
+    clauses = [c.rstrip(_TRAILING) for c in _CLAUSE_BREAK.split(bare)]
+    if any(_PARTICLE.search(c) for c in clauses if c):
+        return True
+    if bare.endswith("呢") and not _DECLARATIVE_NE.search(bare):
+        return True
+    # an interrogative word outside the constructions in which it does not ask
+    if _INTERROGATIVE.search(_masked(sentence, stated)):
+        return True
+    # English is typed with its punctuation; ASR English without it: wh-word or inversion first
+    return not stated and (
+        bool(_EN_QUESTION.search(sentence)) or bool(_found(sentence, WEAK_QUESTION_CUES))
+    )
+
+
 def code_question(text: str) -> tuple[bool, bool | None, str | None, list[str]]:
-    """Whether a teacher turn asks a question; if so whether open, its Bloom level and cues."""
-    asks = bool(QUESTION_MARK.search(text)) or bool(_found(text, QUESTION_CUES))
-    if not asks:
+    """Whether a teacher turn asks a question; if so whether open, its Bloom level and cues.
+
+    The turn asks when one of its sentences does (:func:`question_sentence`); the last such
+    sentence is judged, since teachers lecture, then ask. Open/closed and Bloom cues are looked
+    for with the non-asking constructions blanked out ("这就是为什么…，对吗？" is closed).
+    Returns ``(is_question, is_open, bloom, cues)``; a statement gives ``(False, None, None, [])``.
+    """
+    asked_in = [s for s in question_sentences(text) if question_sentence(s)]
+    if not asked_in:
         return False, None, None, []
-    # judge the last question of the turn: teachers lecture, then ask
-    parts = [p for p in re.split(r"(?<=[？?。！!])", text) if p.strip()]
-    asked = next(
-        (p for p in reversed(parts) if QUESTION_MARK.search(p) or _found(p, QUESTION_CUES)), text
-    )
-    open_cues, closed_cues = _found(asked, OPEN_CUES), _found(asked, CLOSED_CUES)
+    last = asked_in[-1]
+    asked = _masked(last, stated=last.rstrip(_TRAILING)[-1:] in STATED)
+    open_cues = _found(asked, OPEN_CUES)
+    closed_cues = _found(asked, CLOSED_CUES)
     # these invite reasoning or alternatives even in a yes/no form ("还有没有别的方法？")
-    reason_words = (
-        "为什么",
-        "怎么",
-        "如何",
-        "别的方法",
-        "别的办法",
-        "其他方法",
-        "why",
-        "how ",
-        "what do you think",
-        "what would",
-    )
+    reason_words = ("为什么", "怎么", "如何", "别的方法", "别的办法", "其他方法",
+                    "why", "how ", "what do you think", "what would")  # fmt: skip
     is_open = bool(open_cues) and not (closed_cues and not _found(asked, reason_words))
     bloom = next((level for level in BLOOM_CUES if _found(asked, BLOOM_CUES[level])), None)
     if bloom is None:
