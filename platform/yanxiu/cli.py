@@ -710,7 +710,8 @@ def score(
     def evidence(items: list[dict[str, Any]]) -> None:
         for ev in items[:2]:
             where = f"第{ev['line']}行" if ev.get("line") else ev.get("section", "")
-            typer.echo(f"    证据（{where}）：{ev.get('text') or ev.get('quote', '')}")
+            note = f"（{ev['note']}）" if ev.get("note") else ""
+            typer.echo(f"    证据（{where}）：{ev.get('text') or ev.get('quote', '')}{note}")
 
     for s in report["strengths"]:
         typer.echo(f"+ {s['text']}")

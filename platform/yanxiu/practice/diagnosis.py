@@ -32,7 +32,7 @@ from yanxiu.practice.talk_codes import CoderChoice, TurnCode, classified, code_t
 
 # stored with each diagnosis (≤ 64 characters); a transcript coded by the learned DialogID
 # coder gets ":coder-<first 8 of the model's sha256>" appended
-MODEL_VERSION = "yanxiu-rubric-2 (rules v1, rubric v2)"
+MODEL_VERSION = "yanxiu-rubric-3 (rules v2, rubric v3)"  # v3: question rules, more evidence
 # resources for a weakness: (competency id, query text, stage) -> [{code, title, …}]
 ResourceFinder = Callable[[str, str, str], list[dict[str, Any]]]
 
