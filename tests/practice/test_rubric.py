@@ -85,7 +85,30 @@ def test_missing_sections_score_one_with_evidence_saying_so():
         scores["学情分析"].score == 1
         and scores["学情分析"].evidence[0]["quote"] == "（未检测到该部分）"
     )
-    assert scores["教学目标"].evidence[0]["line"] == 1
+    # the quote's own line, not the heading's
+    assert scores["教学目标"].evidence[0]["line"] == 2
+    assert scores["教学过程"].evidence[0] == {
+        "section": "教学过程",
+        "line": 4,
+        "quote": "学生小组讨论",
+    }
+
+
+def test_plan_evidence_points_at_the_line_it_quotes():
+    text = (
+        "《背影》教学设计\n"
+        "一、教学目标：体会父亲买橘子的背影中深沉的父爱\n"  # content on the heading's line
+        "二、教学过程\n"
+        "1. 导入：播放朗读音频。\n"
+        "\n"
+        "2. 小组讨论：父亲爬月台的动作描写有什么作用？学生交流后教师追问。\n"
+    )
+    plan = parse_lesson_plan(text.encode(), "p.txt")
+    scores = {d.dimension: d for d in score_lesson_plan(plan)}
+    assert [e["line"] for e in scores["教学目标"].evidence] == [2]
+    lines = {e["quote"][:6]: e["line"] for e in scores["教学过程"].evidence}
+    assert all(n in (4, 6) for n in lines.values()) and 6 in lines.values()
+    assert plan.line_of("教学过程", "没有这句话") == 3  # unknown quote: the heading's line
 
 
 # ---------------------------------------------------------------- evidence for weaknesses

@@ -466,12 +466,22 @@ class LessonPlan:
         headings: (line_no, heading as written, canonical key or "") for every detected heading.
         missing: canonical keys not found.
         other: text under headings that map to no canonical key (and any preamble, key "").
+        lines: canonical key -> (line_no, text) of each non-empty line of the section (the
+            heading's own text after "：" included), so evidence can point at the line it quotes.
     """
 
     sections: dict[str, str] = field(default_factory=dict)
     headings: list[tuple[int, str, str]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     other: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+
+    def line_of(self, key: str, quote: str) -> int | None:
+        """The number of the section's line that contains ``quote`` (its first 12 characters
+        suffice: quotes are cut), else the section heading's line."""
+        probe = quote.strip()[:12]
+        found = next((no for no, text in self.lines.get(key, []) if probe and probe in text), None)
+        return found or next((no for no, _, k in self.headings if k == key), None)
 
 
 def canonical_section(title: str) -> str:
@@ -517,6 +527,7 @@ def parse_lesson_plan(data: bytes, filename: str = "plan.md") -> LessonPlan:
         raise TranscriptError(f"不支持“{suffix}”文件，教案请上传 .txt、.md 或 .docx 文件")
     plan, current = LessonPlan(), ("", "")
     buf: list[str] = []
+    numbered_buf: list[tuple[int, str]] = []
 
     def flush() -> None:
         text = "\n".join(buf).strip()
@@ -524,16 +535,20 @@ def parse_lesson_plan(data: bytes, filename: str = "plan.md") -> LessonPlan:
         name = current[1] or current[0]
         if text or current[1]:
             target[name] = (target.get(name, "") + "\n" + text).strip()
+        if current[1]:
+            plan.lines.setdefault(current[1], []).extend((n, t) for n, t in numbered_buf if t)
 
     for no, raw in numbered:
         line = raw.replace("\u3000", " ").strip()
         head = _heading(line) if 0 < len(line) <= 60 else None
         if head is None:
             buf.append(line)
+            numbered_buf.append((no, line))
             continue
         flush()
         plan.headings.append((no, head[0], head[1]))
         current, buf = (head[0], head[1]), [head[2]] if head[2] else []
+        numbered_buf = [(no, head[2])] if head[2] else []
     flush()
     plan.missing = [k for k in SECTION_SYNONYMS if k not in plan.sections]
     return plan

@@ -532,13 +532,12 @@ _HOMEWORK = ("分层", "基础", "拓展", "选做", "必做", "实践", "分钟
 
 
 def _plan_evidence(plan: LessonPlan, key: str, cues: Sequence[str]) -> list[dict[str, Any]]:
-    line = next((no for no, _, k in plan.headings if k == key), None)
+    """Up to two quotes from the section with the scoring cues (else its first sentence), each
+    with the line it stands on."""
     text = plan.sections.get(key, "")
-    sentences = [s for s in re.split(r"[。\n；;]", text) if s.strip()]
-    hits = [s.strip()[:80] for s in sentences if any(c in s for c in cues)][:2]
-    return [{"section": key, "line": line, "quote": q} for q in hits] or (
-        [{"section": key, "line": line, "quote": sentences[0][:80]}] if sentences else []
-    )
+    sentences = [s.strip() for s in re.split(r"[。\n；;]", text) if s.strip()]
+    quotes = [s[:80] for s in sentences if any(c in s for c in cues)][:2] or sentences[:1]
+    return [{"section": key, "line": plan.line_of(key, q), "quote": q[:80]} for q in quotes]
 
 
 def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
