@@ -1,5 +1,6 @@
 """Rule-based question and FIAS codes: hand examples and the content's case transcripts."""
 
+import time
 from statistics import mean
 
 import pytest
@@ -172,3 +173,22 @@ def test_dialogic_cases_ask_more_open_and_higher_order_questions_than_lecture_ca
     higher = {s: mean(q["higher_order_share"] or 0 for q in qs) for s, qs in by_style.items()}
     assert open_share["对话"] > open_share["讲授"] + 0.15
     assert higher["对话"] > higher["讲授"] + 0.15
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["为什么" * 20_000 + "。", "着" * 60_000 + "，呢", "“" * 60_000 + "。", "因为" + "为什么" * 20_000 + "。",
+     "为什么“着呢，几个 " * 6_000 + "。"],
+    ids=["why-no-because", "zhe-ne", "open-quotes", "because-first", "mixed"],
+)  # fmt: skip
+def test_question_rules_stay_linear_on_long_lines(line):
+    """A guard, not a benchmark: with an unbounded span each of these took 1–8 s (quadratic
+    re-scanning from every opening); bounded, about 0.03 s."""
+    start = time.perf_counter()
+    code_question(line)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_a_suggestion_with_ba_is_not_a_question():
+    assert code_question("你就这么理解吧。")[0] is False
+    assert code_question("这下理解了吧")[0] is True

@@ -80,15 +80,17 @@ NOT_ASKING = (
     r"多少(有些|有点|会)|或多或少|多多少少",
 )
 # Constructions that do not ask when the sentence ends with 。/！ (typed or ASR-punctuated as
-# a statement); without final punctuation they still count, since ASR drops the ？.
+# a statement); without final punctuation they still count, since ASR drops the ？. Spans
+# that need a closing part are bounded ({0,40}, {0,200}): unbounded, a long line with many
+# openings and no close would be re-scanned from each opening (quadratic time).
 NOT_ASKING_IF_STATED = (
     r"几(个|位|句|种|次|点|条|天|年|遍|步|组|名|件|道|本|张|处|类|段|行|页)",  # 有几个同学没交，说几句
-    r"为什么[^。！？!?]*?因为",  # 为什么会沉，是因为……（the teacher answers it）
+    r"为什么[^。！？!?]{0,40}?因为",  # 为什么会沉，是因为……（the teacher answers it）
     # an embedded question the class is to find out or is told, not asked: 看看会有什么变化
     r"(知道|学习|学会|研究|介绍|讲讲|讲一讲|告诉|看看|看一看|试试|试一试|判断|找出|想清楚|弄清楚|搞清楚)"
     r"[^，,。！？!?；;]*",
     r"(什么|哪)[^，,。！？!?；;]{0,3}(要|得)(写|说|讲)清楚",  # 设什么要写清楚（a subject clause）
-    r"“[^”]*”|「[^」]*」|\"[^\"]*\"",  # quoting a student or the text: 表示“谁的”要用 whose
+    r"“[^”]{0,200}”|「[^」]{0,200}」|\"[^\"]{0,200}\"",  # quoting: 表示“谁的”要用 whose
     r"怎么又|像什么样子|多少(遍|次)了",  # reproach: 怎么又忘了！
 )
 _NOT_ASKING = [re.compile(p) for p in NOT_ASKING]
@@ -98,11 +100,11 @@ STATED = "。！!；;."  # final punctuation of a statement
 _TRAILING = "”’」』）)\"' \t"
 # Sentence-final particles (checked at the end of each clause, i.e. before ，/。 or the end).
 _PARTICLE = re.compile(
-    r"(吗|(?<![什怎那这多要为])么|(对|是|没错|明白|明白了|懂了|清楚了|会了|记住了|理解|理解了)吧)$"
+    r"(吗|(?<![什怎那这多要为])么|(对|是|没错|明白|明白了|懂了|清楚了|会了|记住了|理解了)吧)$"
 )
 # clause breaks: punctuation, or a space between Chinese characters (ASR output uses spaces)
 _CLAUSE_BREAK = re.compile(r"[，,、：:。！!；;…]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
-_DECLARATIVE_NE = re.compile(r"(还没|还在|正在|着)[^，,]*呢$")  # 我还没写完呢（not asking）
+_DECLARATIVE_NE = re.compile(r"(还没|还在|正在|着)[^，,]{0,30}呢$")  # 我还没写完呢（not asking）
 _EN_QUESTION = re.compile(
     r"^\W*(?:(?:so|and|but|ok|okay|now|then|well)\W+)?(what|why|how|which|who|whom|whose|when|where"
     r"|do|does|did|is|are|was|were|can|could|would|will|should|have|has)\b",
