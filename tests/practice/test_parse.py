@@ -112,7 +112,7 @@ def test_unknown_label_is_not_merged_into_the_previous_turn():
         ("师：好\n生A：嗯\n[00:01:00] 校长：很好", 3, "校长", "“生（校长）：”"),
         ("家长（王）：你好", 1, "家长（王）", "“生A：”"),  # no valid form with the name in it
         ("师：好\nTom: hello", 2, "Tom", "“生（Tom）：”"),
-        ("师：好\n第一步：读题", 2, "第一步", "接在上一行末尾"),  # a continuation can be joined
+        ("师：好\n旁白：读题", 2, "旁白", "接在上一行末尾"),  # a continuation can be joined
     ],
 )
 def test_unknown_labels_are_refused_by_name(text, line, label, fix):
@@ -420,3 +420,20 @@ def test_guess_kind_by_name_then_by_content():
     # one section heading is not enough to call it a plan
     with pytest.raises(TranscriptError):
         guess_kind("教学目标\n体会父爱。\n".encode(), "a.txt")
+
+
+@pytest.mark.parametrize(
+    "line", ["注意：单位要统一", "答案：3", "第二题：求速度", "板书：v=s/t", "例如：西施"]
+)
+def test_board_and_discourse_words_continue_the_turn(line):
+    (turn,) = parse_transcript(f"师：好。\n{line}\n".encode(), "a.txt")
+    assert turn.speaker_role == "teacher" and turn.text.endswith(line)
+
+
+def test_only_a_name_like_label_is_offered_the_by_name_forms():
+    with pytest.raises(TranscriptError, match="生（李明）") as named:
+        parse_transcript("师：好。\n李明：我觉得是三。\n".encode(), "a.txt")
+    assert "第2行" in str(named.value)
+    with pytest.raises(TranscriptError) as other:
+        parse_transcript("师：好。\n问：为什么？\n".encode(), "a.txt")
+    assert "生（问）" not in str(other.value) and "“生A：”" in str(other.value)

@@ -157,9 +157,25 @@ def test_an_edit_keeps_what_the_trainer_wrote_and_the_drafted_suggestions_of_wea
         "text": "下次课请同组老师观课。",
         "by_trainer": True,
     }
-    for s in drafted[2:]:  # the other weak dimensions keep the AI's suggestion as drafted
-        if diagnosis.scores[s["dimension"]]["score"] <= 2:
-            assert s in got
+    # the other weak dimensions keep the AI's suggestion as drafted
+    kept = [s for s in drafted[2:] if diagnosis.scores[s["dimension"]]["score"] <= 2]
+    assert kept and all(s in got for s in kept)
+
+
+def test_an_edit_to_all_threes_names_the_weakest_in_summary_and_weaknesses_alike(
+    session, people, lecture
+):
+    teacher, trainer = people
+    _, diagnosis = _submit(session, teacher, lecture, stage="初中")
+    threes = dict.fromkeys(diagnosis.scores, 3)
+    decision, scores, report = plan_review(diagnosis, "edit", threes, None, None)
+    review_diagnosis(session, diagnosis_id=diagnosis.id, reviewer=trainer, decision=decision,
+                     scores=scores, report=report)  # fmt: skip
+    final = reviewed_view(session, diagnosis)["report"]
+    (weak,) = final["weaknesses"]  # nothing at 2 or below: the least certain 3 is named
+    assert weak["text"] == f"{weak['dimension']}相对薄弱（3 分，培训者审定）"
+    assert final["summary"].endswith(f"优先改进：{weak['dimension']}。")
+    assert [s["dimension"] for s in final["suggestions"]] == [weak["dimension"]]
 
 
 def test_tagged_finder_respects_stage_subject_and_competency(session, content):

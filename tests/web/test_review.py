@@ -47,7 +47,8 @@ def test_queue_is_scoped_ordered_and_flags_contests(demo_site):
     assert items[0] == contested[0]
     rest = items[1:]
     assert [i["urgency"] for i in rest] == sorted(i["urgency"] for i in rest)
-    assert all(i["urgency"] <= i["confidence"] for i in items)
+    # the demo's drafts have waited: urgency is below confidence by 0.05 a day
+    assert all(i["urgency"] < i["confidence"] for i in items if not i["contested"])
     html = trainer.get("/review").text
     assert html.count('href="/review/') >= len(items)
     assert "申诉" in html and contested[0]["contest_reason"][:12] in html

@@ -89,6 +89,16 @@ _SPEAKER = re.compile(
 # digit (URLs "http://", paths "C:\", ratios "比例3:2").
 _LABEL_CHAR = r"[^\s:：，。！？；、,.!?;\"'“”‘’《》<>()（）\[\]【】/\\]"
 _LABEL_LIKE = re.compile(rf"^(?P<label>(?!\d){_LABEL_CHAR}{{1,6}}{_NOTE})\s*(?:：|:(?![/\\\d]))")
+# Words that open a line of what is said or written on the board, not a speaker ("注意：单位要统一",
+# "答案：3", "第二题：…"): such a line continues the turn above, as it always has.
+_NOT_A_SPEAKER = re.compile(
+    r"(注意|例如|比如|举例|例|例题|答案|提示|板书|小结|总结|结论|要求|思考|练习|作业|问题|说明|备注|"
+    r"原文|课件|屏幕|投影|口诀|公式|定义|定理|已知|求|解|证明|分析|步骤|关键|重点|难点|方法|"
+    r"第[0-9一二三四五六七八九十]{1,3}[题步问点种个条句段])"
+)
+# A refused label that may be a person's name (two to four Chinese characters, or "Tom"): the
+# message then shows how to write a student by name.
+_NAME_LIKE = re.compile(r"[\u4e00-\u9fff]{2,4}|[A-Z][a-z]{1,11}")
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 _STAMP = re.compile(rf"^\s*(?:\[(?P<b>[^\]]{{0,12}}\d:\d[^\]]{{0,12}})\]|(?P<u>{_CLOCK})(?!\d))\s*")
 _ACTION = re.compile(r"^[（(][^（()）]*[）)]$")
@@ -142,11 +152,11 @@ def _check_size(data: bytes) -> None:
 
 
 def _unknown_speaker(label: str, colon: str = "：") -> str:
-    """Why ``label`` is refused and what to write instead (only suggestions that would parse)."""
+    """Why ``label`` is refused and what to write instead (only suggestions that would parse;
+    the by-name forms only for a label that may be a name)."""
     label = label[:20]
-    student = [
-        f"“{a}{colon}”" for a in (f"生（{label}）", f"{label}同学") if _SPEAKER.fullmatch(a + "：")
-    ]
+    named = (f"生（{label}）", f"{label}同学") if _NAME_LIKE.fullmatch(label) else ()
+    student = [f"“{a}{colon}”" for a in named if _SPEAKER.fullmatch(a + "：")]
     msg = (
         f"无法识别说话人“{label}”：学生请写{'或'.join(student or [f'“生A{colon}”'])}，教师请写“师{colon}”，"
         f"全班或小组请写“众生{colon}”或“第一组{colon}”"
@@ -173,7 +183,7 @@ class _Builder:
         m = _SPEAKER.match(body)
         if m is None:
             unknown = _LABEL_LIKE.match(body)
-            if unknown:
+            if unknown and not _NOT_A_SPEAKER.fullmatch(unknown.group("label")):
                 raise TranscriptError(_unknown_speaker(unknown.group("label")), no, unit)
             if not self.items or stamped:
                 raise TranscriptError(f"无法识别说话人，{_SPEAKER_HINT}", no, unit)

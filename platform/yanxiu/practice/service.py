@@ -197,8 +197,8 @@ def plan_review(
         # 加强（2 分，培训者审定）" (a summary the trainer rewrote is kept as written)
         final = {**ai, **scores}
         report["strengths"] = _strengths_after_edit(diagnosis, final)
-        if "summary" not in report:
-            weak = [d for d, v in sorted(final.items(), key=lambda kv: kv[1]) if v <= 2][:3]
+        if "summary" not in report:  # the same weaknesses, in the same order, as the edit shows
+            weak = [w["dimension"] for w in _weaknesses_after_edit(diagnosis, final)]
             names = "、".join(str(s["dimension"]) for s in report["strengths"]) or "暂无突出项"
             report["summary"] = f"优势：{names}；优先改进：{'、'.join(weak) or '无明显短板'}。"
     if decision == ReviewDecision.ACCEPT and (changed_scores or report):
@@ -259,7 +259,7 @@ def review_diagnosis(
     if report:
         final_report.update(report)
     if decision == ReviewDecision.EDIT:
-        final_report["weaknesses"] = _weaknesses_after_edit(diagnosis, final_scores, final_report)
+        final_report["weaknesses"] = _weaknesses_after_edit(diagnosis, final_scores)
         final_report["suggestions"] = _suggestions_after_edit(
             diagnosis, final_report["weaknesses"], final_report.get("suggestions") or []
         )
@@ -284,9 +284,7 @@ def review_diagnosis(
     return row
 
 
-def _weaknesses_after_edit(
-    diagnosis: Diagnosis, scores: dict[str, int], report: dict[str, Any]
-) -> list[dict[str, Any]]:
+def _weaknesses_after_edit(diagnosis: Diagnosis, scores: dict[str, int]) -> list[dict[str, Any]]:
     """Weaknesses recomputed from the trainer's scores: the trainer's judgement is what counts.
 
     The draft's rule, applied to the reviewed scores: up to three dimensions at 2 points or
