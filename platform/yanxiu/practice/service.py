@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -126,30 +126,45 @@ def can_review(session: Session, reviewer: User, teacher: User) -> bool:
 QUEUE_AGE_WEIGHT_PER_DAY = 0.05
 
 
-def queue_priority(diagnosis: Diagnosis, now: datetime) -> tuple[bool, float, datetime, int]:
+class Queued(Protocol):
+    """What the queue order needs of a diagnosis (a Diagnosis, or a row of these columns)."""
+
+    id: Any
+    status: Any
+    confidence: Any
+    created_at: Any
+
+
+def queue_priority(diagnosis: Queued, now: datetime) -> tuple[bool, float, datetime, int]:
     """Sort key of the review queue: contested diagnoses first (a teacher is waiting on a
     dispute), then least confident, where each day waited counts as lower confidence."""
     created = diagnosis.created_at
     if created.tzinfo is None:  # SQLite hands back naive UTC datetimes
         created = created.replace(tzinfo=UTC)
     days = max(0.0, (now - created).total_seconds() / 86400)
-    urgency = diagnosis.confidence - QUEUE_AGE_WEIGHT_PER_DAY * days
-    return (diagnosis.status != DiagnosisStatus.CONTESTED, urgency, created, diagnosis.id)
+    urgency = float(diagnosis.confidence) - QUEUE_AGE_WEIGHT_PER_DAY * days
+    return (diagnosis.status != DiagnosisStatus.CONTESTED, urgency, created, int(diagnosis.id))
 
 
 def review_queue(
     session: Session, *, reviewer: User, limit: int = 100, now: datetime | None = None
 ) -> list[Diagnosis]:
-    """Diagnoses awaiting this reviewer in :func:`queue_priority` order."""
+    """Diagnoses awaiting this reviewer in :func:`queue_priority` order.
+
+    The order depends on the time, so it is computed here: over the four columns it needs for
+    every waiting diagnosis, before loading the ``limit`` first in full.
+    """
     regions = _region_ids(session, reviewer.region_id)
-    rows = session.scalars(
-        select(Diagnosis)
+    waiting = session.execute(
+        select(Diagnosis.id, Diagnosis.status, Diagnosis.confidence, Diagnosis.created_at)
         .join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
         .join(User, User.id == PracticeRecord.teacher_id)
         .where(Diagnosis.status.in_(IN_QUEUE), User.region_id.in_(regions))
-    )
+    ).all()
     moment = now or datetime.now(UTC)
-    return sorted(rows, key=lambda d: queue_priority(d, moment))[:limit]
+    first = [row.id for row in sorted(waiting, key=lambda r: queue_priority(r, moment))[:limit]]
+    loaded = {d.id: d for d in session.scalars(select(Diagnosis).where(Diagnosis.id.in_(first)))}
+    return [loaded[i] for i in first]
 
 
 def plan_review(
