@@ -178,6 +178,21 @@ def test_an_edit_to_all_threes_names_the_weakest_in_summary_and_weaknesses_alike
     assert [s["dimension"] for s in final["suggestions"]] == [weak["dimension"]]
 
 
+def test_a_stored_plan_rescores_with_the_same_evidence_lines(session, people):
+    from yanxiu.practice.rubric import score_lesson_plan
+    from yanxiu.practice.service import stored_plan
+
+    teacher, _ = people
+    plan = "《背影》教学设计\n一、教学目标\n体会父亲背影中的深沉父爱。\n二、教学过程\n\n1. 导入。\n2. 小组讨论：父亲爬月台的动作描写有什么作用？\n"
+    record, diagnosis = submit_record(session, teacher_id=teacher.id, kind=RecordKind.LESSON_PLAN,
+                                      data=plan.encode(), filename="教案.txt", title="背影")  # fmt: skip
+    session.commit()
+    session.expire_all()  # read back from the database (JSON), as a re-score does
+    again = {d.dimension: d.evidence for d in score_lesson_plan(stored_plan(record, diagnosis))}
+    assert again == {dim: v["evidence"] for dim, v in diagnosis.scores.items()}
+    assert {e["line"] for e in again["教学过程"]} <= {6, 7} and again["教学目标"][0]["line"] == 3
+
+
 def test_tagged_finder_respects_stage_subject_and_competency(session, content):
     sync_competencies(session, content.competencies)
     sync_courses(session, content.resources, origin="test")

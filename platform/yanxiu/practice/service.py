@@ -85,7 +85,7 @@ def submit_record(
         draft = diagnose_lesson_plan(
             plan, stage=stage, find_resources=find_resources, calibration=calibration
         )
-        parsed = {"sections": plan.sections, "missing": plan.missing}
+        parsed = {"sections": plan.sections, "missing": plan.missing, "lines": plan.lines}
         text = "\n\n".join(f"{k}\n{v}" for k, v in plan.sections.items()) or "\n".join(
             plan.other.values()
         )
@@ -636,12 +636,15 @@ def stored_utterances(record: PracticeRecord) -> list[Utterance]:
 
 
 def stored_plan(record: PracticeRecord, diagnosis: Diagnosis | None) -> LessonPlan:
-    """The parsed lesson plan stored with a record (headings come from its analytics)."""
+    """The parsed lesson plan stored with a record (headings come from its analytics; records
+    stored before section lines were kept re-score with evidence at the headings' lines)."""
     headings = (diagnosis.analytics.get("headings", []) if diagnosis is not None else []) or []
+    lines = record.parsed.get("lines", {}) or {}
     return LessonPlan(
         sections=dict(record.parsed.get("sections", {})),
         headings=[(h["line"], h["heading"], h["section"]) for h in headings],
         missing=list(record.parsed.get("missing", [])),
+        lines={key: [(int(no), text) for no, text in rows] for key, rows in lines.items()},
     )
 
 
