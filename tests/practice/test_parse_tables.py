@@ -148,3 +148,25 @@ def test_table_errors_name_the_row(rows, line, fragment):
         parse_transcript(save(make_docx(["师：上课", rows])), "t.docx")  # the paragraph is 段 1
     assert info.value.line_no == line and str(info.value).startswith(f"第{line}段：")
     assert fragment in str(info.value)
+
+
+def test_a_stage_column_before_the_speaker_and_a_number_column_are_skipped():
+    rows = [
+        ["环节", "说话人", "内容"],
+        ["导入", "师", "同学们好，今天学习《背影》。"],
+        ["导入", "众生", "老师好。"],
+        ["研读", "生（李明）", "父亲爬月台很吃力。"],
+    ]
+    us = parse_transcript(save(make_docx([rows])), "t.docx")
+    assert [(u.speaker_role, u.text, u.line_no) for u in us] == [
+        ("teacher", "同学们好，今天学习《背影》。", 2),
+        ("students", "老师好。", 3),
+        ("student", "父亲爬月台很吃力。", 4),
+    ]
+    numbered = parse_transcript(
+        save(make_docx([[["1", "师：请坐。"], ["2", "生：谢谢老师。"]]])), "t.docx"
+    )
+    assert [(u.speaker_role, u.text) for u in numbered] == [
+        ("teacher", "请坐。"),
+        ("student", "谢谢老师。"),
+    ]

@@ -411,6 +411,7 @@ def _row_cells(row: _Row) -> list[str]:
 _HEADER_CELLS = frozenset(
     {"时间", "时间点", "时间戳", "时刻", "开始时间", "说话人", "发言人", "讲话人", "角色", "身份",
      "人物", "内容", "发言内容", "话语", "话语内容", "实录", "课堂实录", "文字", "序号", "编号",
+     "环节", "教学环节", "阶段", "教学阶段",
      "time", "speaker", "text", "content", "no.", "#"}
 )  # fmt: skip
 _SENTENCE_PUNCT = re.compile(r"[。！？；，,.!?;]")
@@ -420,7 +421,8 @@ def _row_lines(cells: list[str], mark_headings: bool) -> list[str]:
     """Lines for one table row, shaped so `parse_lines` and `parse_lesson_plan` read them.
 
     - header row (every cell a header word): no lines;
-    - ``[序号] [时间] 说话人 | 内容``: ``[时间] 说话人：内容`` (a known label in the first cell);
+    - ``[序号] [时间] 说话人 | 内容``: ``[时间] 说话人：内容`` (a known label in the first cell;
+      a 环节 column before the speaker's cell is dropped);
     - ``教学目标 | 内容``: the heading on its own line (``**教学目标**`` when marking headings),
       then the content lines, so the section is detected;
     - ``短标签 | 内容``: ``短标签：内容`` (an unknown speaker is then refused by name);
@@ -430,8 +432,12 @@ def _row_lines(cells: list[str], mark_headings: bool) -> list[str]:
         len(cells) >= 2 and all(re.sub(r"\s", "", c).lower() in _HEADER_CELLS for c in cells)
     ):
         return []
-    if len(cells) >= 3 and cells[0].isdigit():  # a 序号 column
+    if len(cells) >= 2 and cells[0].isdigit():  # a 序号 column
         cells = cells[1:]
+    # a 环节 column before the speaker ("导入 | 师 | 同学们好"): start at the speaker's cell
+    at = next((i for i, c in enumerate(cells[:3]) if _SPEAKER.fullmatch(c.strip() + "：")), 0)
+    if 0 < at < len(cells) - 1 and not any(_STAMP.match(c) for c in cells[:at]):
+        cells = cells[at:]
     stamp = ""
     if len(cells) >= 2 and (m := _STAMP.match(cells[0])) and m.end() == len(cells[0]):
         stamp, cells = cells[0] + " ", cells[1:]
