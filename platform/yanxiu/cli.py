@@ -660,8 +660,9 @@ def score(
         finder = None
         if isinstance(exc, SQLAlchemyError):
             typer.echo("（未找到已初始化的数据库，诊断不附推荐课程；先运行 yanxiu init）", err=True)
+    guessed = kind == "auto"
     try:
-        if kind == "auto":
+        if guessed:
             kind = guess_kind(data, file.name)
         if kind == "transcript":
             result = diagnose_transcript(
@@ -678,6 +679,8 @@ def score(
                 calibration=calibration,
             )
     except TranscriptError as err:
+        if guessed and kind == "auto":  # neither kind fitted: say how to insist on a lesson plan
+            raise _fail(TranscriptError(f"{err}（如果这是教案，请加 --kind lesson_plan）")) from err
         raise _fail(err) from err
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, default=str))

@@ -44,6 +44,7 @@ def test_score_prints_the_diagnosis_and_refuses_bad_files(db, content, tmp_path)
     bad.write_text("这一行没有说话人\n", encoding="utf-8")
     refused = run(db, tmp_path, "score", str(bad))
     assert refused.exit_code == 2 and "第1行" in refused.output
+    assert "--kind lesson_plan" in refused.output  # neither kind fitted: the way to insist
 
 
 PLAN = """《解一元一次方程——移项》教学设计
