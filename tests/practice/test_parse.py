@@ -437,3 +437,18 @@ def test_only_a_name_like_label_is_offered_the_by_name_forms():
     with pytest.raises(TranscriptError) as other:
         parse_transcript("师：好。\n问：为什么？\n".encode(), "a.txt")
     assert "生（问）" not in str(other.value) and "“生A：”" in str(other.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "label"),
+    [("Teacher A: Open your books.", "Teacher A"), ("Ms Wang: Good morning.", "Ms Wang"),
+     ("Mr. Li: Sit down, please.", "Mr. Li")],
+)  # fmt: skip
+def test_english_lesson_teacher_labels(line, label):
+    first, second = parse_transcript(f"生：Hello.\n{line}\n".encode(), "a.txt")
+    assert (second.speaker_role, second.speaker_label) == ("teacher", label)
+
+
+def test_a_name_typed_with_spaces_is_refused_not_merged():
+    with pytest.raises(TranscriptError, match="第2行：无法识别说话人“李 明”"):
+        parse_transcript("师：好。\n李 明：我觉得是三。\n".encode(), "a.txt")

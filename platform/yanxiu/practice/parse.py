@@ -67,7 +67,10 @@ _GROUP = r"(?:第?[0-9一二三四五六七八九十]{1,2}|各|[A-Za-z])?小?组
 _CLASS = rf"(?:众生|男女生|男生|女生|全体(?:学生|同学)?|全班(?:同学)?|学生们|同学们|{_GROUP})"
 _IN_UNISON = r"(?:[（(]齐[^（()）:：]{0,3}[）)])"  # "（齐）", "（齐读）"
 # 师, 老师, 王老师, 老师（王）, 师问, T, T1, Teacher, 主讲, 助教 (a teacher-side speaker), 班主任
-_TEACHER = rf"(?:[\u4e00-\u9fff]{{0,2}}老师|教师|师|主讲(?:人|教师)?|助教|班主任|T\d{{0,2}}|Teacher){_NOTE}{_VERB}"
+_TEACHER = (
+    rf"(?:[\u4e00-\u9fff]{{0,2}}老师|教师|师|主讲(?:人|教师)?|助教|班主任|T\d{{0,2}}"
+    rf"|Teacher(?:\s?[A-Z0-9])?|(?:Mr|Mrs|Ms|Miss)\.?\s?[A-Z][a-z]{{1,11}}){_NOTE}{_VERB}"
+)  # "Teacher A", "Ms Wang": how English lessons are often transcribed
 # 众生, 全班, 男生, 女生, 第二组, 小组1, 各组, 全班齐读, 生齐, 生（齐）, Ss
 _STUDENTS = (
     rf"(?:{_CLASS}|学生|生)?齐(?:读|答|说)?|{_CLASS}{_VERB}{_IN_UNISON}?"
@@ -88,7 +91,10 @@ _SPEAKER = re.compile(
 # the colon, a leading digit ("1：" list items, "12:30"), and an ASCII ":" followed by "/", "\" or a
 # digit (URLs "http://", paths "C:\", ratios "比例3:2").
 _LABEL_CHAR = r"[^\s:：，。！？；、,.!?;\"'“”‘’《》<>()（）\[\]【】/\\]"
-_LABEL_LIKE = re.compile(rf"^(?P<label>(?!\d){_LABEL_CHAR}{{1,6}}{_NOTE})\s*(?:：|:(?![/\\\d]))")
+_LABEL_LIKE = re.compile(
+    rf"^(?P<label>(?!\d){_LABEL_CHAR}{{1,6}}{_NOTE}|[\u4e00-\u9fff](?: [\u4e00-\u9fff]){{1,3}})"
+    r"\s*(?:：|:(?![/\\\d]))"
+)  # the second form: a name typed with spaces ("李 明：")
 # Words that open a line of what is said or written on the board, not a speaker ("注意：单位要统一",
 # "答案：3", "第二题：…"): such a line continues the turn above, as it always has.
 _NOT_A_SPEAKER = re.compile(
