@@ -133,6 +133,16 @@ def suggestion_text(dimension: str, m: Mapping[str, Any]) -> str:
     return SUGGESTIONS[dimension].format(**values)
 
 
+def priority_weaknesses(scored: Mapping[str, tuple[int, float]]) -> list[str]:
+    """The dimensions a report names to work on, from {dimension: (score, confidence)}: up to
+    three at 2 points or below, lowest and surest first; with none, the weakest at 3 points.
+    The AI draft and a trainer's edit (yanxiu.practice.service) apply the same rule."""
+    ranked = sorted(scored, key=lambda n: (scored[n][0], -scored[n][1]))
+    return [n for n in ranked if scored[n][0] <= 2][:3] or [
+        n for n in ranked[:1] if scored[n][0] == 3
+    ]
+
+
 def draft_report(
     scores: list[DimensionScore],
     analytics: dict[str, Any],
@@ -145,12 +155,11 @@ def draft_report(
         {"dimension": d.dimension, "score": d.score, "evidence": d.evidence[:2], "text": f"{d.dimension}表现较好（{d.score} 分）"}
         for d in sorted(scores, key=lambda d: -d.score) if d.score >= 4
     ][:3]  # fmt: skip
-    ranked = sorted(scores, key=lambda d: (d.score, -d.confidence))
-    weak = [d for d in ranked if d.score <= 2][:3]
-    if (
-        not weak and ranked and ranked[0].score == 3
-    ):  # no clear weakness: name the relatively weakest
-        weak = ranked[:1]
+    by_name = {d.dimension: d for d in scores}
+    weak = [
+        by_name[n]
+        for n in priority_weaknesses({d.dimension: (d.score, d.confidence) for d in scores})
+    ]
     weaknesses, suggestions, resources = [], [], []
     for d in weak:
         severity = round(min(1.0, (3.5 - d.score) / 2.5) * d.confidence**0.5, 2)

@@ -25,6 +25,7 @@ from yanxiu.practice.diagnosis import (
     ResourceFinder,
     diagnose_lesson_plan,
     diagnose_transcript,
+    priority_weaknesses,
     suggestion_text,
 )
 from yanxiu.practice.models import (
@@ -302,14 +303,15 @@ def review_diagnosis(
 def _weaknesses_after_edit(diagnosis: Diagnosis, scores: dict[str, int]) -> list[dict[str, Any]]:
     """Weaknesses recomputed from the trainer's scores: the trainer's judgement is what counts.
 
-    The draft's rule, applied to the reviewed scores: up to three dimensions at 2 points or
-    below; with none, the weakest dimension at 3 points as the one to work on next.
+    The draft's rule (:func:`~yanxiu.practice.diagnosis.priority_weaknesses`), applied to the
+    reviewed scores.
     """
-    ranked = sorted(scores.items(), key=lambda kv: (kv[1], -diagnosis.scores[kv[0]]["confidence"]))
-    weak = [kv for kv in ranked if kv[1] <= 2][:3] or [kv for kv in ranked[:1] if kv[1] == 3]
+    weak = priority_weaknesses(
+        {dim: (score, diagnosis.scores[dim]["confidence"]) for dim, score in scores.items()}
+    )
     out = []
-    for dim, score in weak:
-        ai = diagnosis.scores[dim]
+    for dim in weak:
+        ai, score = diagnosis.scores[dim], scores[dim]
         label = "有待加强" if score <= 2 else "相对薄弱"
         out.append({"dimension": dim, "competency": ai["competency"], "score": score,
                     "severity": round((3.5 - score) / 2.5, 2), "evidence": ai["evidence"][:3],
