@@ -254,9 +254,11 @@ def teacher_stretch(utts: Sequence[Utterance]) -> tuple[int, int, float, bool] |
     return best
 
 
-def _stretch_ref(utts: Sequence[Utterance], prefix: str = "") -> list[dict[str, Any]]:
-    """The longest teacher stretch as one item citing its first turn (lines and duration)."""
-    found = teacher_stretch(utts)
+def _stretch_ref(
+    utts: Sequence[Utterance], found: tuple[int, int, float, bool] | None, prefix: str = ""
+) -> list[dict[str, Any]]:
+    """The longest teacher stretch (:func:`teacher_stretch`) as one item citing its first turn
+    (lines and duration)."""
     if found is None:
         return []
     a, b, seconds, estimated = found
@@ -297,6 +299,7 @@ def score_transcript(
     }
     out: list[DimensionScore] = []
     ms = move_stats(utts, codes)
+    stretch = teacher_stretch(utts)  # cited by several dimensions' evidence
 
     open_share, higher = q["open_share"] or 0.0, q["higher_order_share"] or 0.0
     guidance = None if ms is None else ms.share("guidance")
@@ -310,7 +313,7 @@ def score_transcript(
         + ("" if ms is None else "；话语编码模型判为“引导启发”的教师话轮占比列为证据，不计分"),
         _confidence(q["count"], 12, timed=True),
         [_ref(x.utterance) | {"note": ("开放" if x.is_open else "封闭") + f"·{x.bloom}"} for x in (best[:2] + best[-2:] if len(best) > 4 else best)]
-        + ([] if teacher_qs else _stretch_ref(utts, "全课未检测到教师提问；"))
+        + ([] if teacher_qs else _stretch_ref(utts, stretch, "全课未检测到教师提问；"))
         + ([] if ms is None else ms.examples("guidance", k=2)),
     ))  # fmt: skip
 
@@ -332,7 +335,7 @@ def score_transcript(
          "student_turns": len(students)},
         "学生时间占比 50%、6 名以上不同学生发言、3 次以上学生主动提问或质疑记满分（权重 2:1:1）",
         _confidence(len(students), 15, timed=timed),
-        _weak_first(engage_score, [_ref(u) | {"note": "学生主动发起"} for u in initiations[:3]], _stretch_ref(utts) + heard),
+        _weak_first(engage_score, [_ref(u) | {"note": "学生主动发起"} for u in initiations[:3]], _stretch_ref(utts, stretch) + heard),
     ))  # fmt: skip
 
     after_student = [
@@ -377,7 +380,7 @@ def score_transcript(
         + ("" if ms is None else "；话语编码模型判为“表扬激励”或“引导启发”的回应占 50% 记满分（权重 0.2，前两项共 0.8）"),
         _confidence(len(after_student), 12, timed=True),
         [_ref(t) | {"note": "笼统反馈"} for t in generic[:3]] + praised[:2] + specific[:2]
-        + ([] if after_student else _stretch_ref(utts, "没有学生发言可回应；")),
+        + ([] if after_student else _stretch_ref(utts, stretch, "没有学生发言可回应；")),
     ))  # fmt: skip
 
     uses_ideas = sum(c.fias == 3 for c in codes)
@@ -407,11 +410,12 @@ def score_transcript(
         _confidence(len(utts), 40, timed=timed),
         _weak_first(dialog_score,
                     [{"utterance": e["teacher"], "line": utts[e["teacher"]].line_no, "text": utts[e["teacher"]].text[:80], "note": "接续：" + "、".join(e["shared"][:3])} for e in up["events"][:3]],
-                    moved_on + _stretch_ref(utts)),
+                    moved_on + _stretch_ref(utts, stretch)),
     ))  # fmt: skip
 
     reasoning = [u for u in students if any(w in u.text.lower() for w in REASONING)]
-    waits = [w["seconds"] for w in wait_times(items)]
+    wait_of = {w["question"]: w["seconds"] for w in wait_times(items)}
+    waits = list(wait_of.values())
     mean_wait = sum(waits) / len(waits) if waits else None
     think = (
         0.45 * min(1.0, higher / 0.4)
@@ -420,7 +424,6 @@ def score_transcript(
     )
     think_score = banded(think, (0.2, 0.4, 0.6, 0.8))
     # the questions asked and their levels (low ones first when weak), and answers with no reasons
-    wait_of = {w["question"]: w["seconds"] for w in wait_times(items)}
     high_qs = [x for x in teacher_qs if x.bloom in HIGHER_ORDER]
     low_qs = [x for x in teacher_qs if x.bloom not in HIGHER_ORDER]
     asked = (low_qs[:3] + high_qs[:1]) if think_score <= 2 else (high_qs[:2] + low_qs[:1])
@@ -432,7 +435,7 @@ def score_transcript(
     shallow = (
         [_question_ref(x, wait_of) for x in asked]
         if teacher_qs
-        else _stretch_ref(utts, "全课未检测到教师提问；")
+        else _stretch_ref(utts, stretch, "全课未检测到教师提问；")
     ) + unreasoned
     out.append(DimensionScore(
         "思维深度", "PRC-THINK", think_score,
@@ -536,7 +539,7 @@ def _plan_evidence(plan: LessonPlan, key: str, cues: Sequence[str]) -> list[dict
     with the line it stands on."""
     text = plan.sections.get(key, "")
     sentences = [s.strip() for s in re.split(r"[。\n；;]", text) if s.strip()]
-    quotes = [s[:80] for s in sentences if any(c in s for c in cues)][:2] or sentences[:1]
+    quotes = [s for s in sentences if any(c in s for c in cues)][:2] or sentences[:1]
     return [{"section": key, "line": plan.line_of(key, q), "quote": q[:80]} for q in quotes]
 
 
