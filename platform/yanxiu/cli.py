@@ -633,8 +633,10 @@ def score(
     from yanxiu.practice.agreement import load_calibration
     from yanxiu.practice.diagnosis import diagnose_lesson_plan, diagnose_transcript
     from yanxiu.practice.parse import (
+        LessonPlan,
         TranscriptError,
-        guess_kind,
+        Utterance,
+        parse_either,
         parse_lesson_plan,
         parse_transcript,
     )
@@ -660,28 +662,24 @@ def score(
         finder = None
         if isinstance(exc, SQLAlchemyError):
             typer.echo("（未找到已初始化的数据库，诊断不附推荐课程；先运行 yanxiu init）", err=True)
-    guessed = kind == "auto"
     try:
-        if guessed:
-            kind = guess_kind(data, file.name)
-        if kind == "transcript":
-            result = diagnose_transcript(
-                parse_transcript(data, file.name),
-                stage=stage,
-                find_resources=finder,
-                calibration=calibration,
-            )
+        parsed: list[Utterance] | LessonPlan
+        if kind == "auto":
+            kind, parsed = parse_either(data, file.name)
+        elif kind == "transcript":
+            parsed = parse_transcript(data, file.name)
         else:
-            result = diagnose_lesson_plan(
-                parse_lesson_plan(data, file.name),
-                stage=stage,
-                find_resources=finder,
-                calibration=calibration,
-            )
+            parsed = parse_lesson_plan(data, file.name)
     except TranscriptError as err:
-        if guessed and kind == "auto":  # neither kind fitted: say how to insist on a lesson plan
+        if kind == "auto" and file.suffix.lower() not in (".srt", ".vtt", ".json"):
+            # neither kind fitted: say how to insist on a lesson plan
             raise _fail(TranscriptError(f"{err}（如果这是教案，请加 --kind lesson_plan）")) from err
         raise _fail(err) from err
+    options: dict[str, Any] = {"stage": stage, "find_resources": finder, "calibration": calibration}
+    if isinstance(parsed, LessonPlan):
+        result = diagnose_lesson_plan(parsed, **options)
+    else:
+        result = diagnose_transcript(parsed, **options)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, default=str))
         return

@@ -576,8 +576,9 @@ def parse_lesson_plan(data: bytes, filename: str = "plan.md") -> LessonPlan:
     return plan
 
 
-def guess_kind(data: bytes, filename: str) -> str:
-    """ "transcript" or "lesson_plan" for a file whose kind the user did not say.
+def parse_either(data: bytes, filename: str) -> tuple[str, list[Utterance] | LessonPlan]:
+    """A file whose kind the user did not say, parsed: ("transcript", turns) or
+    ("lesson_plan", plan).
 
     Subtitles and JSON are transcripts and Markdown is a lesson plan. A text or DOCX file is a
     transcript if it parses as one; if it does not, but it has at least two lesson-plan sections
@@ -585,18 +586,23 @@ def guess_kind(data: bytes, filename: str) -> str:
     it names the line to fix.
     """
     suffix = os.path.splitext((filename or "").strip())[1].lower()
-    if suffix in (".srt", ".vtt", ".json"):
-        return "transcript"
     if suffix in (".md", ".markdown"):
-        return "lesson_plan"
+        return "lesson_plan", parse_lesson_plan(data, filename)
     try:
-        parse_transcript(data, filename)
-        return "transcript"
+        return "transcript", parse_transcript(data, filename)
     except TranscriptError as transcript_error:
+        if suffix in (".srt", ".vtt", ".json"):
+            raise
         try:
             plan = parse_lesson_plan(data, filename)
         except TranscriptError:
             raise transcript_error from None
         if len({key for _, _, key in plan.headings if key}) >= 2:
-            return "lesson_plan"
+            return "lesson_plan", plan
         raise
+
+
+def guess_kind(data: bytes, filename: str) -> str:
+    """ "transcript" or "lesson_plan" for a file whose kind the user did not say (the rules of
+    :func:`parse_either`)."""
+    return parse_either(data, filename)[0]
