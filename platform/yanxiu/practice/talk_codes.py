@@ -110,6 +110,9 @@ _EN_QUESTION = re.compile(
     r"|do|does|did|is|are|was|were|can|could|would|will|should|have|has)\b",
     re.I,
 )
+# these invite reasoning or alternatives even in a yes/no form ("还有没有别的方法？")
+REASON_WORDS = ("为什么", "怎么", "如何", "别的方法", "别的办法", "其他方法",
+                "why", "how ", "what do you think", "what would")  # fmt: skip
 CLOSED_CUES = ("吗", "是不是", "对不对", "有没有", "能不能", "会不会", "好不好", "行不行", "是多少", "等于几",
                "等于多少", "叫什么", "对吧", "是吧", "does ", "is it", "is the", "are they", "can both",
                "do you agree")  # fmt: skip
@@ -177,6 +180,11 @@ def question_sentences(text: str) -> list[str]:
     return [p.strip() for s in sentences(text) for p in re.split(r"(?<=\.)\s+", s) if p.strip()]
 
 
+def _stated(sentence: str) -> bool:
+    """Whether the sentence ends as a statement (。！; …), closing quotes and brackets aside."""
+    return sentence.rstrip(_TRAILING)[-1:] in STATED
+
+
 def _masked(sentence: str, stated: bool) -> str:
     """``sentence`` with its non-asking constructions blanked out (see the module docstring)."""
     out = sentence
@@ -191,7 +199,7 @@ def question_sentence(sentence: str) -> bool:
     if QUESTION_MARK.search(sentence):
         return True
     bare = sentence.rstrip(_TRAILING)
-    stated = bare[-1:] in STATED
+    stated = _stated(sentence)
     # a question particle closing a clause: 懂了吗，… / 对吧 / 是么 / unpunctuated …呢
     clauses = [c.rstrip(_TRAILING) for c in _CLAUSE_BREAK.split(bare)]
     if any(_PARTICLE.search(c) for c in clauses if c):
@@ -219,13 +227,10 @@ def code_question(text: str) -> tuple[bool, bool | None, str | None, list[str]]:
     if not asked_in:
         return False, None, None, []
     last = asked_in[-1]
-    asked = _masked(last, stated=last.rstrip(_TRAILING)[-1:] in STATED)
+    asked = _masked(last, stated=_stated(last))
     open_cues = _found(asked, OPEN_CUES)
     closed_cues = _found(asked, CLOSED_CUES)
-    # these invite reasoning or alternatives even in a yes/no form ("还有没有别的方法？")
-    reason_words = ("为什么", "怎么", "如何", "别的方法", "别的办法", "其他方法",
-                    "why", "how ", "what do you think", "what would")  # fmt: skip
-    is_open = bool(open_cues) and not (closed_cues and not _found(asked, reason_words))
+    is_open = bool(open_cues) and not (closed_cues and not _found(asked, REASON_WORDS))
     bloom = next((level for level in BLOOM_CUES if _found(asked, BLOOM_CUES[level])), None)
     if bloom is None:
         bloom = "理解" if is_open else "记忆"
