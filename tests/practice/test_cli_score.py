@@ -13,6 +13,7 @@ from yanxiu.practice.agreement import load_calibration
 from yanxiu.practice.bench import bench_score, long_transcript
 from yanxiu.practice.models import RecordKind, ReviewDecision
 from yanxiu.practice.parse import parse_transcript
+from yanxiu.practice.rubric import PLAN_DIMENSIONS
 from yanxiu.practice.service import review_diagnosis, submit_record
 
 
@@ -62,14 +63,7 @@ def test_score_tells_a_lesson_plan_from_a_transcript(db, tmp_path):
         plan = tmp_path / name
         plan.write_text(PLAN, encoding="utf-8")
         body = json.loads(run(db, tmp_path, "score", str(plan), "--json").output)
-        assert set(body["scores"]) == {
-            "教学目标",
-            "学情分析",
-            "教学重难点",
-            "教学过程",
-            "评价设计",
-            "作业设计",
-        }
+        assert set(body["scores"]) == set(PLAN_DIMENSIONS)
         assert body["analytics"]["missing_sections"] == ["教学重难点", "评价设计", "作业设计"]
     # asked for explicitly, a plan is not a transcript: the first unknown label is named
     forced = run(db, tmp_path, "score", str(tmp_path / "plan.txt"), "--kind", "transcript")
