@@ -435,7 +435,7 @@ def train_utterances_cmd(
         dev_path = require_data(dev or DEFAULT_DEV, "dev")
         typer.echo(
             f"training on {train_path} (dev: {dev_path}), one thread; "
-            "fine-tuning the encoder takes about 10–15 minutes"
+            "fine-tuning the two encoders (USE, then e5's first layers) takes about 40 minutes"
             + (", twice: then again on train + dev …" if refit else " …"),
             err=True,
         )

