@@ -1,0 +1,14 @@
+# Round 6: the refit half of `yanxiu train utterances` (train + dev, the default configuration),
+# run as a second process beside `yanxiu train utterances --no-refit --out /tmp/to`.
+import sys, time
+from pathlib import Path
+import numpy as np
+sys.path.insert(0, "platform")
+from yanxiu.practice.coder import CoderConfig, UtteranceCoder
+from yanxiu.practice.coder_train import read_dialogid_csv
+tr = read_dialogid_csv(Path("/work/shared/data/dialogid/train.csv"))
+dv = read_dialogid_csv(Path("/work/shared/data/dialogid/dev.csv"))
+t = time.perf_counter()
+coder = UtteranceCoder(CoderConfig(seed=0)).fit(tr.texts + dv.texts, np.concatenate([tr.labels, dv.labels]), progress=True)
+print("refit s", round(time.perf_counter() - t, 1), flush=True)
+coder.save(Path("/tmp/refit"))
