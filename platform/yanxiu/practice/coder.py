@@ -187,6 +187,12 @@ class CoderConfig:
 
         return FinetuneConfig(**{"seed": self.seed, **self.finetune_settings})
 
+    def e5_mix(self) -> tuple[float, float, float]:
+        """Weights of (stack, fine-tuned USE, e5) where e5 is consulted: the stack keeps
+        ``blend`` and USE the rest, or without USE the stack keeps all but ``e5_weight``."""
+        w = self.e5_weight
+        return (self.blend, 1.0 - self.blend - w, w) if self.finetune else (1.0 - w, 0.0, w)
+
     def e5_config(self) -> E5FinetuneConfig:
         """e5's fine-tuning settings: the defaults, this seed, then the overrides."""
         from yanxiu.practice.e5_finetune_train import E5FinetuneConfig
@@ -422,12 +428,10 @@ class UtteranceCoder:
                 unsure = np.flatnonzero(P.max(axis=1) <= cfg.e5_below)
                 if len(unsure):
                     E = self.e5_.predict_proba([texts[i] for i in unsure])
-                    w = cfg.e5_weight
-                    if F is None:
-                        P[unsure] = (1.0 - w) * S[unsure] + w * E
-                    else:
-                        rest = 1.0 - cfg.blend - w
-                        P[unsure] = cfg.blend * S[unsure] + rest * F[unsure] + w * E
+                    w_stack, w_use, w_e5 = cfg.e5_mix()
+                    P[unsure] = w_stack * S[unsure] + w_e5 * E
+                    if F is not None:
+                        P[unsure] += w_use * F[unsure]
         return P
 
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:

