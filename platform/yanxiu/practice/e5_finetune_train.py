@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from yanxiu.practice.e5_finetune import FineTunedE5, base_model, layer_names
-from yanxiu.practice.use_finetune_train import _epoch_batches, require_torch
+from yanxiu.practice.use_finetune_train import _epoch_batches, require_torch, seeded_one_thread
 
 
 @dataclass
@@ -142,11 +142,7 @@ def finetune_e5(
 
     cfg = config or E5FinetuneConfig()
     f, tok = base_model()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        torch.manual_seed(cfg.seed)
-        rng = np.random.default_rng(cfg.seed)
+    with seeded_one_thread(cfg.seed) as rng:
         ids = [tok.encode(t or "。") for t in texts]
         model = _module(cfg.layers, n_classes, cfg.dropout)
         params = [p for p in model.parameters() if p.requires_grad]
@@ -184,7 +180,4 @@ def finetune_e5(
                     bar.update(1)
                     bar.set_postfix(loss=f"{float(loss.detach()):.3f}", refresh=False)
         arrays = model.export()
-    finally:
-        torch.set_num_threads(threads)
-    cfg_model = f.config
-    return FineTunedE5(arrays, cfg.layers, heads=cfg_model["heads"], eps=cfg_model["eps"])
+    return FineTunedE5(arrays, cfg.layers, heads=f.config["heads"], eps=f.config["eps"])

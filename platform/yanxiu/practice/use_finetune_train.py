@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -53,6 +54,20 @@ def require_torch() -> Any:
             "(pins torch==2.13.0); the shipped model runs without it"
         ) from err
     return torch
+
+
+@contextmanager
+def seeded_one_thread(seed: int) -> Iterator[np.random.Generator]:
+    """Fine-tuning's reproducible setting: torch on one thread and seeded, restored after; yields
+    the numpy generator that orders the batches."""
+    torch = require_torch()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(seed)
+        yield np.random.default_rng(seed)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _packaged_weights() -> tuple[np.ndarray, dict[str, np.ndarray], float]:
@@ -184,11 +199,7 @@ def finetune_use(
     from tqdm import tqdm
 
     cfg = config or FinetuneConfig()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        torch.manual_seed(cfg.seed)
-        rng = np.random.default_rng(cfg.seed)
+    with seeded_one_thread(cfg.seed) as rng:
         y = np.asarray(labels, dtype=np.int64)
         ids = token_ids(texts)
         model = _module(n_classes, cfg.dropout)
@@ -225,7 +236,5 @@ def finetune_use(
                     bar.update(1)
                     bar.set_postfix(loss=f"{float(loss.detach()):.3f}", refresh=False)
         arrays = model.export()
-    finally:
-        torch.set_num_threads(threads)
     assert set(arrays) == {*TRAINABLE, *HEAD}
     return FineTunedUse(arrays)
