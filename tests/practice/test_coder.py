@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,25 @@ def test_refit_on_dev_learns_dev_and_keeps_the_held_out_figures(small, tmp_path)
                 "--model", str(tmp_path / "only")]  # fmt: skip
     out = run(tmp_path, *on_train).output
     assert out.startswith("warning:") and "own training data" in out
+
+
+def test_the_refit_in_a_second_process_saves_the_same_model(small, tmp_path):
+    cfg = CoderConfig(**vars(SMALL))
+    one = train_coder(small["train"], small["dev"], tmp_path / "one", config=cfg, refit_on_dev=True)
+    two = train_coder(small["train"], small["dev"], tmp_path / "two", config=cfg,
+                      refit_on_dev=True, jobs=2)  # fmt: skip
+    assert two["training"]["jobs"] == 2 and two["training"]["refit_s"] > 0
+    assert two["metrics"] == one["metrics"]
+    # the same model: every saved attribute equal (the file's bytes are not: pickle's sharing of
+    # equal strings depends on what else the process has held)
+    a, b = (UtteranceCoder.load(tmp_path / d) for d in ("one", "two"))
+    a.fingerprint = b.fingerprint = None
+    dumps = [[pickle.dumps(v) for v in m.__getstate__().values()] for m in (a, b)]
+    assert dumps[0] == dumps[1]
+    assert not list((tmp_path / "two").glob(".refit-*"))  # the worker's directory is gone
+    with pytest.raises(ValueError, match="own embedder"):
+        train_coder(small["train"], small["dev"], tmp_path / "x", config=cfg, refit_on_dev=True,
+                    jobs=2, embedder=lambda texts: np.zeros((len(texts), 4)))  # fmt: skip
 
 
 def test_embedding_block_with_a_fake_embedder():
