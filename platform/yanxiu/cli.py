@@ -444,7 +444,7 @@ def train_utterances_cmd(
         dev_path = require_data(dev or DEFAULT_DEV, "dev")
         typer.echo(
             f"training on {train_path} (dev: {dev_path}), one thread per fit; "
-            "fine-tuning the two encoders (USE, then e5's first layers) takes about 40 minutes"
+            "fine-tuning the two encoders (USE, then e5) takes about an hour"
             + (
                 (
                     ", twice (train, and train + dev beside it) …"

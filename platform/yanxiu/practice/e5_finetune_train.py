@@ -28,7 +28,7 @@ from yanxiu.practice.use_finetune_train import _epoch_batches, require_torch, se
 class E5FinetuneConfig:
     """Fine-tuning settings; the defaults are the run selected on the dev split."""
 
-    layers: int = 6  # of e5-small's 12; inference cost grows with them
+    layers: int = 12  # of e5-small's 12 (6 gave dev macro-F1 0.871 alone, 12 0.878)
     epochs: int = 3
     lr: float = 1e-4  # AdamW, warm-up 6 % of the steps, then linear decay to 0
     weight_decay: float = 0.01
