@@ -7,7 +7,9 @@
 # models take the code's CoderConfig defaults, the train-only one is measured on dev with them,
 # and this writes what train_coder(refit_on_dev=True) writes: those figures marked held-out,
 # fitted_on train and dev, the refit's time, size and hash.
-# Usage (from /work/main): merge_manifest.py OUT_DIR REFIT_SECONDS
+# Usage (from /work/main): merge_manifest.py OUT_DIR REFIT_SECONDS [TRAIN_ONLY_DIR REFIT_DIR]
+# (round 7: /tmp/to12 /tmp/refit12, the 12-layer fits; `yanxiu train utterances --jobs 2` now
+# does the same in one command)
 import dataclasses, hashlib, json, sys
 from pathlib import Path
 sys.path.insert(0, "platform")
@@ -15,7 +17,8 @@ from yanxiu.practice.coder import CoderConfig, UtteranceCoder  # noqa: E402
 from yanxiu.practice.coder_train import MODEL_NAME, _e5_settings, metrics, read_dialogid_csv  # noqa: E402
 
 out, refit_s = Path(sys.argv[1]), float(sys.argv[2])
-m = json.loads(Path("/tmp/to/manifest.json").read_text(encoding="utf-8"))
+train_only_dir, refit_dir = (Path(a) for a in (sys.argv[3:5] or ["/tmp/to", "/tmp/refit"]))
+m = json.loads((train_only_dir / "manifest.json").read_text(encoding="utf-8"))
 dev = read_dialogid_csv(Path(m["data"]["dev"]["path"]))
 defaults = dataclasses.asdict(CoderConfig(seed=0))
 
@@ -28,7 +31,7 @@ def with_defaults(coder: UtteranceCoder) -> UtteranceCoder:
     return coder
 
 
-train_only = with_defaults(UtteranceCoder.load(Path("/tmp/to")))
+train_only = with_defaults(UtteranceCoder.load(train_only_dir))
 m["metrics"]["dev"]["model"] = metrics(dev.labels, train_only.predict(dev.texts)) | {
     "name": MODEL_NAME, "held_out": "measured on dev before the refit, fitted on train only"}
 m["config"] = CoderConfig(seed=0).as_dict()
@@ -37,7 +40,8 @@ m["data"]["fitted_on"].append(dev.describe() | {"split": "dev"})
 m["data"]["refit_on_dev"] = True
 m["training"]["refit_s"] = round(refit_s, 1)
 m["training"]["note"] = "train-only fit and refit ran as two processes at once (one thread each)"
-path = with_defaults(UtteranceCoder.load(Path("/tmp/refit"))).save(out)
+m["training"]["jobs"] = 2
+path = with_defaults(UtteranceCoder.load(refit_dir)).save(out)
 data = path.read_bytes()
 m["model_bytes"] = len(data)
 m["model_sha256"] = hashlib.sha256(data).hexdigest()
