@@ -442,18 +442,16 @@ def train_utterances_cmd(
     try:
         train_path = require_data(train or DEFAULT_TRAIN, "train")
         dev_path = require_data(dev or DEFAULT_DEV, "dev")
+        twice = (
+            ", twice (train, and train + dev beside it)"
+            if jobs > 1
+            else ", twice: then again on train + dev"
+        )
         typer.echo(
             f"training on {train_path} (dev: {dev_path}), one thread per fit; "
             "fine-tuning the two encoders (USE, then e5) takes about an hour"
-            + (
-                (
-                    ", twice (train, and train + dev beside it) …"
-                    if jobs > 1
-                    else ", twice: then again on train + dev …"
-                )
-                if refit
-                else " …"
-            ),
+            + (twice if refit else "")
+            + " …",
             err=True,
         )
         manifest = train_coder(

@@ -380,11 +380,13 @@ def train_coder(
         E_train = cached_embeddings(train.texts, cache_dir, embedder)
         E_dev = cached_embeddings(dev.texts, cache_dir, embedder)
     t_embed = time.perf_counter() - t0
-    E_all = None if E_train is None or E_dev is None else np.vstack([E_train, E_dev])
-    refit_args = (cfg, train.texts + dev.texts, np.concatenate([train.labels, dev.labels]), E_all)
+    refit_rows = None  # texts, labels and embeddings of train + dev, when refitting
+    if refit_on_dev:
+        E_all = None if E_train is None or E_dev is None else np.vstack([E_train, E_dev])
+        refit_rows = (train.texts + dev.texts, np.concatenate([train.labels, dev.labels]), E_all)
     with ExitStack() as cleanup:
         refit_job = None
-        if refit_on_dev and jobs > 1:
+        if refit_rows is not None and jobs > 1:
             if embedder is not None:
                 raise ValueError(
                     "jobs > 1 refits in another process, which builds its own embedder"
@@ -397,12 +399,10 @@ def train_coder(
             # spawn: a fresh interpreter (forking a process that has run torch is unsafe); the
             # pool is terminated on the way out, so an interrupted run leaves no fit behind
             pool = cleanup.enter_context(multiprocessing.get_context("spawn").Pool(1))
-            refit_job = pool.apply_async(_fit_and_save, (*refit_args, refit_dir))
-        t1 = time.perf_counter()
-        coder = UtteranceCoder(cfg, embedder=embedder).fit(
-            train.texts, train.labels, E_train, progress=progress
+            refit_job = pool.apply_async(_fit_and_save, (cfg, *refit_rows, refit_dir))
+        coder, t_fit = _timed_fit(
+            cfg, train.texts, train.labels, E_train, embedder=embedder, progress=progress
         )
-        t_fit = time.perf_counter() - t1
         model_dev = metrics(dev.labels, coder.predict(dev.texts, E_dev)) | {"name": MODEL_NAME}
         t2 = time.perf_counter()
         baseline = Baseline(seed).fit(train.texts, train.labels)
@@ -411,17 +411,12 @@ def train_coder(
         fitted_on = [train.describe() | {"split": "train"}]
         t_refit = None
         saved = None
-        if refit_on_dev:
+        if refit_rows is not None:
             if refit_job is not None:
                 t_refit = refit_job.get()
-                out_dir.mkdir(parents=True, exist_ok=True)
                 saved = (refit_dir / MODEL_FILE).replace(out_dir / MODEL_FILE)
             else:
-                t = time.perf_counter()
-                coder = UtteranceCoder(cfg, embedder=embedder).fit(
-                    *refit_args[1:], progress=progress
-                )
-                t_refit = time.perf_counter() - t
+                coder, t_refit = _timed_fit(cfg, *refit_rows, embedder=embedder, progress=progress)
             fitted_on.append(dev.describe() | {"split": "dev"})
             model_dev["held_out"] = "measured on dev before the refit, fitted on train only"
     manifest: dict[str, Any] = {
@@ -451,6 +446,21 @@ def train_coder(
     return manifest
 
 
+def _timed_fit(
+    cfg: CoderConfig,
+    texts: list[str],
+    labels: np.ndarray,
+    embeddings: np.ndarray | None,
+    *,
+    embedder: Embedder | None = None,
+    progress: bool = False,
+) -> tuple[UtteranceCoder, float]:
+    """A fitted coder and the fit's seconds."""
+    t = time.perf_counter()
+    coder = UtteranceCoder(cfg, embedder=embedder).fit(texts, labels, embeddings, progress=progress)
+    return coder, time.perf_counter() - t
+
+
 def _fit_and_save(
     cfg: CoderConfig,
     texts: list[str],
@@ -459,9 +469,7 @@ def _fit_and_save(
     directory: Path,
 ) -> float:
     """Fit, save into ``directory`` and return the fit's seconds (run in a worker process)."""
-    t = time.perf_counter()
-    coder = UtteranceCoder(cfg).fit(texts, labels, embeddings)
-    seconds = time.perf_counter() - t
+    coder, seconds = _timed_fit(cfg, texts, labels, embeddings)
     coder.save(directory)
     return seconds
 

@@ -11,4 +11,4 @@ dv = read_dialogid_csv(Path("/work/shared/data/dialogid/dev.csv"))
 t = time.perf_counter()
 coder = UtteranceCoder(CoderConfig(seed=0)).fit(tr.texts + dv.texts, np.concatenate([tr.labels, dv.labels]), progress=True)
 print("refit s", round(time.perf_counter() - t, 1), flush=True)
-coder.save(Path("/tmp/refit12"))
+coder.save(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/refit"))  # round 7: /tmp/refit12
