@@ -4,11 +4,13 @@ from statistics import mean
 
 import pytest
 
+from yanxiu.practice.diagnosis import draft_report
 from yanxiu.practice.lesson_metrics import st_analysis
 from yanxiu.practice.parse import parse_lesson_plan, parse_transcript
 from yanxiu.practice.rubric import (
     PLAN_DIMENSIONS,
     TRANSCRIPT_DIMENSIONS,
+    DimensionScore,
     banded,
     score_lesson_plan,
     score_transcript,
@@ -215,3 +217,21 @@ def test_every_weak_case_dimension_has_evidence_pointing_at_its_lines(content, c
                 u = utts[e["utterance"]]
                 assert e["line"] == u.line_no and e["note"], (case.id, d.dimension, e)
                 assert e["text"] == u.text[:80]
+
+
+def test_strengths_put_the_surer_first_and_flag_an_unsure_one():
+    def dim(name, score, confidence):
+        return DimensionScore(name, "PRC-X", score, {}, "norm", confidence)
+
+    report = draft_report(
+        [dim("教学目标达成", 5, 0.35), dim("反馈评价", 4, 0.6), dim("课堂互动", 4, 1.0)],
+        {},
+        stage="初中",
+        find_resources=None,
+    )
+    texts = [s["text"] for s in report["strengths"]]
+    assert texts == [
+        "教学目标达成表现较好（5 分；仅凭现有材料推断，置信度低）",
+        "课堂互动表现较好（4 分）",
+        "反馈评价表现较好（4 分）",
+    ]

@@ -133,6 +133,10 @@ def suggestion_text(dimension: str, m: Mapping[str, Any]) -> str:
     return SUGGESTIONS[dimension].format(**values)
 
 
+# below this rubric confidence a strength is reported as an inference, not a finding
+UNSURE_BELOW = 0.5
+
+
 def priority_weaknesses(scored: Mapping[str, tuple[int, float]]) -> list[str]:
     """The dimensions a report names to work on, from {dimension: (score, confidence)}: up to
     three at 2 points or below, lowest and surest first; with none, the weakest at 3 points.
@@ -151,9 +155,12 @@ def draft_report(
     find_resources: ResourceFinder | None,
 ) -> dict[str, Any]:
     """Strengths, priority weaknesses with evidence, suggestions and resources (Chinese)."""
+    # best first, the surer of two equal scores first; a strength the rubric can hardly see
+    # (教学目标达成 from a transcript alone) says so, for the trainer and the teacher
     strengths = [
-        {"dimension": d.dimension, "score": d.score, "evidence": d.evidence[:2], "text": f"{d.dimension}表现较好（{d.score} 分）"}
-        for d in sorted(scores, key=lambda d: -d.score) if d.score >= 4
+        {"dimension": d.dimension, "score": d.score, "evidence": d.evidence[:2],
+         "text": f"{d.dimension}表现较好（{d.score} 分{'；仅凭现有材料推断，置信度低' if d.confidence < UNSURE_BELOW else ''}）"}
+        for d in sorted(scores, key=lambda d: (-d.score, -d.confidence)) if d.score >= 4
     ][:3]  # fmt: skip
     by_name = {d.dimension: d for d in scores}
     weak = [
