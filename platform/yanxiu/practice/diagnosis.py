@@ -59,6 +59,8 @@ def _pct(value: float | None) -> str:
 def model_version(coder: UtteranceCoder | None) -> str:
     """The version recorded with a diagnosis: the rubric's, plus the coder's fingerprint."""
     tag = getattr(coder, "fingerprint", None) if coder is not None else None
+    if tag and getattr(getattr(coder, "e5_", None), "int8", False):
+        tag += "-e5int8"  # the same file run with int8 e5 codes a few sentences differently
     return f"{MODEL_VERSION}:coder-{tag}" if tag else MODEL_VERSION
 
 
