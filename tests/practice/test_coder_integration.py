@@ -23,7 +23,7 @@ KEYWORDS = {"同学们好": "greeting", "为什么": "guidance", "总结": "summ
 class KeywordCoder:
     """Stands in for the learned coder: a keyword per move, records what it was asked."""
 
-    fingerprint = "abcdef12"
+    version = "abcdef12"
 
     def __init__(self) -> None:
         self.seen: list[str] = []

@@ -251,6 +251,15 @@ class UtteranceCoder:
     e5_: Any = None  # FineTunedE5, when config.e5 (absent from models saved before it)
     fingerprint: str | None = None  # first 8 hex digits of the saved file's sha256 (set by load)
 
+    @property
+    def version(self) -> str | None:
+        """The fingerprint, tagged when e5 runs in int8 (the same file then codes a few
+        sentences differently from the float32 reference)."""
+        if self.fingerprint is None:
+            return None
+        int8 = self.e5_ is not None and self.e5_.int8
+        return self.fingerprint + ("-e5int8" if int8 else "")
+
     def __init__(self, config: CoderConfig | None = None, embedder: Embedder | None = None):
         self.config = config or CoderConfig()
         self._embedder = embedder

@@ -57,10 +57,8 @@ def _pct(value: float | None) -> str:
 
 
 def model_version(coder: UtteranceCoder | None) -> str:
-    """The version recorded with a diagnosis: the rubric's, plus the coder's fingerprint."""
-    tag = getattr(coder, "fingerprint", None) if coder is not None else None
-    if tag and getattr(getattr(coder, "e5_", None), "int8", False):
-        tag += "-e5int8"  # the same file run with int8 e5 codes a few sentences differently
+    """The version recorded with a diagnosis: the rubric's, plus the coder's."""
+    tag = coder.version if coder is not None else None
     return f"{MODEL_VERSION}:coder-{tag}" if tag else MODEL_VERSION
 
 
@@ -139,6 +137,15 @@ def suggestion_text(dimension: str, m: Mapping[str, Any]) -> str:
 UNSURE_BELOW = 0.5
 
 
+def strength(
+    dimension: str, score: int, evidence: list[dict[str, Any]], confidence: float = 1.0
+) -> dict[str, Any]:
+    """One listed strength; a trainer's score counts as sure."""
+    unsure = "；仅凭现有材料推断，置信度低" if confidence < UNSURE_BELOW else ""
+    return {"dimension": dimension, "score": score, "evidence": evidence[:2],
+            "text": f"{dimension}表现较好（{score} 分{unsure}）"}  # fmt: skip
+
+
 def priority_weaknesses(scored: Mapping[str, tuple[int, float]]) -> list[str]:
     """The dimensions a report names to work on, from {dimension: (score, confidence)}: up to
     three at 2 points or below, lowest and surest first; with none, the weakest at 3 points.
@@ -160,8 +167,7 @@ def draft_report(
     # best first, the surer of two equal scores first; a strength the rubric can hardly see
     # (教学目标达成 from a transcript alone) says so, for the trainer and the teacher
     strengths = [
-        {"dimension": d.dimension, "score": d.score, "evidence": d.evidence[:2],
-         "text": f"{d.dimension}表现较好（{d.score} 分{'；仅凭现有材料推断，置信度低' if d.confidence < UNSURE_BELOW else ''}）"}
+        strength(d.dimension, d.score, d.evidence, d.confidence)
         for d in sorted(scores, key=lambda d: (-d.score, -d.confidence)) if d.score >= 4
     ][:3]  # fmt: skip
     by_name = {d.dimension: d for d in scores}

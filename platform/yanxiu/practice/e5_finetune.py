@@ -381,25 +381,27 @@ class FineTunedE5:
         self.__dict__.update(state)
         self._fused = self._session = None
 
-    def _pooled(
+    def _pooled_float32(
         self, f: E5File, encoded: list[list[int]]
     ) -> Iterator[tuple[list[int], np.ndarray]]:
-        """(rows, their mean-pooled last hidden states), batch by batch."""
-        if not self.int8:
-            if self._fused is None:
-                self._fused = fuse(self.arrays, self.n_layers)
-            for rows in length_batches([len(e) for e in encoded], self.batch_tokens):
-                yield rows, forward(self.arrays, self._fused, f.word_rows, [encoded[i] for i in rows],
-                                    self.n_layers, self.heads, self.eps, f.pad)  # fmt: skip
-            return
+        """(rows, their mean-pooled last hidden states) by the numpy reference, in batches."""
+        if self._fused is None:
+            self._fused = fuse(self.arrays, self.n_layers)
+        for rows in length_batches([len(e) for e in encoded], self.batch_tokens):
+            yield rows, forward(self.arrays, self._fused, f.word_rows, [encoded[i] for i in rows],
+                                self.n_layers, self.heads, self.eps, f.pad)  # fmt: skip
+
+    def _pooled_int8(
+        self, f: E5File, encoded: list[list[int]]
+    ) -> Iterator[tuple[list[int], np.ndarray]]:
+        """The same by the int8 runner, one text per run: activations are quantised with one
+        scale per run, so a text batched with others would be coded differently."""
         if self._session is None:
             from yanxiu.practice import e5_onnx
 
             fused = fuse(self.arrays, self.n_layers)
             model = e5_onnx.build_model(self.arrays, fused, self.n_layers, self.heads, self.eps)
             self._session = e5_onnx.session(model)
-        # one text per run: activations are quantised with one scale per run, so a text batched
-        # with others would be coded differently (and nothing is padded)
         for i, token_ids in enumerate(encoded):
             x, mask = embed(self.arrays, f.word_rows, [token_ids], self.eps, f.pad)
             (h,) = self._session.run(["h"], {"x": x, "bias": attention_bias(mask)})
@@ -410,7 +412,9 @@ class FineTunedE5:
         if not texts:
             return out
         f, tok = base_model()
-        for rows, pooled in self._pooled(f, [tok.encode(t or "。") for t in texts]):
+        encoded = [tok.encode(t or "。") for t in texts]
+        runner = self._pooled_int8 if self.int8 else self._pooled_float32
+        for rows, pooled in runner(f, encoded):
             logits = pooled @ self.arrays["head.w"].T + self.arrays["head.b"]
             logits -= logits.max(axis=1, keepdims=True)
             p = np.exp(logits)

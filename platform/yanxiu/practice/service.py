@@ -26,6 +26,7 @@ from yanxiu.practice.diagnosis import (
     diagnose_lesson_plan,
     diagnose_transcript,
     priority_weaknesses,
+    strength,
     suggestion_text,
 )
 from yanxiu.practice.models import (
@@ -227,11 +228,7 @@ def plan_review(
 def _strengths_after_edit(diagnosis: Diagnosis, scores: dict[str, int]) -> list[dict[str, Any]]:
     """The draft's strengths recomputed from the reviewed scores (4 or 5 points, best first)."""
     best = sorted((kv for kv in scores.items() if kv[1] >= 4), key=lambda kv: -kv[1])[:3]
-    return [
-        {"dimension": dim, "score": score, "evidence": diagnosis.scores[dim]["evidence"][:2],
-         "text": f"{dim}表现较好（{score} 分）"}
-        for dim, score in best
-    ]  # fmt: skip
+    return [strength(dim, score, diagnosis.scores[dim]["evidence"]) for dim, score in best]
 
 
 def review_diagnosis(
