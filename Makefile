@@ -58,7 +58,7 @@ bench: install-dev
 	$(BIN)/yanxiu bench search
 	$(BIN)/yanxiu bench recommend
 	$(BIN)/yanxiu bench score
-	$(BIN)/python -m yanxiu.web.loadbench --users 50 --seconds 20
+	$(BIN)/python -m yanxiu.lab.load_bench --users 50 --seconds 20
 
 # The README's screenshots (1280×800 PNG): the browser suite writes every main page to
 # var/screenshots; this copies the chosen ones to docs/screenshots.

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+import yanxiu.tables  # noqa: F401  (every feature's tables registered)
 from yanxiu.config import PROJECT_ROOT, Settings
 from yanxiu.content import Content, load_content
 from yanxiu.credits.policy import CreditPolicy, load_policies

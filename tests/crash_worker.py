@@ -3,6 +3,7 @@
 import sys
 from datetime import date
 
+import yanxiu.tables  # noqa: F401
 from yanxiu.config import PROJECT_ROOT
 from yanxiu.credits.ledger import credit_hours
 from yanxiu.credits.models import CreditSource

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from tests.conftest import TODAY
 from tests.factories import make_teacher
 from yanxiu.audit.models import AuditEntry
-from yanxiu.catalog.enrolments import EnrolmentError, complete_course, enrol
 from yanxiu.catalog.models import Course, CourseFormat, CourseStatus, EnrolmentStatus
 from yanxiu.credits.compliance import compute_compliance
 from yanxiu.credits.ledger import (
@@ -20,6 +19,7 @@ from yanxiu.credits.ledger import (
     void_record,
 )
 from yanxiu.credits.models import CreditRecord, CreditSource, ReviewState
+from yanxiu.learning.enrolments import EnrolmentError, complete_course, enrol
 from yanxiu.programs.models import AttendanceStatus, OfflineSession, Program
 from yanxiu.programs.service import record_attendance
 

@@ -9,7 +9,6 @@ from yanxiu.credits.ledger import credit_hours, review_record, void_record
 from yanxiu.credits.models import CreditSource, ReviewState
 from yanxiu.db import migrate
 from yanxiu.db.append_only import APPEND_ONLY_TABLES
-from yanxiu.db.tables import metadata
 from yanxiu.practice.models import (
     Diagnosis,
     DiagnosisReview,
@@ -18,6 +17,7 @@ from yanxiu.practice.models import (
     RecordKind,
     ReviewDecision,
 )
+from yanxiu.tables import metadata
 
 
 def test_migrations_from_empty_create_every_table(empty_db):

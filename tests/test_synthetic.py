@@ -1,7 +1,7 @@
 from collections import deque
 
 from yanxiu.catalog.schema import find_cycle, parse_resources
-from yanxiu.seed.synthetic import generate_resources, generate_teachers
+from yanxiu.lab.synthetic import generate_resources, generate_teachers
 
 
 def test_synthetic_catalog_is_valid_deterministic_and_acyclic(content):

@@ -9,7 +9,11 @@ import pytest
 from tests.conftest import TODAY
 from tests.factories import make_teacher
 from tests.test_ledger import make_course
-from yanxiu.catalog.browse import (
+from yanxiu.catalog.models import CourseStatus
+from yanxiu.credits.compliance import compute_compliance
+from yanxiu.credits.ledger import credit_hours, ledger_entries, review_record, void_record
+from yanxiu.credits.models import CreditSource, ReviewState
+from yanxiu.learning.browse import (
     CatalogSnapshot,
     CourseNotFound,
     browse,
@@ -19,10 +23,8 @@ from yanxiu.catalog.browse import (
     rate_teacher_course,
     record_progress,
 )
-from yanxiu.catalog.enrolments import EnrolmentError
-from yanxiu.catalog.models import CourseStatus
-from yanxiu.credits.compliance import compute_compliance
-from yanxiu.credits.dashboard import (
+from yanxiu.learning.enrolments import EnrolmentError
+from yanxiu.reports.dashboard import (
     PathCache,
     activity_fingerprint,
     build_dashboard,
@@ -30,8 +32,6 @@ from yanxiu.credits.dashboard import (
     path_fingerprint,
     teacher_ledger,
 )
-from yanxiu.credits.ledger import credit_hours, ledger_entries, review_record, void_record
-from yanxiu.credits.models import CreditSource, ReviewState
 
 
 def _credit(session, policy, teacher_id, key, hours, category="学科教学", source=CreditSource.OFFLINE,

@@ -193,8 +193,8 @@ def report_compliance(
     import io
 
     from yanxiu.credits.policy import load_policies
-    from yanxiu.credits.reports import group_compliance, teacher_compliance, teacher_row_dict
     from yanxiu.db import session_scope
+    from yanxiu.reports.compliance import group_compliance, teacher_compliance, teacher_row_dict
     from yanxiu.runtime import get_session_factory
 
     settings = get_settings()
@@ -224,10 +224,10 @@ def report_compliance(
 
 
 def _search_service(progress: bool) -> tuple[Any, Any]:
-    from yanxiu.analytics.embed import EmbedderUnavailable
-    from yanxiu.analytics.service import catalog_search_from_settings
     from yanxiu.db import session_scope
     from yanxiu.runtime import get_session_factory
+    from yanxiu.search.embed import EmbedderUnavailable
+    from yanxiu.search.service import catalog_search_from_settings
 
     settings = get_settings()
     try:
@@ -290,11 +290,11 @@ def recommend(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """A teacher's precise training path, each step with its reasons."""
-    from yanxiu.analytics.embed_cache import EmbeddingCache
     from yanxiu.credits.policy import load_policies
     from yanxiu.db import session_scope
     from yanxiu.recommend.service import build_recommender, load_ranker, resolve_teacher
     from yanxiu.runtime import get_session_factory
+    from yanxiu.search.embed_cache import EmbeddingCache
 
     settings = get_settings()
     service, _ = _search_service(progress=False)
@@ -342,7 +342,7 @@ def eval_search(
     ] = None,
 ) -> None:
     """nDCG@10, recall@10 and MRR of lexical, dense and hybrid search in one run."""
-    from yanxiu.analytics.search_eval import evaluate, format_table, load_queries
+    from yanxiu.lab.search_eval import evaluate, format_table, load_queries
 
     service, _ = _search_service(progress=sys.stderr.isatty())
     path = queries or get_settings().content_dir / "eval" / "search_queries.yaml"
@@ -364,7 +364,7 @@ def bench_search(
     ] = "10000,100000,1000000",
 ) -> None:
     """Index build/latency/recall vs numpy, embedding throughput, end-to-end query latency."""
-    from yanxiu.analytics.search_bench import format_report, run
+    from yanxiu.lab.search_bench import format_report, run
 
     settings = get_settings()
     result = run(
@@ -382,7 +382,7 @@ def train_ranker_cmd(
     seed: Annotated[int, typer.Option(help="Seed")] = 0,
 ) -> None:
     """Train the path re-ranker on simulated interaction logs and save it to models/ranker."""
-    from yanxiu.recommend.ranker import train_ranker
+    from yanxiu.lab.ranker_train import train_ranker
 
     settings = get_settings()
     ranker, report = train_ranker(
@@ -428,14 +428,14 @@ def train_utterances_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON")] = False,
 ) -> None:
     """Train the DialogID utterance coder: fit on train, report its and the baseline's dev figures, refit on train + dev."""
-    from yanxiu.practice.coder import MODEL_SUBDIR
-    from yanxiu.practice.coder_train import (
+    from yanxiu.lab.coder_train import (
         DEFAULT_DEV,
         DEFAULT_TRAIN,
         format_metrics_pair,
         require_data,
         train_coder,
     )
+    from yanxiu.practice.coder import MODEL_SUBDIR
 
     settings = get_settings()
     out_dir = out or settings.models_dir / MODEL_SUBDIR
@@ -500,8 +500,8 @@ def eval_utterances_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Accuracy, macro-F1 and per-class F1 of the saved coder and of a baseline trained in this run."""
+    from yanxiu.lab.coder_train import DEFAULT_TRAIN, evaluate_coder, format_eval, require_data
     from yanxiu.practice.coder import MODEL_FILE, MODEL_SUBDIR
-    from yanxiu.practice.coder_train import DEFAULT_TRAIN, evaluate_coder, format_eval, require_data
 
     model_dir = model or get_settings().models_dir / MODEL_SUBDIR
     try:
@@ -524,7 +524,7 @@ def eval_recommend(
     seed: Annotated[int, typer.Option(help="Seed")] = 0,
 ) -> None:
     """Learned ranker vs random, popularity and content similarity on held-out simulated teachers."""
-    from yanxiu.recommend.evaluate import evaluate_recommenders, format_table
+    from yanxiu.lab.recommend_eval import evaluate_recommenders, format_table
 
     settings = get_settings()
     report = evaluate_recommenders(
@@ -550,11 +550,11 @@ def eval_recommend(
 
 def _demo_gap_closure() -> dict[str, Any] | None:
     """Gap closure of real paths for the database's teachers (None without a seeded demo)."""
-    from yanxiu.analytics.embed_cache import EmbeddingCache
     from yanxiu.credits.policy import load_policies
     from yanxiu.db import session_scope
     from yanxiu.recommend.service import build_recommender, gap_closure, load_ranker
     from yanxiu.runtime import get_session_factory
+    from yanxiu.search.embed_cache import EmbeddingCache
     from yanxiu.seed.demo import DEMO_MARKER
 
     settings = get_settings()
@@ -589,7 +589,7 @@ def bench_recommend_cmd(
     teachers: Annotated[int, typer.Option(help="Teachers for batch throughput")] = 10_000,
 ) -> None:
     """One teacher's plan over a large catalog (FAISS vs numpy retrieval) and batch throughput."""
-    from yanxiu.recommend.bench import bench_recommend, format_bench
+    from yanxiu.lab.recommend_bench import bench_recommend, format_bench
     from yanxiu.recommend.ranker import Ranker
 
     path = get_settings().models_dir / "ranker"
@@ -665,7 +665,7 @@ def score(
     finder = None
     try:
         service, _ = _search_service(progress=False)
-        from yanxiu.analytics.profiles import competency_texts
+        from yanxiu.catalog.service import competency_texts
         from yanxiu.db import session_scope
         from yanxiu.practice.resources import search_resource_finder
         from yanxiu.runtime import get_session_factory
@@ -747,7 +747,7 @@ def bench_score_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Time scoring a 45-minute, 600-utterance transcript on one core."""
-    from yanxiu.practice.bench import bench_score, format_score_bench
+    from yanxiu.lab.score_bench import bench_score, format_score_bench
 
     result = bench_score(get_settings().content_dir)
     typer.echo(json.dumps(result, ensure_ascii=False) if as_json else format_score_bench(result))

@@ -28,3 +28,40 @@ class InputError(Exception):
         if len(problems) > 200:
             lines.append(f"  … and {len(problems) - 200} more")
         super().__init__("\n".join(lines))
+
+
+class DomainError(Exception):
+    """A refusal the person can understand: ``message`` is shown to them, in Chinese.
+
+    The web layer maps each kind to an HTTP status once (``yanxiu.web.errors``); domain code
+    never chooses a status, and routes never match message text.
+    """
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = dict(fields or {})  # form field -> what is wrong with it
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or the person may not know that it does)."""
+
+
+class NotAllowed(DomainError):
+    """The thing exists but lies outside what this person may see or do."""
+
+
+class Conflict(DomainError):
+    """The request is valid but the thing's state no longer allows it (already decided…)."""
+
+
+class Invalid(DomainError):
+    """What the person submitted cannot be used; ``fields`` says which field and why."""
+
+
+class TooLarge(Invalid):
+    """An upload or a field is bigger than the server accepts."""
+
+
+class Unavailable(DomainError):
+    """A capability is not running on this server (e.g. no embedding model could be loaded)."""

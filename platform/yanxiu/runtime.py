@@ -7,6 +7,7 @@ from functools import lru_cache
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import yanxiu.tables  # noqa: F401  (every feature's tables, before the ORM resolves foreign keys)
 from yanxiu.config import Settings
 from yanxiu.db.engine import make_engine, make_session_factory
 

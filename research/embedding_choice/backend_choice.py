@@ -29,7 +29,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from yanxiu.analytics.embed import (  # noqa: E402
+from yanxiu.search.embed import (  # noqa: E402
     PACKAGED_MINILM,
     EmbedderUnavailable,
     LexicalEmbedder,

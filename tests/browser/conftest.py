@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, R
 
 from tests.conftest import copy_sqlite
 from yanxiu.config import PROJECT_ROOT
-from yanxiu.web.loadbench import LiveServer, start_server
+from yanxiu.lab.load_bench import LiveServer, start_server
 
 CHROMIUM = Path(os.environ.get("YANXIU_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]

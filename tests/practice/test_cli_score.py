@@ -9,8 +9,8 @@ from yanxiu.accounts.models import Role
 from yanxiu.accounts.service import create_user
 from yanxiu.cli import app as cli
 from yanxiu.config import PROJECT_ROOT, get_settings
+from yanxiu.lab.score_bench import bench_score, long_transcript
 from yanxiu.practice.agreement import load_calibration
-from yanxiu.practice.bench import bench_score, long_transcript
 from yanxiu.practice.models import RecordKind, ReviewDecision
 from yanxiu.practice.parse import parse_transcript
 from yanxiu.practice.rubric import PLAN_DIMENSIONS

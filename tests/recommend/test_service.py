@@ -8,16 +8,16 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.factories import make_teacher
-from yanxiu.analytics.catalog_index import open_catalog_search
-from yanxiu.analytics.embed import make_embedder
-from yanxiu.analytics.embed_cache import EmbeddingCache
-from yanxiu.catalog.enrolments import complete_course, enrol
 from yanxiu.catalog.models import Course
 from yanxiu.catalog.service import sync_competencies, sync_courses
 from yanxiu.cli import app as cli
 from yanxiu.config import get_settings
+from yanxiu.learning.enrolments import complete_course, enrol
 from yanxiu.practice.models import Diagnosis, DiagnosisStatus, PracticeRecord, RecordKind
 from yanxiu.recommend.service import build_recommender
+from yanxiu.search.catalog_index import open_catalog_search
+from yanxiu.search.embed import make_embedder
+from yanxiu.search.embed_cache import EmbeddingCache
 
 TODAY = date(2026, 11, 20)
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yanxiu.recommend.simulator import (
+from yanxiu.lab.simulator import (
     LATENT,
     MASTERED_AT,
     OBSERVED,
@@ -20,7 +20,7 @@ from yanxiu.recommend.simulator import (
     items_from_resources,
     mastery_gain_after,
 )
-from yanxiu.seed.synthetic import generate_resources
+from yanxiu.lab.synthetic import generate_resources
 
 COMPS = ("A1", "A2", "B1", "B2")
 

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from tests.factories import password_hash
 from yanxiu.accounts.models import Region, RegionLevel, Role, School, SchoolLocation, User
 from yanxiu.accounts.service import create_teacher_profile, create_user
-from yanxiu.analytics.embed import LexicalEmbedder
 from yanxiu.catalog.service import sync_competencies
 from yanxiu.practice.models import (
     Diagnosis,
@@ -22,6 +21,7 @@ from yanxiu.practice.models import (
     RecordKind,
     ReviewDecision,
 )
+from yanxiu.search.embed import LexicalEmbedder
 from yanxiu.studios import push as pushes
 from yanxiu.studios import service
 from yanxiu.studios.models import CaseKind, CaseResource, Push, PushDelivery, Studio, StudioMember

@@ -54,7 +54,7 @@ class Site:
 
     @property
     def factory(self):  # type: ignore[no-untyped-def]
-        return self.app.state.session_factory
+        return self.app.state.services.session_factory
 
     def close(self) -> None:
         for client in self.clients:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.web.helpers import form_token, login
 from yanxiu.accounts.models import Region, Role, School, User
 from yanxiu.catalog.models import Course
-from yanxiu.credits.reports import group_compliance, teacher_compliance
+from yanxiu.reports.compliance import group_compliance, teacher_compliance
 
 
 def region_id(site, code: str) -> int:
@@ -30,7 +30,7 @@ def school_of(site, county_code: str) -> int:
 
 def test_dashboard_numbers_equal_the_compliance_aggregate(demo_site):
     client = demo_site.client("admin")
-    policy = demo_site.app.state.policy
+    policy = demo_site.app.state.services.policy
     with demo_site.factory() as s:
         rows = teacher_compliance(s, policy=policy, today=date.today())
         expected = {g.key: g for g in group_compliance(rows, by="county")}
@@ -98,7 +98,7 @@ def test_csv_has_a_bom_and_the_admins_rows(demo_site):
     table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     header, body = table[0], table[1:]
     assert header[:4] == ["用户名", "姓名", "学校", "区县"] and "状态" in header
-    policy = demo_site.app.state.policy
+    policy = demo_site.app.state.services.policy
     with demo_site.factory() as s:
         mine = teacher_compliance(
             s, policy=policy, today=date.today(), region_id=region_id(demo_site, "GX0102")
@@ -117,7 +117,7 @@ def test_csv_has_a_bom_and_the_admins_rows(demo_site):
 
 
 def test_policy_page_shows_the_policy_in_force(demo_site):
-    policy = demo_site.app.state.policy
+    policy = demo_site.app.state.services.policy
     page = demo_site.client("admin").get("/admin/policy").text
     assert policy.name in page
     for number in (
@@ -162,7 +162,7 @@ def test_import_with_a_bad_row_names_the_row_and_imports_nothing(fresh_site):
     response = upload(client, HEADER + GOOD + BAD)
     assert response.status_code == 303 and response.headers["location"].startswith("/jobs/")
     job_id = int(response.headers["location"].rsplit("/", 1)[1])
-    job = fresh_site.app.state.jobs.wait(job_id)
+    job = fresh_site.app.state.services.jobs.wait(job_id)
     assert job.status.value == "failed" and "未导入任何数据" in job.error
     page = client.get(f"/jobs/{job_id}").text
     assert "第 3 行" in page and "XK-SX-92" in page and "学时" in page
@@ -179,13 +179,13 @@ def test_a_good_import_finishes_and_is_searchable(fresh_site):
     before = course_count(fresh_site)
     response = upload(client, HEADER + GOOD)
     job_id = int(response.headers["location"].rsplit("/", 1)[1])
-    job = fresh_site.app.state.jobs.wait(job_id, timeout=120)
+    job = fresh_site.app.state.services.jobs.wait(job_id, timeout=120)
     assert job.status.value == "done", job.error
     assert "新增 1 条" in job.result
     assert course_count(fresh_site) == before + 1
     page = client.get(f"/jobs/{job_id}").text
     assert "已完成" in page and "已更新" in page and "hx-trigger" not in page
-    hits = fresh_site.app.state.search.search("量感培养", k=5, mode="lexical")
+    hits = fresh_site.app.state.services.search.search("量感培养", k=5, mode="lexical")
     assert "XK-SX-91" in [h.doc.code for h in hits]
     catalog = client.get("/admin/catalog").text
     assert "新增课程.csv" in catalog and "已导入" in catalog

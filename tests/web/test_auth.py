@@ -111,7 +111,7 @@ def _session_csrf(client: TestClient) -> str:
     from itsdangerous import URLSafeSerializer
 
     app = client.app
-    secret = app.state.settings.secret_key.get_secret_value()
+    secret = app.state.services.settings.secret_key.get_secret_value()
     return URLSafeSerializer(secret, salt="yanxiu.session").loads(client.cookies[COOKIE_NAME])[
         "csrf"
     ]

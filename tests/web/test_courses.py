@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from tests.web.helpers import form_token
 from yanxiu.accounts.models import User
-from yanxiu.catalog.enrolments import course_credit_key
 from yanxiu.catalog.models import Course, CourseStatus, Enrolment
 from yanxiu.credits.models import CreditRecord
+from yanxiu.learning.enrolments import course_credit_key
 
 HX = {"HX-Request": "true"}
 

@@ -34,7 +34,7 @@ def test_progress_fragment_polls_every_second_until_done(demo_site):
         progress.advance(3, "收尾")
         return "处理完成：共 4 批"
 
-    jobs = demo_site.app.state.jobs
+    jobs = demo_site.app.state.services.jobs
     job = jobs.submit("score", "批量评分：测试", work, owner_id=uid(demo_site, "trainer.linjiang"))
     assert started.wait(10)
     fragment = client.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
@@ -62,7 +62,7 @@ def test_failed_job_shows_its_error(demo_site):
         raise RuntimeError("索引文件损坏，请重新构建")
 
     client = demo_site.client("admin")  # (each client's start-up gives the app a new registry)
-    jobs = demo_site.app.state.jobs
+    jobs = demo_site.app.state.services.jobs
     job = jobs.submit("index", "构建索引：测试", work, owner_id=uid(demo_site, "admin"))
     jobs.wait(job.id)
     page = client.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
@@ -73,7 +73,9 @@ def test_failed_job_shows_its_error(demo_site):
 
 def test_only_the_owner_or_an_admin_over_the_owner_sees_a_job(demo_site):
     client = demo_site.client()
-    jobs = demo_site.app.state.jobs  # after the client started: each start-up makes a new registry
+    jobs = (
+        demo_site.app.state.services.jobs
+    )  # after the client started: each start-up makes a new registry
     mine = jobs.submit(
         "score", "批量评分：云岭", lambda p: "好了", owner_id=uid(demo_site, "trainer.yunling")
     )

@@ -226,7 +226,7 @@ def test_rescore_runs_as_a_job_over_the_pending_drafts_in_scope(fresh_site):
     response = trainer.post("/review/rescore", data={"csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303
     job_id = int(response.headers["location"].rsplit("/", 1)[1])
-    job = fresh_site.app.state.jobs.wait(job_id, timeout=60)
+    job = fresh_site.app.state.services.jobs.wait(job_id, timeout=60)
     assert job.status == "done", job.error
     assert job.total == pending and job.done == pending and f"{pending} 份" in job.result
     assert trainer.get(f"/jobs/{job_id}").status_code == 200
@@ -240,4 +240,4 @@ def test_rescore_runs_as_a_job_over_the_pending_drafts_in_scope(fresh_site):
 
     api = trainer.post("/api/v1/review/rescore", headers={"X-CSRF-Token": token})
     assert api.status_code == 202 and api.json()["url"] == f"/jobs/{api.json()['job_id']}"
-    fresh_site.app.state.jobs.wait(api.json()["job_id"], timeout=60)
+    fresh_site.app.state.services.jobs.wait(api.json()["job_id"], timeout=60)

@@ -213,7 +213,7 @@ def page_token(client: TestClient) -> str:
     if COOKIE_NAME not in client.cookies:
         client.get("/login")  # an anonymous session gets its token with the login form
     serializer = URLSafeSerializer(
-        client.app.state.settings.secret_key.get_secret_value(),  # type: ignore[attr-defined]
+        client.app.state.services.settings.secret_key.get_secret_value(),  # type: ignore[attr-defined]
         salt="yanxiu.session",
     )
     return str(serializer.loads(client.cookies[COOKIE_NAME])["csrf"])
@@ -314,13 +314,13 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     fx = Fixture(site, users)
     for role in ROLES:  # each client runs the lifespan (a new job registry): all first
         fx.client(role)
-    job = site.app.state.jobs.submit(
+    job = site.app.state.services.jobs.submit(
         "walk", "路由巡检任务", lambda progress: "完成", owner_id=ids["trainer_id"]
     )
     ids["job"] = job.id
     with f() as s:  # a job in the admin's county (白石县): an admin sees jobs of their region only
         baishi_trainer = s.scalar(select(User.id).where(User.username == "trainer.baishi"))
-    admin_job = site.app.state.jobs.submit(
+    admin_job = site.app.state.services.jobs.submit(
         "walk", "路由巡检任务（白石）", lambda progress: "完成", owner_id=baishi_trainer
     )
     base = {

@@ -38,7 +38,7 @@ def teacher(site, username: str = "t001") -> User:
 def report_of(site, user: User):
     with site.factory() as s:
         return compute_compliance(
-            ledger_entries(s, [user.id]), policy=site.app.state.policy, teacher_id=user.id,
+            ledger_entries(s, [user.id]), policy=site.app.state.services.policy, teacher_id=user.id,
             cycle_start=user.profile.cycle_start, today=date.today(), tier=user.profile.tier,
         )  # fmt: skip
 
@@ -101,8 +101,8 @@ def test_path_partial_lists_the_steps_with_their_reasons(demo_site):
     assert partial.text.lstrip().startswith('<section class="card" id="path"')
     assert "<html" not in partial.text
     with demo_site.factory() as s:
-        path = demo_site.app.state.recommender.recommend(
-            s, teacher_id=user.id, policy=demo_site.app.state.policy, today=date.today()
+        path = demo_site.app.state.services.recommender.recommend(
+            s, teacher_id=user.id, policy=demo_site.app.state.services.policy, today=date.today()
         )
     assert path.steps
     positions = [partial.text.index(f'href="/courses/{st.code}"') for st in path.steps]
@@ -111,7 +111,7 @@ def test_path_partial_lists_the_steps_with_their_reasons(demo_site):
         for reason in step.reasons:
             assert str(escape(reason)) in partial.text
     # a second view is served from the cache (nothing changed)
-    cache = demo_site.app.state.teacher_path_cache
+    cache = demo_site.app.state.services.path_cache
     hits = cache.hits
     assert client.get("/teacher/path", headers=HX).text == partial.text
     assert cache.hits == hits + 1

@@ -188,7 +188,7 @@ def region_teachers(site, region_code: str, n: int) -> list[str]:
 
 
 def test_agreement_figures_match_practice_agreement(fresh_site):
-    from yanxiu.analytics.review_agreement import scoped_review_pairs
+    from yanxiu.reports.review_agreement import scoped_review_pairs
 
     with fresh_site.factory() as s:
         before = review_pairs(s)
@@ -272,7 +272,7 @@ def test_heatmap_counts_reviewed_weaknesses_per_school(fresh_site):
     page = client.get("/trainer/heatmap", params={"lens": "diagnosis"})
     assert page.status_code == 200
     with fresh_site.factory() as s:
-        from yanxiu.analytics.cohort import diagnosis_flags
+        from yanxiu.reports.cohort import diagnosis_flags
 
         mine = set(s.scalars(select(User.id).where(User.username.in_(teachers))))
         _, flags = diagnosis_flags(s, _teachers_of(s, "GX0101"))

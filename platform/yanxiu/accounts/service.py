@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yanxiu.accounts.models import Region, Role, TeacherProfile, User
+from yanxiu.accounts.models import Role, TeacherProfile, User
 from yanxiu.accounts.security import hash_password
 
 
@@ -59,18 +59,3 @@ def create_teacher_profile(
     session.add(profile)
     session.flush()
     return profile
-
-
-def region_subtree(session: Session, region_id: int) -> set[int]:
-    """``region_id`` and every region below it (via ``Region.parent_id``): a city's scope
-    covers its counties. The one definition of "within a region" for every role's scope."""
-    children: dict[int | None, list[int]] = {}
-    for rid, parent in session.execute(select(Region.id, Region.parent_id)):
-        children.setdefault(parent, []).append(rid)
-    found, todo = {region_id}, [region_id]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found

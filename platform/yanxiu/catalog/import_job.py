@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from yanxiu.audit.service import record_audit
 from yanxiu.catalog.service import SyncCounts, import_catalog_file
 from yanxiu.db import session_scope
-from yanxiu.errors import InputError, Problem
+from yanxiu.errors import InputError, Invalid, Problem, TooLarge
 
 ACCEPTED_SUFFIXES = (".csv", ".json", ".yaml", ".yml")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -29,6 +29,12 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 class Progress(Protocol):  # yanxiu.jobs.Progress, without importing the job machinery
     def set_total(self, total: int) -> None: ...
     def advance(self, steps: int = 1, message: str | None = None) -> None: ...
+
+
+class Submit(Protocol):  # yanxiu.services.Services.submit_job
+    def __call__(
+        self, kind: str, title: str, work: Callable[[Any], str], *, owner_id: int, detail: Any
+    ) -> Any: ...
 
 
 class ImportRejected(Exception):
@@ -54,6 +60,16 @@ class ImportOutcome:
     unchanged: int = 0
     index_note: str = ""
     index_refreshed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The outcome as the job API reports it (every rejected row, or the counts)."""
+        return {
+            "state": self.state, "created": self.created, "updated": self.updated,
+            "unchanged": self.unchanged, "index_refreshed": self.index_refreshed,
+            "index_note": self.index_note,
+            "problems": [{"row": p.row, "row_number": p.row_number, "item": p.item,
+                          "message": p.message, "original": p.original} for p in self.problems],
+        }  # fmt: skip
 
 
 FIELD_NAMES = {
@@ -192,29 +208,40 @@ def run_catalog_import(
             shutil.rmtree(path.parent, ignore_errors=True)
 
 
-def rebuild_search(
-    settings: Any, session: Session, *, previous_recommender: Any
-) -> tuple[Any, Any, str]:
-    """A fresh search service (index synced with the catalog) and recommender over it.
+def check_upload(filename: str, data: bytes) -> None:
+    """Refuse what cannot be a catalog file before anything is saved (Invalid, in Chinese)."""
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if suffix not in ACCEPTED_SUFFIXES:
+        raise Invalid("请上传 CSV、JSON 或 YAML 文件（扩展名 .csv / .json / .yaml）。")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise TooLarge(f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB，请拆分后分批导入。")
+    if not data.strip():
+        raise Invalid("上传的文件是空的。")
 
-    Returns ``(search, recommender, note)``; the recommender keeps the previous one's
-    embedding cache and ranker (None if there was none).
+
+def start_catalog_import(
+    submit: Submit,
+    *,
+    factory: sessionmaker[Session],
+    data: bytes,
+    filename: str,
+    folder: Path,
+    actor_id: int,
+    refresh_index: Callable[[], str] | None,
+) -> Any:
+    """Check and save the upload, then import it as a background job (returns the job).
+
+    ``submit`` is the job registry's (kind, title, work, owner_id, detail) → job; the job
+    fills an :class:`ImportOutcome` that the job page renders as it runs.
     """
-    from yanxiu.analytics.service import catalog_search_from_settings
-    from yanxiu.recommend.service import build_recommender
+    check_upload(filename, data)
+    path = save_upload(data, filename, folder)
+    outcome = ImportOutcome(filename=filename)
 
-    search, report = catalog_search_from_settings(settings, session)
-    recommender = None
-    if previous_recommender is not None:
-        recommender = build_recommender(
-            session, search, cache=previous_recommender.vectors.cache,
-            ranker=previous_recommender.ranker, ranker_name=previous_recommender.ranker_name,
+    def work(progress: Progress) -> str:
+        return run_catalog_import(
+            progress, factory=factory, path=path, outcome=outcome, actor_id=actor_id,
+            refresh_index=refresh_index,
         )  # fmt: skip
-    how = "重建" if report.rebuilt else "同步"
-    note = (
-        f"搜索索引已{how}：新增 {report.added} 条、更新 {report.updated} 条、移除 {report.removed} 条，"
-        "新课程现在可以搜索到。"
-    )
-    if previous_recommender is None:
-        note += "（研修路径推荐服务未启用，重启服务后生效。）"
-    return search, recommender, note
+
+    return submit("import", f"导入课程目录：{filename}", work, owner_id=actor_id, detail=outcome)

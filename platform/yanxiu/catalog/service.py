@@ -232,3 +232,8 @@ def prerequisite_graph(session: Session) -> dict[str, list[str]]:
     ):
         graph[codes[course_id]].append(codes[pre_id])
     return graph
+
+
+def competency_texts(session: Session) -> dict[str, str]:
+    """Competency id -> "名称：描述", the text a weakness is embedded and searched by."""
+    return {c.id: f"{c.name}：{c.description}" for c in session.scalars(select(Competency))}

@@ -94,3 +94,25 @@ def load_policies(directory: Path) -> dict[str, CreditPolicy]:
     if problems:
         raise InputError(problems, "credit policy files are invalid; nothing was loaded")
     return policies
+
+
+# How each source of hours is named where a policy is explained (the admin's policy page).
+SOURCE_DESCRIPTIONS = {
+    CreditSource.ONLINE: "网络研修（在线课程）",
+    CreditSource.OFFLINE: "集中面授（线下签到）",
+    CreditSource.SCHOOL_BASED: "校本研修",
+    CreditSource.RESEARCH: "教研活动",
+    CreditSource.IMPORT: "外部转入（学分银行）",
+}
+
+
+def policy_summary(policy: CreditPolicy) -> dict[str, object]:
+    """A policy as people read it: category minimums, sources with caps, the free hours."""
+    categories = [(c, policy.minimum_for(c)) for c in CATEGORIES if policy.minimum_for(c)]
+    sources = [
+        {"label": SOURCE_DESCRIPTIONS[s], "code": s.value, "counts": rule.counts,
+         "cap": rule.cap_hours, "review": rule.needs_review}
+        for s, rule in policy.sources.items()
+    ]  # fmt: skip
+    return {"categories": categories, "sources": sources,
+            "free_hours": policy.total_hours - sum(h for _, h in categories)}  # fmt: skip

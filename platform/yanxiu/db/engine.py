@@ -58,9 +58,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) 
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    # Every feature's tables must be registered before the ORM resolves foreign keys.
-    import yanxiu.db.tables  # noqa: F401
-
+    """Sessions on ``engine``. Every feature's tables must be registered (import
+    :mod:`yanxiu.tables`) before the ORM resolves foreign keys: :mod:`yanxiu.runtime` does."""
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

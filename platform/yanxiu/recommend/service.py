@@ -29,15 +29,15 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yanxiu.accounts.models import TeacherProfile
-from yanxiu.analytics.embed_cache import EmbeddingCache
-from yanxiu.analytics.profiles import TeacherVectors, competency_texts, load_teacher_signals
-from yanxiu.analytics.search import CatalogDoc, CatalogSearch
+from yanxiu.accounts.models import Role, TeacherProfile, User
+from yanxiu.accounts.scope import OUT_OF_SCOPE, Scope
 from yanxiu.catalog.models import Course, Enrolment, EnrolmentStatus
 from yanxiu.catalog.schema import ETHICS_CATEGORY
+from yanxiu.catalog.service import competency_texts
 from yanxiu.credits.compliance import TeacherCompliance, compute_compliance
 from yanxiu.credits.ledger import ledger_entries
 from yanxiu.credits.policy import CreditPolicy
+from yanxiu.errors import NotAllowed, NotFound, Unavailable
 from yanxiu.recommend.features import (
     ItemInfo,
     ItemStats,
@@ -46,6 +46,9 @@ from yanxiu.recommend.features import (
     format_history,
 )
 from yanxiu.recommend.plan import plan_path
+from yanxiu.recommend.profiles import TeacherVectors, load_teacher_signals
+from yanxiu.search.embed_cache import EmbeddingCache
+from yanxiu.search.hybrid import CatalogDoc, CatalogSearch
 
 INDUCTION_CATEGORY = "新教师入职"
 NEAR_DUPLICATE = 0.93  # cosine between two chosen items above which the second is skipped
@@ -460,14 +463,41 @@ def load_ranker(models_dir: Path, backend: str | None = None) -> tuple[Scorer | 
 
 def resolve_teacher(session: Session, teacher: str) -> int:
     """A teacher's user id from an id or a username."""
-    from yanxiu.accounts.models import User
-
     user = session.get(User, int(teacher)) if teacher.isdigit() else None
     if user is None:
         user = session.scalar(select(User).where(User.username == teacher))
     if user is None or session.get(TeacherProfile, user.id) is None:
         raise ValueError(f"no teacher {teacher!r} (give a user id or username of a teacher)")
     return user.id
+
+
+def path_for(
+    session: Session,
+    planner: PathRecommender | None,
+    *,
+    scope: Scope,
+    teacher: str,
+    policy: CreditPolicy,
+    today: date,
+    unavailable: str = "",
+) -> TrainingPath:
+    """The training path of ``teacher`` (id or username) for a user whose ``scope`` covers them.
+
+    A teacher asking about anyone else is refused without learning whether they exist.
+
+    Raises:
+        NotAllowed, NotFound, Unavailable (no recommender on this server).
+    """
+    if planner is None:
+        raise Unavailable(f"研修路径推荐暂不可用：{unavailable or '服务尚未就绪'}")
+    try:
+        teacher_id = resolve_teacher(session, teacher)
+    except ValueError as exc:
+        if scope.role == Role.TEACHER:
+            raise NotAllowed(OUT_OF_SCOPE) from exc
+        raise NotFound(f"没有教师“{teacher}”（请提供教师的用户 id 或用户名）") from exc
+    scope.require(session, session.get(User, teacher_id))
+    return planner.recommend(session, teacher_id=teacher_id, policy=policy, today=today)
 
 
 def gap_closure(

@@ -24,19 +24,19 @@ from tqdm import tqdm
 from yanxiu.accounts.models import Region, RegionLevel, Role, School, SchoolLocation, User
 from yanxiu.accounts.security import hash_password
 from yanxiu.accounts.service import create_teacher_profile, create_user
-from yanxiu.catalog.enrolments import (
-    complete_course,
-    drop_course,
-    enrol,
-    rate_course,
-    update_progress,
-)
 from yanxiu.catalog.models import Course, CourseStatus
 from yanxiu.content import Content
 from yanxiu.credits.ledger import credit_hours, replace_record, review_record
 from yanxiu.credits.models import CreditSource, ReviewState
 from yanxiu.credits.policy import CreditPolicy
 from yanxiu.db.meta import get_meta, set_meta
+from yanxiu.learning.enrolments import (
+    complete_course,
+    drop_course,
+    enrol,
+    rate_course,
+    update_progress,
+)
 from yanxiu.programs.models import (
     AttendanceStatus,
     OfflineSession,

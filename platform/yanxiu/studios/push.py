@@ -35,8 +35,8 @@ embedding space of the platform's embedder (e5 in production, the lexical backen
 Candidates are teachers in the studio's members or in the host's region (the city above the
 host's county, so a city studio reaches its rural counties), filtered by stage, subject,
 county, school location and weak schools; teachers who already received this case are left
-out. Functions take an :class:`~yanxiu.analytics.embed.Embedder` (and optionally an
-:class:`~yanxiu.analytics.embed_cache.EmbeddingCache`), never the web app.
+out. Functions take an :class:`~yanxiu.search.embed.Embedder` (and optionally an
+:class:`~yanxiu.search.embed_cache.EmbeddingCache`), never the web app.
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ from yanxiu.accounts.models import (
     TeacherProfile,
     User,
 )
-from yanxiu.accounts.service import region_subtree
-from yanxiu.analytics.embed import Embedder
-from yanxiu.analytics.embed_cache import EmbeddingCache
+from yanxiu.accounts.scope import Scope
 from yanxiu.audit.service import record_audit
 from yanxiu.catalog.models import Competency
+from yanxiu.search.embed import Embedder
+from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.studios.models import CaseResource, Push, PushDelivery, Studio, StudioMember
 from yanxiu.studios.service import LOCATION_LABELS
 
@@ -75,10 +75,10 @@ BOOST_CAP = 0.15
 DEFAULT_SIZE = 20
 MAX_SIZE = 200
 MAX_NOTE = 500
-RECENT_DIAGNOSES = 5  # as yanxiu.analytics.profiles.reviewed_weaknesses
+RECENT_DIAGNOSES = 5  # as yanxiu.recommend.profiles.reviewed_weaknesses
 PRIORITY_LABEL = "乡村/薄弱校优先"
 
-Scope = Literal["region", "members"]
+AudienceKind = Literal["region", "members"]
 
 
 class PushError(ValueError):
@@ -97,7 +97,7 @@ class AudienceFilters:
     county_id: int | None = None
     locations: tuple[str, ...] = ()  # SchoolLocation values
     weak_only: bool = False
-    scope: Scope = "region"
+    scope: AudienceKind = "region"
     size: int = DEFAULT_SIZE
 
     @classmethod
@@ -279,30 +279,12 @@ FORMULA_TEXT = (
 # -- who is in reach
 
 
-def region_root(session: Session, host: User) -> int | None:
-    """The region a host's pushes may reach: the city above their county (else their region)."""
-    region_id = host.region_id
-    if region_id is None and host.school is not None:
-        region_id = host.school.county_id
-    if region_id is None:
-        return None
-    region = session.get(Region, region_id)
-    if region is not None and region.level == RegionLevel.COUNTY and region.parent_id is not None:
-        return region.parent_id
-    return region_id
-
-
-def region_ids(session: Session, root: int | None) -> set[int] | None:
-    """``root`` and all regions below it; None means "everywhere" (a host without a region)."""
-    return None if root is None else region_subtree(session, root)
-
-
 def counties_in_reach(session: Session, host: User) -> list[tuple[int, str]]:
     """(id, name) of the counties the host can filter by."""
-    ids = region_ids(session, region_root(session, host))
-    query = select(Region.id, Region.name).where(Region.level == RegionLevel.COUNTY)
-    if ids is not None:
-        query = query.where(Region.id.in_(ids))
+    reach = Scope.for_user(session, host).regions
+    query = select(Region.id, Region.name).where(
+        Region.level == RegionLevel.COUNTY, Region.id.in_(list(reach))
+    )
     return [(int(i), str(n)) for i, n in session.execute(query.order_by(Region.code))]
 
 
@@ -330,9 +312,7 @@ def _teacher_rows(
             return []
         query = query.where(User.id.in_(members))
     else:
-        allowed = region_ids(session, region_root(session, host))
-        if allowed is not None:
-            query = query.where(School.county_id.in_(allowed))
+        query = Scope.for_user(session, host).filter(query)
     if filters.stage:
         query = query.where(TeacherProfile.stage == filters.stage)
     if filters.county_id is not None:
@@ -403,7 +383,7 @@ def reviewed_weaknesses_bulk(
 ) -> dict[int, list[ReviewedWeakness]]:
     """Each teacher's reviewed weaknesses, strongest per competency.
 
-    Same rule as :func:`yanxiu.analytics.profiles.reviewed_weaknesses` (the latest five
+    Same rule as :func:`yanxiu.recommend.profiles.reviewed_weaknesses` (the latest five
     accepted or edited diagnoses; the trainer's edited report when there is one), in a
     constant number of queries however many teachers there are.
     """

@@ -1,4 +1,4 @@
-"""Login, logout and the route dependencies that decide who may see what.
+"""Login, logout and the route dependencies that decide which roles may use a route.
 
 ``install_auth(app, …)`` wires everything into the app: the session/CSRF middleware
 (:mod:`yanxiu.web.security`), template helpers (``csrf_input()``, ``csrf_token()``,
@@ -9,7 +9,8 @@
     def dashboard(user: AuthUser = Depends(require_role(Role.TEACHER))): ...
 
 Not logged in: HTML routes redirect to ``/login?next=…``, routes under ``/api/`` answer 401
-JSON. Logged in with the wrong role: 403.
+JSON. Logged in with the wrong role: 403. Which *people* a user may see is not decided here but
+by :class:`yanxiu.accounts.scope.Scope`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from sqlalchemy.orm import sessionmaker
 from yanxiu import __version__
 from yanxiu.accounts.models import Role, User
 from yanxiu.accounts.security import hash_password, verify_password
-from yanxiu.accounts.service import region_subtree
 from yanxiu.audit.service import record_audit
 from yanxiu.config import Settings
 from yanxiu.db import session_scope
@@ -51,7 +51,6 @@ __all__ = [
     "current_user",
     "install_auth",
     "require_role",
-    "require_teacher_access",
     "safe_next",
 ]
 
@@ -87,24 +86,6 @@ def require_role(*roles: Role) -> Callable[..., AuthUser]:
         return user
 
     return dependency
-
-
-def require_teacher_access(session: DbSession, user: AuthUser, teacher_id: int) -> None:
-    """403 unless ``user`` may read teacher ``teacher_id``'s records.
-
-    A teacher reads only their own; a trainer or admin reads teachers whose county lies within
-    their own region (their region and its descendants); anyone else, nobody.
-    """
-    if user.role == Role.TEACHER:
-        if user.id == teacher_id:
-            return
-    elif user.role in (Role.TRAINER, Role.ADMIN) and user.region_id is not None:
-        target = session.get(User, teacher_id)
-        if target is not None:
-            region = target.region_id or (target.school.county_id if target.school else None)
-            if region is not None and region in region_subtree(session, user.region_id):
-                return
-    raise HTTPException(403, detail=FORBIDDEN)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -1,4 +1,4 @@
-"""Shared helpers for HTML routes: rendering, the database session, role home pages, errors.
+"""Shared helpers for HTML routes: rendering, Beijing time, role home pages, navigation, flashes.
 
 Routes stay thin: they read the request, call domain services (``yanxiu.catalog``,
 ``yanxiu.credits``, ``yanxiu.practice``, ``yanxiu.studios`` …) and render a template.
@@ -6,16 +6,13 @@ Routes stay thin: they read the request, call domain services (``yanxiu.catalog`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yanxiu import __version__
 from yanxiu.accounts.models import Role
@@ -27,16 +24,6 @@ HOME_BY_ROLE: dict[Role, str] = {
     Role.HOST: "/studio",
     Role.TRAINER: "/trainer",
     Role.ADMIN: "/admin",
-}
-
-ERROR_TITLES = {
-    400: "请求有误",
-    403: "无权访问",
-    404: "页面不存在",
-    409: "操作冲突",
-    413: "文件过大",
-    422: "输入有误",
-    503: "服务暂不可用",
 }
 
 
@@ -53,39 +40,16 @@ def render(
     return templates_of(request).TemplateResponse(request, name, ctx, status_code=status_code)
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """A dependency: one unit of work per request (commit on success, roll back on error).
-
-    Always use it as ``Depends(get_db, scope="function")``: with the default scope FastAPI
-    closes a yield dependency *after* the response is sent, so a redirect could reach the
-    browser before the commit (and a failed commit would still look like success)."""
-    with session_scope(request.app.state.session_factory) as session:
-        yield session
+def render_view(
+    request: Request, name: str, view: Any, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    """Render a service's view dataclass: its fields are the template's context."""
+    ctx = {"version": __version__, **{f.name: getattr(view, f.name) for f in fields(view)}, **extra}
+    return templates_of(request).TemplateResponse(request, name, ctx, status_code=status_code)
 
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
-
-
-def install_error_pages(app: FastAPI) -> None:
-    """HTML routes answer errors with a Chinese page (htmx: a fragment); the API keeps JSON."""
-
-    async def on_http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if request.url.path.startswith("/api/") or exc.status_code < 400:
-            return await http_exception_handler(request, exc)
-        title = ERROR_TITLES.get(exc.status_code, "出错了")
-        detail = exc.detail if exc.detail and exc.detail != title else ""
-        if exc.status_code == 404 and detail in ("", "Not Found"):
-            detail = "您访问的页面不存在或已被移除。"
-        elif exc.status_code == 413 and not any("\u4e00" <= c <= "\u9fff" for c in str(detail)):
-            detail = "上传的内容超过了服务器允许的大小，请压缩或拆分后重试。"
-        context = {"title": title, "detail": detail, "status": exc.status_code}
-        name = "partials/error.html" if is_htmx(request) else "error.html"
-        return render(request, name, context, status_code=exc.status_code)
-
-    # Starlette's class, so unknown URLs (404) and oversized bodies (413) get pages too.
-    app.add_exception_handler(StarletteHTTPException, on_http_error)
 
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")
@@ -172,7 +136,7 @@ def nav_badges(request: Request, user: object) -> dict[str, int]:
 
     role = getattr(user, "role", None)
     user_id = int(getattr(user, "id", 0))
-    with session_scope(request.app.state.session_factory) as session:
+    with session_scope(request.app.state.services.session_factory) as session:
         if role == Role.TEACHER:
             unread = unread_count(session, user_id)
             return {"/studios": unread} if unread else {}
@@ -193,4 +157,4 @@ def install_page_helpers(app: FastAPI, templates: Jinja2Templates) -> None:
     env.globals["nav_badges"] = pass_context(lambda ctx, user: nav_badges(ctx["request"], user))
     env.globals["role_label"] = lambda role: ROLE_LABELS.get(role, str(role))
     env.globals["flashes"] = pass_context(lambda ctx: pop_flashes(ctx["request"]))
-    install_error_pages(app)
+    env.globals["local_time"] = local_time

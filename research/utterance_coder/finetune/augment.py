@@ -10,7 +10,7 @@ probability P per epoch, replaced by a noised copy with the same label:
     with probability 0.3 the fillers 呃嗯啊哈 already there are removed;
   * punctuation: with probability 0.3 every ，becomes 。 or the reverse, or the last mark is dropped;
   * deletion: every character, with probability 0.03, is deleted.
-Everything else is the product's own training (yanxiu.practice.use_finetune_train.finetune_use:
+Everything else is the product's own training (yanxiu.lab.use_train.finetune_use:
 the same loss, batches, schedule and seed), so P = 0 reproduces the product's train-only encoder.
 The augmentation has its own random generator, so the batch order does not change with P.
 
@@ -33,7 +33,7 @@ from sklearn.metrics import f1_score
 
 sys.path.insert(0, "platform")
 from yanxiu.practice.use_finetune import FineTunedUse  # noqa: E402
-from yanxiu.practice.use_finetune_train import (  # noqa: E402
+from yanxiu.lab.use_train import (  # noqa: E402
     FinetuneConfig, _epoch_batches, _module, _padded, token_ids,
 )
 

@@ -20,7 +20,7 @@ sys.path.insert(0, "platform")
 from sklearn.metrics import f1_score  # noqa: E402
 
 from yanxiu.practice.use_finetune import FineTunedUse  # noqa: E402
-from yanxiu.practice.use_finetune_train import (  # noqa: E402
+from yanxiu.lab.use_train import (  # noqa: E402
     FinetuneConfig, _epoch_batches, _module, _padded, token_ids,
 )
 

@@ -3,7 +3,7 @@ import json, time
 from pathlib import Path
 import numpy as np
 from yanxiu.practice.coder import CoderConfig, UtteranceCoder, mark
-from yanxiu.practice.coder_train import read_dialogid_csv, cached_embeddings, metrics, DEFAULT_TRAIN, DEFAULT_DEV
+from yanxiu.lab.coder_train import read_dialogid_csv, cached_embeddings, metrics, DEFAULT_TRAIN, DEFAULT_DEV
 CACHE = Path("/work/main/var/cache/utterances")
 tr, dv = read_dialogid_csv(DEFAULT_TRAIN), read_dialogid_csv(DEFAULT_DEV)
 Etr, Edv = cached_embeddings(tr.texts, CACHE), cached_embeddings(dv.texts, CACHE)

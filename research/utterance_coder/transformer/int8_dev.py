@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from yanxiu.practice.coder import UtteranceCoder
-from yanxiu.practice.coder_train import read_dialogid_csv
+from yanxiu.lab.coder_train import read_dialogid_csv
 
 THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 1.0)
 

@@ -4,7 +4,7 @@ import numpy as np, dataclasses
 from pathlib import Path
 from sklearn.metrics import f1_score, accuracy_score
 from yanxiu.practice.coder import UtteranceCoder
-from yanxiu.practice.coder_train import read_dialogid_csv
+from yanxiu.lab.coder_train import read_dialogid_csv
 dev = read_dialogid_csv(Path("/work/shared/data/dialogid/dev.csv"))
 coder = UtteranceCoder.load(Path("/tmp/trainonly")); cfg = coder.config
 S = np.asarray(coder.l2_.predict_proba(coder.build_features(dev.texts))); F = coder.ft_.predict_proba(dev.texts)

@@ -14,7 +14,7 @@ import dataclasses, hashlib, json, sys
 from pathlib import Path
 sys.path.insert(0, "platform")
 from yanxiu.practice.coder import CoderConfig, UtteranceCoder  # noqa: E402
-from yanxiu.practice.coder_train import MODEL_NAME, _e5_settings, metrics, read_dialogid_csv  # noqa: E402
+from yanxiu.lab.coder_train import MODEL_NAME, _e5_settings, metrics, read_dialogid_csv  # noqa: E402
 
 out, refit_s = Path(sys.argv[1]), float(sys.argv[2])
 train_only_dir, refit_dir = (Path(a) for a in (sys.argv[3:5] or ["/tmp/to", "/tmp/refit"]))

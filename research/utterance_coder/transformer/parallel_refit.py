@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 sys.path.insert(0, "platform")
 from yanxiu.practice.coder import CoderConfig, UtteranceCoder
-from yanxiu.practice.coder_train import read_dialogid_csv
+from yanxiu.lab.coder_train import read_dialogid_csv
 tr = read_dialogid_csv(Path("/work/shared/data/dialogid/train.csv"))
 dv = read_dialogid_csv(Path("/work/shared/data/dialogid/dev.csv"))
 t = time.perf_counter()

@@ -13,7 +13,7 @@ import dataclasses, hashlib, json, sys
 from pathlib import Path
 sys.path.insert(0, "platform")
 from yanxiu.practice.coder import CoderConfig, UtteranceCoder  # noqa: E402
-from yanxiu.practice.coder_train import MODEL_NAME, _e5_settings, metrics, read_dialogid_csv, versions  # noqa: E402
+from yanxiu.lab.coder_train import MODEL_NAME, _e5_settings, metrics, read_dialogid_csv, versions  # noqa: E402
 
 shipped_dir, train_only_dir = Path("models/utterances"), Path(sys.argv[1])
 defaults = CoderConfig(seed=0)

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from yanxiu.db.engine import make_engine
-from yanxiu.db.tables import metadata
+from yanxiu.tables import metadata
 
 config = context.config
 

@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from yanxiu.web.routes import admin, courses, jobs, practice, studios, teacher, trainer
+from yanxiu.web.routes import (
+    admin,
+    courses,
+    jobs,
+    paths,
+    practice,
+    search,
+    studios,
+    system,
+    teacher,
+    trainer,
+)
 
-AREAS = (teacher, courses, practice, studios, trainer, admin, jobs)
+AREAS = (system, search, paths, teacher, courses, practice, studios, trainer, admin, jobs)
 
 
 def all_routers() -> list[APIRouter]:

@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Role
-from yanxiu.catalog.browse import (
+from yanxiu.credits.policy import CreditPolicy
+from yanxiu.learning.browse import (
     ENROLMENT_LABELS,
     FORMAT_LABELS,
     STATUS_LABELS,
@@ -36,11 +37,11 @@ from yanxiu.catalog.browse import (
     record_progress,
     search_catalog,
 )
-from yanxiu.catalog.enrolments import EnrolmentError
-from yanxiu.credits.policy import CreditPolicy
+from yanxiu.learning.enrolments import EnrolmentError
 from yanxiu.programs.checkin import CheckinError, CheckinResult, check_in, session_overview
 from yanxiu.web.auth import AuthUser, current_user, require_role
-from yanxiu.web.pages import flash, get_db, is_htmx, render
+from yanxiu.web.deps import get_db, get_services
+from yanxiu.web.pages import flash, is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
@@ -51,11 +52,11 @@ MAX_QUERY = 100
 
 
 def _policy(request: Request) -> CreditPolicy:
-    return request.app.state.policy
+    return get_services(request).policy
 
 
 def _secret(request: Request) -> str:
-    return request.app.state.settings.secret_key.get_secret_value()
+    return get_services(request).settings.secret_key.get_secret_value()
 
 
 def _hours(value: float) -> str:
@@ -75,9 +76,9 @@ def _results_context(
         "format_labels": FORMAT_LABELS, "search_unavailable": "",
     }  # fmt: skip
     if q:
-        service = request.app.state.search
+        service = get_services(request).search
         if service is None:
-            context["search_unavailable"] = getattr(request.app.state, "search_error", "") or "-"
+            context["search_unavailable"] = get_services(request).search_error or "-"
             context["page"] = browse(session, filters=filters, page=page)
         else:
             context["hits"] = search_catalog(service, q, filters=filters, k=SEARCH_RESULTS)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Role, TeacherProfile, User
+from yanxiu.accounts.scope import Scope
 from yanxiu.db import session_scope
 from yanxiu.practice.charts import (
     evidence_index,
@@ -61,11 +62,11 @@ from yanxiu.practice.service import (
     reviewed_view,
     status_label,
     submit_record,
-    tagged_resource_finder,
     teacher_records,
 )
-from yanxiu.web.auth import AuthUser, require_role, require_teacher_access
-from yanxiu.web.pages import flash, get_db, local_time, render
+from yanxiu.web.auth import AuthUser, require_role
+from yanxiu.web.deps import get_db, get_services
+from yanxiu.web.pages import flash, local_time, render
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
@@ -106,19 +107,11 @@ def _db_user(session: Session, user: AuthUser) -> User:
 
 def resource_finder(request: Request, session: Session) -> ResourceFinder:
     """Semantic search when the catalog index is loaded, else courses tagged with the competency."""
-    search = getattr(request.app.state, "search", None)
-    if search is not None:
-        from yanxiu.analytics.profiles import competency_texts
-        from yanxiu.practice.resources import search_resource_finder
-
-        return search_resource_finder(search, competency_texts(session))
-    return tagged_resource_finder(session)
+    return get_services(request).resource_finder(session)
 
 
 def _calibration(request: Request) -> dict[str, dict[int, int]]:
-    from yanxiu.practice.agreement import load_calibration
-
-    return load_calibration(request.app.state.settings.models_dir)
+    return get_services(request).calibration()
 
 
 # ---------------------------------------------------------------- upload
@@ -231,7 +224,7 @@ def _load_record(session: Session, record_id: int, me: AuthUser) -> PracticeReco
     record = session.get(PracticeRecord, record_id)
     if record is None:
         raise HTTPException(404, detail="没有找到这份实践记录。")
-    require_teacher_access(session, me, record.teacher_id)
+    Scope.for_user(session, me).require(session, record)
     return record
 
 
@@ -478,7 +471,7 @@ def _review_submit(
     items: list[tuple[str, Any]],
     fields: dict[str, str],
 ) -> Response:
-    with session_scope(request.app.state.session_factory) as session:
+    with session_scope(get_services(request).session_factory) as session:
         diagnosis, reviewer = _load_for_review(session, diagnosis_id, me)
         scores: dict[str, int] = {}
         bad: list[str] = []
@@ -527,8 +520,8 @@ def _review_submit(
 
 def start_rescore(request: Request, me: AuthUser) -> Any:
     """Submit a job that re-scores every pending draft in ``me``'s scope with the current model."""
-    factory = request.app.state.session_factory
-    search = getattr(request.app.state, "search", None)
+    services = get_services(request)
+    factory = services.session_factory
     calibration = _calibration(request)
 
     def work(progress: Any) -> str:
@@ -543,13 +536,7 @@ def start_rescore(request: Request, me: AuthUser) -> Any:
             with session_scope(factory) as s:  # one transaction per record: finished work stays
                 diagnosis = s.get(Diagnosis, diagnosis_id)
                 title = diagnosis.record.title if diagnosis else str(diagnosis_id)
-                if search is not None:
-                    from yanxiu.analytics.profiles import competency_texts
-                    from yanxiu.practice.resources import search_resource_finder
-
-                    finder = search_resource_finder(search, competency_texts(s))
-                else:
-                    finder = tagged_resource_finder(s)
+                finder = services.resource_finder(s)
                 try:
                     moved = rescore_diagnosis(s, diagnosis_id=diagnosis_id, actor_id=me.id,
                                               find_resources=finder, calibration=calibration)  # fmt: skip
@@ -564,7 +551,7 @@ def start_rescore(request: Request, me: AuthUser) -> Any:
             f"；{skipped} 份在评分期间已被审核，未改动。" if skipped else "。"
         )
 
-    return request.app.state.jobs.submit(
+    return get_services(request).jobs.submit(
         "score", "重新评分待审核的教学实践记录", work, owner_id=me.id
     )
 
@@ -749,7 +736,7 @@ def api_records(
         )
         if found is None or found.role != Role.TEACHER:
             raise HTTPException(404, detail=f"没有教师“{teacher}”")
-        require_teacher_access(session, me, found.id)
+        Scope.for_user(session, me).require(session, found)
         rows = teacher_records(session, found.id)
     else:
         rows = records_in_scope(session, _db_user(session, me))

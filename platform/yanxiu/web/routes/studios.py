@@ -12,14 +12,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Role, User
-from yanxiu.analytics.embed import Embedder, LexicalEmbedder
-from yanxiu.analytics.embed_cache import EmbeddingCache
 from yanxiu.catalog.schema import STAGES, SUBJECTS
+from yanxiu.search.embed import Embedder, LexicalEmbedder
+from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.studios import push as pushes
 from yanxiu.studios import service
 from yanxiu.studios.models import CaseResource, Push, Studio
 from yanxiu.web.auth import AuthUser, require_role
-from yanxiu.web.pages import flash, get_db, is_htmx, local_time
+from yanxiu.web.deps import get_db, get_services
+from yanxiu.web.pages import flash, is_htmx, local_time
 from yanxiu.web.pages import render as render_page
 
 router = APIRouter(include_in_schema=False)
@@ -63,26 +64,12 @@ def _plain_lexical() -> LexicalEmbedder:
 
 def embedder_of(request: Request) -> Embedder:
     """The catalog search's embedder when search is up; else the model-free lexical one."""
-    search = getattr(request.app.state, "search", None)
-    embedder = getattr(search, "embedder", None)
-    return embedder if isinstance(embedder, Embedder) else _plain_lexical()
+    return get_services(request).embedder()
 
 
 def cache_of(request: Request) -> EmbeddingCache | None:
     """The recommender's embedding cache, or one of our own under ``data_dir/embeddings``."""
-    state = request.app.state
-    vectors = getattr(getattr(state, "recommender", None), "vectors", None)
-    cache = getattr(vectors, "cache", None)
-    if isinstance(cache, EmbeddingCache):
-        return cache
-    cache = getattr(state, "studio_embed_cache", None)
-    if cache is None:
-        try:
-            cache = EmbeddingCache(state.settings.data_dir / "embeddings")
-        except OSError:  # read-only data dir: rank without a cache
-            return None
-        state.studio_embed_cache = cache
-    return cache if isinstance(cache, EmbeddingCache) else None
+    return get_services(request).embed_cache()
 
 
 # -- teacher pages

@@ -18,10 +18,11 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from yanxiu.accounts.data_export import personal_data
 from yanxiu.accounts.models import Role
 from yanxiu.audit.service import record_audit
-from yanxiu.credits.dashboard import (
+from yanxiu.credits.policy import CreditPolicy
+from yanxiu.recommend.service import TrainingPath
+from yanxiu.reports.dashboard import (
     REVIEW_LABELS,
     SOURCE_LABELS,
     Dashboard,
@@ -33,10 +34,10 @@ from yanxiu.credits.dashboard import (
     path_fingerprint,
     teacher_compliance_report,
 )
-from yanxiu.credits.policy import CreditPolicy
-from yanxiu.recommend.service import TrainingPath
+from yanxiu.reports.personal_data import personal_data
 from yanxiu.web.auth import AuthUser, require_role
-from yanxiu.web.pages import get_db, is_htmx, render, templates_of
+from yanxiu.web.deps import get_db, get_services
+from yanxiu.web.pages import is_htmx, render, templates_of
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
@@ -52,27 +53,17 @@ _cache_lock = threading.Lock()
 
 
 def _policy(request: Request) -> CreditPolicy:
-    return request.app.state.policy
-
-
-def _app_cache(request: Request, name: str) -> PathCache[Any]:
-    state = request.app.state
-    with _cache_lock:
-        cache = getattr(state, name, None)
-        if cache is None:
-            cache = PathCache()
-            setattr(state, name, cache)
-    return cache
+    return get_services(request).policy
 
 
 def path_cache(request: Request) -> PathCache[TrainingPath]:
-    """The app's per-teacher training-path cache (created on first use)."""
-    return _app_cache(request, "teacher_path_cache")
+    """The app's per-teacher training-path cache."""
+    return get_services(request).path_cache
 
 
 def dashboard_cache(request: Request) -> PathCache[DashboardView]:
-    """The app's per-teacher dashboard-data cache (created on first use)."""
-    return _app_cache(request, "teacher_dashboard_cache")
+    """The app's per-teacher dashboard-data cache."""
+    return get_services(request).dashboard_cache
 
 
 @dataclass(frozen=True)
@@ -113,9 +104,9 @@ def dashboard(
 
 
 def _path_context(request: Request, session: Session, me: AuthUser) -> dict[str, Any]:
-    planner = request.app.state.recommender
+    planner = get_services(request).recommender
     if planner is None:
-        reason = getattr(request.app.state, "search_error", "") or "推荐服务尚未就绪"
+        reason = get_services(request).search_error or "推荐服务尚未就绪"
         return {"path": None, "unavailable": reason}
     today = date.today()
     fingerprint = (today, id(planner), path_fingerprint(activity_fingerprint(session, me.id)))

@@ -16,26 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from yanxiu.accounts.models import Region, RegionLevel, Role, School, User
-from yanxiu.analytics.cohort import (
-    Member,
-    build_heatmap,
-    diagnosis_flags,
-    diagnosis_notes,
-    hours_flags,
-    hours_notes,
-)
-from yanxiu.analytics.review_agreement import (
-    FEW,
-    agreement_chart,
-    agreement_rows,
-    calibration_status,
-    pending_reviews,
-    scoped_review_pairs,
-)
-from yanxiu.credits.reports import scoped_compliance
+from yanxiu.accounts.scope import Scope
 from yanxiu.programs.models import AttendanceStatus, OfflineSession, Program
 from yanxiu.programs.queries import (
-    ProgramScope,
     module_stats,
     participant_ids,
     roster,
@@ -44,8 +27,26 @@ from yanxiu.programs.queries import (
     upcoming_sessions,
 )
 from yanxiu.programs.service import STATUS_LABELS, AttendanceError, mark_attendance, session_day
-from yanxiu.web.auth import AuthUser, region_subtree, require_role
-from yanxiu.web.pages import flash, get_db, render
+from yanxiu.reports.cohort import (
+    Member,
+    build_heatmap,
+    diagnosis_flags,
+    diagnosis_notes,
+    hours_flags,
+    hours_notes,
+)
+from yanxiu.reports.compliance import scoped_compliance
+from yanxiu.reports.review_agreement import (
+    FEW,
+    agreement_chart,
+    agreement_rows,
+    calibration_status,
+    pending_reviews,
+    scoped_review_pairs,
+)
+from yanxiu.web.auth import AuthUser, require_role
+from yanxiu.web.deps import get_db, get_services
+from yanxiu.web.pages import flash, render
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
@@ -56,30 +57,20 @@ MARK_LABELS = {s.value: label for s, label in STATUS_LABELS.items()}
 MARK_BADGES = {"present": "ok", "late": "warn", "absent": "bad"}
 
 
-def scope_of(session: Session, user: AuthUser) -> ProgramScope:
-    regions = region_subtree(session, user.region_id) if user.region_id is not None else set()
-    return ProgramScope(user.id, frozenset(regions))
+def scope_of(session: Session, user: AuthUser) -> Scope:
+    return Scope.for_user(session, user)
 
 
-def teachers_in_scope(session: Session, scope: ProgramScope, programs: list[Program]) -> set[int]:
-    """Teachers working in the trainer's region, plus participants of their programmes."""
-    ids = set(
-        session.scalars(
-            select(User.id).where(
-                User.role == Role.TEACHER, User.region_id.in_(list(scope.region_ids))
-            )
-        )
-    )
-    for members in participant_ids(session, [p.id for p in programs]).values():
-        ids.update(members)
-    return ids
+def teachers_in_scope(session: Session, scope: Scope, programs: list[Program]) -> set[int]:
+    """Teachers the trainer's scope covers."""
+    return scope.teacher_ids(session)
 
 
-def program_or_403(session: Session, scope: ProgramScope, program_id: int) -> Program:
+def program_or_403(session: Session, scope: Scope, program_id: int) -> Program:
     program = session.get(Program, program_id)
     if program is None:
         raise HTTPException(404, detail="没有这个培训项目。")
-    if not scope.allows(program):
+    if not scope.can_read(session, program):
         raise HTTPException(403, detail=NOT_YOURS)
     return program
 
@@ -88,7 +79,7 @@ def code_for(request: Request, offline_session_id: int) -> str:
     """The session's six-digit check-in code (derived from the server's secret)."""
     from yanxiu.programs.checkin import checkin_code
 
-    secret = request.app.state.settings.secret_key.get_secret_value()
+    secret = get_services(request).settings.secret_key.get_secret_value()
     return checkin_code(secret, offline_session_id)
 
 
@@ -108,7 +99,7 @@ def home(
     scope = scope_of(session, user)
     programs = scoped_programs(session, scope)
     summaries = summarise_programs(session, programs, now=now_utc())
-    queue = pending_reviews(session, scope.region_ids)
+    queue = pending_reviews(session, scope)
     teacher_ids = teachers_in_scope(session, scope, programs)
     _, overall = agreement_rows(scoped_review_pairs(session, teacher_ids))
     upcoming = upcoming_sessions(programs, now=now_utc())
@@ -217,7 +208,7 @@ def record_sheet(
     for tid, value in wanted.items():
         try:
             outcome = mark_attendance(
-                session, policy=request.app.state.policy, offline_session=offline, teacher_id=tid,
+                session, policy=get_services(request).policy, offline_session=offline, teacher_id=tid,
                 status=value, recorded_by_id=user.id, today=date.today(),
             )  # fmt: skip
         except AttendanceError as exc:
@@ -247,7 +238,7 @@ def agreement_context(request: Request, session: Session, user: AuthUser) -> dic
     rows, overall = agreement_rows(pairs)
     return {
         "rows": rows, "overall": overall, "few": FEW,
-        "calibration": calibration_status(request.app.state.settings.models_dir),
+        "calibration": calibration_status(get_services(request).settings.models_dir),
         "chart": agreement_chart(rows),
     }  # fmt: skip
 
@@ -315,7 +306,7 @@ def heatmap_page(
         teacher_ids &= set(members_of.get(program_id, []))
     counties = list(
         session.scalars(
-            select(Region).where(Region.id.in_(list(scope.region_ids)), Region.level == RegionLevel.COUNTY)
+            select(Region).where(Region.id.in_(list(scope.regions)), Region.level == RegionLevel.COUNTY)
             .order_by(Region.code)
         )
     )  # fmt: skip
@@ -337,10 +328,12 @@ def heatmap_page(
     if use == "diagnosis":
         columns, flags, notes = diag_columns, diag, diagnosis_notes(diag_columns)
     else:
-        policy = request.app.state.policy
+        policy = get_services(request).policy
         reports = [
             r.report
-            for r in scoped_compliance(session, policy=policy, today=date.today(), teacher_ids=ids)
+            for r in scoped_compliance(
+                session, policy=policy, today=date.today(), scope=scope, teacher_ids=ids
+            )
         ]
         columns, flags = hours_flags(reports, policy=policy, today=date.today())
         notes = hours_notes(policy)

@@ -1,1 +1,0 @@
-"""Learning analytics: offline embeddings, vector search and teacher vectors."""

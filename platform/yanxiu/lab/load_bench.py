@@ -1,0 +1,573 @@
+"""Web load benchmark: the teacher dashboard and the live-search partial under concurrent users.
+
+``python -m yanxiu.lab.load_bench [--users 50] [--seconds 20] [--json]``
+
+1. Seeds the demo into a SQLite file (cached under ``var/bench/web`` and reused while the
+   schema, the seed and the roster are unchanged; ``--fresh`` seeds into a temp dir).
+2. Starts the app with uvicorn in a **separate process** on a free loopback port, exactly as
+   ``yanxiu serve`` does (one process, default settings).
+3. Logs in ``--users`` distinct demo teachers (t001, t002, …), each with its own cookies.
+4. Every user loops for ``--seconds``: ``GET /teacher`` (dashboard), ``GET /courses/search?q=…``
+   (the htmx partial, varied Chinese queries) and ``GET /api/v1/health``, with a think time
+   between requests. The health endpoint is the **baseline**, measured in the same run under
+   the same load: its latency is what the server, the event loop, the session middleware and
+   this client cost, so ``endpoint / baseline`` shows what the page itself adds.
+
+The target (issue 6): p95 ≤ 100 ms for the dashboard and the search partial, no errors. The
+report prints PASS or FAIL; the exit code is 1 on FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from yanxiu import __version__
+from yanxiu.config import PROJECT_ROOT, Settings
+
+DEFAULT_USERS = 50
+DEFAULT_SECONDS = 20.0
+TARGET_P95_MS = 100.0
+PASSWORD_ENV = "YANXIU_DEMO_PASSWORD"
+CACHE_DIR = PROJECT_ROOT / "var" / "bench" / "web"
+
+# What teachers type into the catalog's live search (partial words included, as typed).
+QUERIES = (
+    "课堂提问",
+    "师德师风",
+    "信息技术应用能力",
+    "作业设计",
+    "班主任工作",
+    "整本书阅读",
+    "心理健康教育",
+    "大单元教学设计",
+    "双减背景下的作业",
+    "实验教学",
+    "家校沟通",
+    "差异化教学",
+    "课堂评价",
+    "乡村教师",
+    "人工智能助教",
+    "劳动教育",
+    "小学数学",
+    "初中物理实验",
+    "英语阅读",
+    "教育惩戒",
+    "深度学习",
+    "跨学科主题学习",
+    "读写结合",
+    "教学反思",
+)
+
+Endpoint = tuple[str, Callable[[random.Random], str], dict[str, str]]
+ENDPOINTS: tuple[Endpoint, ...] = (
+    ("dashboard", lambda rng: "/teacher", {}),
+    ("search", lambda rng: f"/courses/search?q={rng.choice(QUERIES)}", {"HX-Request": "true"}),
+    ("baseline", lambda rng: "/api/v1/health", {}),
+)
+MEASURED = ("dashboard", "search")
+BASELINE = "baseline"
+
+
+# -- the server, in its own process
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A uvicorn process serving one database on a loopback port."""
+
+    url: str
+    folder: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the server process has used so far (Linux only)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start_server(
+    folder: Path,
+    db_file: Path,
+    *,
+    data_dir: Path | None = None,
+    embed_backend: str = "lexical",
+    ready_timeout: float = 180.0,
+    extra_env: dict[str, str] | None = None,
+) -> LiveServer:
+    """Serve ``db_file`` with uvicorn in a subprocess on a free loopback port.
+
+    Returns once ``/api/v1/health`` answers 200 (the lifespan has built the search index).
+    Output goes to ``folder/server.log``.
+    """
+    import httpx
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "YANXIU_ENV": "test",
+        "YANXIU_DATABASE_URL": f"sqlite:///{db_file}",
+        "YANXIU_DATA_DIR": str(data_dir or folder / "var"),
+        "YANXIU_EMBED_BACKEND": embed_backend,
+        "YANXIU_LOG_LEVEL": "warning",
+        "YANXIU_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        **(extra_env or {}),
+    }
+    log = folder / "server.log"
+    command = [sys.executable, "-m", "uvicorn", "--factory", "yanxiu.app:create_app",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", folder, process, log)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode}):\n{server.tail()}")
+        try:
+            if httpx.get(f"{server.url}/api/v1/health", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    server.stop()
+    raise RuntimeError(f"the server did not answer /api/v1/health within {ready_timeout:.0f} s")
+
+
+# -- the demo database
+
+
+def demo_fingerprint() -> str:
+    """Changes when the schema, the demo seed or the roster change (then the cache reseeds)."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted((package / "db" / "migrations" / "versions").glob("*.py")):
+        digest.update(path.name.encode())
+    for path in (package / "seed" / "demo.py", PROJECT_ROOT / "content" / "demo" / "roster.yaml"):
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def demo_settings(db_file: Path, data_dir: Path, embed_backend: str) -> Settings:
+    return Settings(
+        env="test",
+        database_url=f"sqlite:///{db_file}",
+        data_dir=data_dir,
+        embed_backend=embed_backend,
+        _env_file=None,
+    )
+
+
+def prepare_demo(folder: Path, *, log: Callable[[str], None] = print) -> Path:
+    """The seeded demo database in ``folder`` (seeded now unless a matching one is there)."""
+    from yanxiu.setup import initialise
+
+    folder.mkdir(parents=True, exist_ok=True)
+    db_file, stamp = folder / "yanxiu.db", folder / "stamp.txt"
+    fingerprint = demo_fingerprint()
+    if db_file.exists() and stamp.exists() and stamp.read_text().strip() == fingerprint:
+        log(f"reusing the seeded demo in {folder}")
+        return db_file
+    for name in ("yanxiu.db", "yanxiu.db-wal", "yanxiu.db-shm", "stamp.txt"):
+        (folder / name).unlink(missing_ok=True)
+    log(f"seeding the demo into {folder} (once; reused by later runs) …")
+    started = time.monotonic()
+    initialise(demo_settings(db_file, folder / "var", "lexical"), demo=True, progress=False)
+    stamp.write_text(fingerprint)
+    log(f"seeded in {time.monotonic() - started:.0f} s")
+    return db_file
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database, WAL included (the backup API)."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+# -- the load
+
+
+@dataclass
+class Samples:
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_examples: list[str] = field(default_factory=list)
+
+    def add(self, ms: float, error: str | None) -> None:
+        self.latencies_ms.append(ms)
+        if error is not None:
+            self.errors += 1
+            if len(self.error_examples) < 5:
+                self.error_examples.append(error)
+
+
+def login_users(url: str, usernames: Sequence[str], password: str) -> list[dict[str, str]]:
+    """Log each user in through the form (GET token, POST); returns their cookies."""
+    import re
+
+    import httpx
+
+    jars = []
+    for username in usernames:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            page = client.get("/login").text
+            match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            if not match:
+                raise RuntimeError("the login page carries no CSRF token")
+            answer = client.post(
+                "/login",
+                data={"username": username, "password": password, "csrf_token": match.group(1),
+                      "next": "/teacher"},
+            )  # fmt: skip
+            if answer.status_code != 303:
+                raise RuntimeError(f"login as {username} failed: HTTP {answer.status_code}")
+            jars.append(dict(client.cookies.items()))
+    return jars
+
+
+async def _user_loop(
+    url: str,
+    cookies: dict[str, str],
+    samples: dict[str, Samples],
+    *,
+    rng: random.Random,
+    warmup_until: float,
+    until: float,
+    think: tuple[float, float],
+) -> None:
+    import httpx
+
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx.AsyncClient(
+        base_url=url, cookies=cookies, timeout=30, limits=limits, follow_redirects=False
+    ) as client:
+        await asyncio.sleep(rng.uniform(0, think[1]))  # users don't all start together
+        turn = rng.randrange(len(ENDPOINTS))
+        while (now := time.monotonic()) < until:
+            name, make_path, headers = ENDPOINTS[turn % len(ENDPOINTS)]
+            turn += 1
+            error: str | None = None
+            started = time.perf_counter()
+            try:
+                answer = await client.get(make_path(rng), headers=headers)
+                await answer.aread()
+                if answer.status_code != 200:
+                    error = (
+                        f"{name}: HTTP {answer.status_code} {answer.headers.get('location', '')}"
+                    )
+            except httpx.HTTPError as exc:
+                error = f"{name}: {type(exc).__name__} {exc}"
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            if now >= warmup_until:
+                samples[name].add(elapsed_ms, error)
+            await asyncio.sleep(rng.uniform(*think))
+
+
+async def run_load(
+    url: str,
+    jars: Sequence[dict[str, str]],
+    *,
+    seconds: float,
+    warmup: float,
+    think: tuple[float, float],
+    seed: int = 7,
+) -> dict[str, Samples]:
+    samples = {name: Samples() for name, _, _ in ENDPOINTS}
+    start = time.monotonic()
+    warmup_until, until = start + warmup, start + warmup + seconds
+    await asyncio.gather(
+        *(
+            _user_loop(
+                url,
+                jar,
+                samples,
+                rng=random.Random(seed + i),
+                warmup_until=warmup_until,
+                until=until,
+                think=think,
+            )  # fmt: skip
+            for i, jar in enumerate(jars)
+        )
+    )
+    return samples
+
+
+def solo_latencies(url: str, cookies: dict[str, str], *, rounds: int = 15) -> dict[str, float]:
+    """Median latency of each endpoint for one user alone (the page's own cost, no queueing)."""
+    import httpx
+
+    rng = random.Random(1)
+    medians = {}
+    with httpx.Client(base_url=url, cookies=cookies, timeout=30) as client:
+        for name, make_path, headers in ENDPOINTS:
+            client.get(make_path(rng), headers=headers)  # warm
+            times = []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                client.get(make_path(rng), headers=headers).raise_for_status()
+                times.append((time.perf_counter() - started) * 1000)
+            medians[name] = round(statistics.median(times), 1)
+    return medians
+
+
+# -- the report
+
+
+def percentile(sorted_ms: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of already sorted values."""
+    if not sorted_ms:
+        return float("nan")
+    rank = max(1, min(len(sorted_ms), round(q / 100 * len(sorted_ms) + 0.5)))
+    return float(sorted_ms[rank - 1])
+
+
+def summarise(samples: dict[str, Samples], seconds: float) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, s in samples.items():
+        ms = sorted(s.latencies_ms)
+        out[name] = {
+            "requests": len(ms),
+            "errors": s.errors,
+            "error_examples": s.error_examples,
+            "p50_ms": round(percentile(ms, 50), 1),
+            "p95_ms": round(percentile(ms, 95), 1),
+            "p99_ms": round(percentile(ms, 99), 1),
+            "mean_ms": round(statistics.fmean(ms), 1) if ms else float("nan"),
+            "max_ms": round(ms[-1], 1) if ms else float("nan"),
+            "throughput_rps": round(len(ms) / seconds, 1),
+        }
+    return out
+
+
+def verdict(endpoints: dict[str, dict[str, Any]], target_p95: float) -> bool:
+    return all(
+        endpoints[n]["requests"] > 0
+        and endpoints[n]["errors"] == 0
+        and endpoints[n]["p95_ms"] <= target_p95
+        for n in MEASURED
+    )
+
+
+def format_report(result: dict[str, Any]) -> str:
+    e = result["endpoints"]
+    lines = [
+        f"Web load benchmark — {result['users']} concurrent teachers, {result['seconds']:.0f} s "
+        f"(+{result['warmup']:.0f} s warm-up), think time {result['think_ms'][0]}–"
+        f"{result['think_ms'][1]} ms, search backend {result['embed_backend']}, "
+        f"uvicorn in a separate process (1 worker) on loopback",
+        "",
+        f"{'endpoint':<28}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+        f"{'req/s':>8}{'p50×':>7}{'p95×':>7}",
+    ]
+    base = e[BASELINE]
+    labels = {"dashboard": "GET /teacher", "search": "GET /courses/search", BASELINE:
+              "GET /api/v1/health (base)"}  # fmt: skip
+    for name in (*MEASURED, BASELINE):
+        row = e[name]
+        r50 = row["p50_ms"] / base["p50_ms"] if base["p50_ms"] else float("nan")
+        r95 = row["p95_ms"] / base["p95_ms"] if base["p95_ms"] else float("nan")
+        lines.append(
+            f"{labels[name]:<28}{row['requests']:>9}{row['errors']:>8}{row['p50_ms']:>9.1f}"
+            f"{row['p95_ms']:>9.1f}{row['p99_ms']:>9.1f}{row['throughput_rps']:>8.1f}"
+            f"{r50:>7.1f}{r95:>7.1f}"
+        )
+    lines.append("")
+    total = sum(row["requests"] for row in e.values())
+    lines.append(f"total {total} requests, {total / result['seconds']:.1f} req/s")
+    if result.get("server_cpu_seconds") is not None:
+        cpu = result["server_cpu_seconds"]
+        lines.append(
+            f"server CPU {cpu:.1f} s over {result['seconds']:.0f} s "
+            f"({cpu / result['seconds'] * 100:.0f}% of one core, "
+            f"{cpu / max(total, 1) * 1000:.1f} ms CPU per request on average)"
+        )
+    solo = result.get("solo_p50_ms") or {}
+    if solo:
+        lines.append(
+            "one user alone (median): "
+            + ", ".join(f"{labels[n]} {solo[n]:.1f} ms" for n in (*MEASURED, BASELINE) if n in solo)
+        )
+    machine = result.get("machine") or {}
+    if machine:
+        lines.append(
+            f"machine: {machine['cpus']} CPUs, load average {machine['load_before']} → "
+            f"{machine['load_after']} (other processes compete with the server and this client)"
+        )
+    for name in (*MEASURED, BASELINE):
+        for example in e[name]["error_examples"]:
+            lines.append(f"error: {example}")
+    lines.append(
+        f"target: p95 ≤ {result['target_p95_ms']:.0f} ms and no errors for the dashboard and the "
+        f"search partial → {'PASS' if result['pass'] else 'FAIL'}"
+    )
+    return "\n".join(lines)
+
+
+def run(
+    *,
+    users: int = DEFAULT_USERS,
+    seconds: float = DEFAULT_SECONDS,
+    warmup: float = 3.0,
+    think_ms: tuple[int, int] = (500, 1500),
+    embed_backend: str = "e5",
+    fresh: bool = False,
+    cache_dir: Path = CACHE_DIR,
+    target_p95: float = TARGET_P95_MS,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Seed or reuse the demo, serve it in a subprocess, load it, and return the figures."""
+    if users < 1 or users > 300:
+        raise ValueError("--users must be between 1 and 300 (the demo has t001…t300)")
+    temp = Path(tempfile.mkdtemp(prefix="yanxiu-loadbench-"))
+    try:
+        seeded = prepare_demo(temp / "seed" if fresh else cache_dir, log=log)
+        run_dir = temp / "run"
+        run_dir.mkdir()
+        db_file = run_dir / "yanxiu.db"
+        copy_sqlite(seeded, db_file)  # logins write audit rows: keep the cached copy clean
+        # The search index and embedding cache persist next to the cached database.
+        data_dir = (seeded.parent / "var") if not fresh else run_dir / "var"
+        log(f"starting the server (search backend {embed_backend}) …")
+        server = start_server(run_dir, db_file, data_dir=data_dir, embed_backend=embed_backend)
+        try:
+            password = os.environ.get(PASSWORD_ENV, "yanxiu2026")
+            usernames = [f"t{i:03d}" for i in range(1, users + 1)]
+            log(f"logging in {users} teachers ({usernames[0]}…{usernames[-1]}) …")
+            jars = login_users(server.url, usernames, password)
+            log("one user alone: median latency per endpoint …")
+            solo = solo_latencies(server.url, jars[0])
+            log(f"loading for {seconds:.0f} s (+{warmup:.0f} s warm-up) …")
+            load_before = os.getloadavg()[0]
+            cpu_before = server.cpu_seconds()
+            samples = asyncio.run(
+                run_load(
+                    server.url,
+                    jars,
+                    seconds=seconds,
+                    warmup=warmup,
+                    think=(think_ms[0] / 1000, think_ms[1] / 1000),
+                )  # fmt: skip
+            )
+            cpu_after = server.cpu_seconds()
+            load_after = os.getloadavg()[0]
+            if server.process.poll() is not None:
+                raise RuntimeError(f"the server died under load:\n{server.tail()}")
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    endpoints = summarise(samples, seconds)
+    base = endpoints[BASELINE]
+    ratios = {
+        name: {
+            "p50": round(endpoints[name]["p50_ms"] / base["p50_ms"], 2) if base["p50_ms"] else None,
+            "p95": round(endpoints[name]["p95_ms"] / base["p95_ms"], 2) if base["p95_ms"] else None,
+        }
+        for name in MEASURED
+    }
+    cpu = (
+        round(cpu_after - cpu_before, 2)
+        if cpu_before is not None and cpu_after is not None
+        else None
+    )
+    return {
+        "users": users,
+        "seconds": seconds,
+        "warmup": warmup,
+        "think_ms": list(think_ms),
+        "embed_backend": embed_backend,
+        "endpoints": endpoints,
+        "ratios_to_baseline": ratios,
+        "server_cpu_seconds": cpu,
+        "solo_p50_ms": solo,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_before": round(load_before, 2),
+            "load_after": round(load_after, 2),
+        },
+        "target_p95_ms": target_p95,
+        "pass": verdict(endpoints, target_p95),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m yanxiu.lab.load_bench",
+        description="Teacher dashboard and live search under concurrent users (p95 target).",
+    )
+    parser.add_argument("--users", type=int, default=DEFAULT_USERS, help="concurrent teachers")
+    parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="measured time")
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured warm-up seconds")
+    parser.add_argument("--think-ms", type=int, nargs=2, default=(500, 1500),
+                        metavar=("MIN", "MAX"), help="think time between a user's requests")  # fmt: skip
+    parser.add_argument("--backend", default="e5", choices=("lexical", "e5", "use"),
+                        help="search embedding backend of the served app (e5: the product default)")  # fmt: skip
+    parser.add_argument("--fresh", action="store_true", help="seed a new demo in a temp dir")
+    parser.add_argument("--target-p95", type=float, default=TARGET_P95_MS, help="ms")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    result = run(
+        users=args.users,
+        seconds=args.seconds,
+        warmup=args.warmup,
+        think_ms=(args.think_ms[0], args.think_ms[1]),
+        embed_backend=args.backend,
+        fresh=args.fresh,
+        target_p95=args.target_p95,
+        log=log,
+    )
+    print(json.dumps(result, ensure_ascii=False) if args.json else format_report(result))
+    return 0 if result["pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

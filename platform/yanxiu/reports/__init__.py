@@ -1,0 +1,1 @@
+"""Read models across domains: dashboards, heat maps, agreement panels, personal data export."""

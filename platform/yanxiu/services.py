@@ -1,0 +1,190 @@
+"""The long-lived services of one process, built once and shared by routes, jobs and the CLI.
+
+:class:`Services` is what the web app keeps on ``app.state.services``: the settings, the
+database, the credit policy, the job registry, and the heavy things that load once (the
+embedder, the catalog's FAISS index, the path recommender), plus the per-process caches.
+Routes receive it through ``yanxiu.web.deps.ServicesDep`` and never reach into
+``app.state`` themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from yanxiu.accounts.scope import Scope
+from yanxiu.catalog.service import competency_texts
+from yanxiu.config import Settings
+from yanxiu.credits.policy import CreditPolicy, load_policies
+from yanxiu.db import session_scope
+from yanxiu.errors import NotAllowed, NotFound
+from yanxiu.jobs import Job, JobFunction, JobRegistry
+from yanxiu.practice.agreement import load_calibration
+from yanxiu.practice.diagnosis import ResourceFinder
+from yanxiu.practice.resources import search_resource_finder
+from yanxiu.practice.service import tagged_resource_finder
+from yanxiu.recommend.service import PathRecommender, build_recommender, load_ranker
+from yanxiu.reports.dashboard import PathCache
+from yanxiu.runtime import get_session_factory
+from yanxiu.search.embed import Embedder, EmbedderUnavailable, LexicalEmbedder
+from yanxiu.search.embed_cache import EmbeddingCache
+from yanxiu.search.hybrid import CatalogSearch
+from yanxiu.search.service import catalog_search_from_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a request or a job needs beyond its database session."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    policy: CreditPolicy
+    jobs: JobRegistry
+    search: CatalogSearch | None = None
+    search_error: str = ""  # why search is unavailable, shown on the pages that need it
+    recommender: PathRecommender | None = None
+    # per-teacher caches, kept while the teacher's activity fingerprint is unchanged
+    path_cache: PathCache[Any] = field(default_factory=PathCache)
+    dashboard_cache: PathCache[Any] = field(default_factory=PathCache)
+    # structured results of jobs (an import's rejected rows), by job id, for the job page
+    job_details: dict[int, Any] = field(default_factory=dict)
+    _embed_cache: EmbeddingCache | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        """The light part: nothing here loads a model (see :meth:`load_search`)."""
+        return cls(
+            settings=settings,
+            session_factory=get_session_factory(settings),
+            policy=load_policies(settings.content_dir / "policies")[settings.policy],
+            # One job worker: the servers have few cores and the jobs are CPU-bound.
+            jobs=JobRegistry(workers=1),
+        )
+
+    # -- the heavy, load-once part
+
+    def load_search(self) -> None:
+        """Load the embedder, sync the catalog index and build the recommender over it.
+
+        If the embedding model cannot be loaded the app still serves; search and paths say
+        why they are unavailable (``search_error``).
+        """
+        cache = self.embed_cache()
+        if cache is None:
+            self.search_error = f"无法写入嵌入缓存目录 {self.settings.data_dir / 'embeddings'}"
+            return
+        try:
+            with session_scope(self.session_factory) as session:
+                search, _ = catalog_search_from_settings(self.settings, session)
+                ranker, label = load_ranker(self.settings.models_dir, self.settings.embed_backend)
+                recommender = build_recommender(
+                    session, search, cache=cache, ranker=ranker, ranker_name=label
+                )
+        except EmbedderUnavailable as exc:
+            log.error("search unavailable: %s", exc)
+            self.search_error = str(exc)
+            return
+        self.search, self.recommender, self.search_error = search, recommender, ""
+
+    def rebuild_search(self) -> str:
+        """After a catalog import: a fresh index synced with the catalog, and the recommender
+        over it (keeping its ranker). Returns what happened, in Chinese, for the job page."""
+        previous = self.recommender
+        with session_scope(self.session_factory) as session:
+            search, report = catalog_search_from_settings(self.settings, session)
+            recommender = None
+            if previous is not None:
+                recommender = build_recommender(
+                    session, search, cache=previous.vectors.cache, ranker=previous.ranker,
+                    ranker_name=previous.ranker_name,
+                )  # fmt: skip
+        self.search, self.search_error = search, ""
+        if recommender is not None:
+            self.recommender = recommender
+        how = "重建" if report.rebuilt else "同步"
+        note = (
+            f"搜索索引已{how}：新增 {report.added} 条、更新 {report.updated} 条、"
+            f"移除 {report.removed} 条，新课程现在可以搜索到。"
+        )
+        if previous is None:
+            note += "（研修路径推荐服务未启用，重启服务后生效。）"
+        return note
+
+    # -- what the heavy part offers, with fallbacks when it is not loaded
+
+    def embed_cache(self) -> EmbeddingCache | None:
+        """The process's embedding cache under ``data_dir/embeddings`` (None if unwritable)."""
+        with self._lock:
+            if self._embed_cache is None:
+                try:
+                    self._embed_cache = EmbeddingCache(self.settings.data_dir / "embeddings")
+                except OSError:  # a read-only data dir: work without a cache
+                    return None
+            return self._embed_cache
+
+    def embedder(self) -> Embedder:
+        """The catalog search's embedder when search is up, else the model-free lexical one."""
+        if self.search is not None:
+            return self.search.embedder
+        return _plain_lexical()
+
+    def resource_finder(self, session: Session, *, subject: str = "") -> ResourceFinder:
+        """Catalog resources for a diagnosed weakness: semantic search when the index is
+        loaded, else the courses tagged with the weakness's competency."""
+        if self.search is not None:
+            return search_resource_finder(self.search, competency_texts(session))
+        return tagged_resource_finder(session, subject=subject)
+
+    def calibration(self) -> dict[str, dict[int, int]]:
+        """The rubric calibration learned from this site's trainer edits (empty if none)."""
+        return load_calibration(self.settings.models_dir)
+
+    # -- background jobs
+
+    def submit_job(
+        self, kind: str, title: str, work: JobFunction, *, owner_id: int, detail: Any = None
+    ) -> Job:
+        """Run ``work`` as a background job; ``detail`` (e.g. an import's outcome, filled in as
+        the job runs) is kept for the job page while the registry remembers the job."""
+        job = self.jobs.submit(kind, title, work, owner_id=owner_id)
+        if detail is not None:
+            with self._lock:
+                for old in [j for j in self.job_details if self.jobs.get(j) is None]:
+                    del self.job_details[old]
+                self.job_details[job.id] = detail
+        return job
+
+    def visible_job(self, session: Session, scope: Scope, job_id: int) -> Job:
+        """A job this user may oversee (:meth:`Scope.can_oversee`), else NotAllowed/NotFound."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound("没有这个后台任务（服务重启后，已结束任务的进度记录不再保留）。")
+        if not scope.can_oversee(session, job.owner_id):
+            raise NotAllowed("无权访问：只能查看自己发起或本辖区用户发起的后台任务。")
+        return job
+
+    def visible_jobs(self, session: Session, scope: Scope, kind: str | None = None) -> list[Job]:
+        """The jobs this user may oversee, newest first (of one ``kind`` if given)."""
+        return [
+            j
+            for j in self.jobs.list()
+            if (kind is None or j.kind == kind) and scope.can_oversee(session, j.owner_id)
+        ]
+
+    def close(self) -> None:
+        if self._embed_cache is not None:
+            self._embed_cache.close()
+            self._embed_cache = None
+
+
+@lru_cache(maxsize=1)
+def _plain_lexical() -> LexicalEmbedder:
+    return LexicalEmbedder()

@@ -1,0 +1,35 @@
+"""课程检索 API：hybrid semantic search over the published catalog."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query
+
+from yanxiu.errors import Unavailable
+from yanxiu.web.deps import CurrentUser, ServicesDep
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1")
+
+
+@api.get("/search", tags=["catalog"])
+def search_catalog(
+    _: CurrentUser,
+    services: ServicesDep,
+    q: str = Query(..., min_length=1, max_length=200, description="Query, Chinese or English"),
+    k: int = Query(10, ge=1, le=50),
+    stage: list[str] = Query(default=[], description="学段 filter, repeatable"),
+    subject: list[str] = Query(default=[], description="学科 filter, repeatable"),
+    category: list[str] = Query(default=[], description="类别 filter, repeatable"),
+    format: list[str] = Query(default=[], description="online / offline / hybrid"),
+    mode: Literal["hybrid", "dense", "lexical"] = Query("hybrid"),
+) -> dict[str, object]:
+    """Hybrid semantic search over published catalog resources, with highlighted snippets.
+
+    Needs a login, like every other data endpoint."""
+    if services.search is None:
+        raise Unavailable(f"search is unavailable: {services.search_error}")
+    filters = {"stage": stage, "subject": subject, "category": category, "format": format}
+    hits = services.search.search(q, k=k, filters=filters, mode=mode)
+    return {"query": q, "mode": mode, "results": [h.as_dict() for h in hits]}

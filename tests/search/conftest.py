@@ -1,0 +1,47 @@
+"""Shared search fixtures: the real catalog embedded once per test session."""
+
+from __future__ import annotations
+
+import pytest
+
+from yanxiu.config import PROJECT_ROOT
+from yanxiu.lab.search_bench import content_docs
+from yanxiu.search.embed import LexicalEmbedder, make_embedder
+from yanxiu.search.embed_cache import EmbeddingCache
+from yanxiu.search.hybrid import CatalogSearch
+from yanxiu.search.index import VectorIndex
+
+
+@pytest.fixture(scope="session")
+def catalog_docs():
+    return content_docs(PROJECT_ROOT / "content")
+
+
+@pytest.fixture(scope="session")
+def embed_cache(tmp_path_factory):
+    cache = EmbeddingCache(tmp_path_factory.mktemp("embeddings"))
+    yield cache
+    cache.close()
+
+
+def build_search(docs, backend, cache, lexical_weight=0.6):
+    embedder = make_embedder(backend)
+    vectors = cache.get_or_embed(embedder, [d.text for d in docs])
+    index = VectorIndex(embedder.dim)
+    index.build([d.id for d in docs], vectors, [d.meta for d in docs])
+    lexical = LexicalEmbedder().fit([d.text for d in docs])
+    return CatalogSearch(
+        docs, embedder=embedder, index=index, lexical=lexical, lexical_weight=lexical_weight
+    )
+
+
+@pytest.fixture(scope="session")
+def use_search(catalog_docs, embed_cache):
+    """Hybrid search with the fast USE backend (about 2 s to embed the catalog)."""
+    return build_search(catalog_docs, "use", embed_cache)
+
+
+@pytest.fixture(scope="session")
+def e5_search(catalog_docs, embed_cache):
+    """Hybrid search with the default e5 backend (about 30 s to embed the catalog once)."""
+    return build_search(catalog_docs, "e5", embed_cache)
