@@ -59,6 +59,10 @@ class Invalid(DomainError):
     """What the person submitted cannot be used; ``fields`` says which field and why."""
 
 
+class Malformed(DomainError):
+    """A request no page of ours would send (a tampered or truncated form): reload and retry."""
+
+
 class TooLarge(Invalid):
     """An upload or a field is bigger than the server accepts."""
 

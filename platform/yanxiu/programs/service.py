@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date
 from typing import Literal
 
@@ -13,6 +14,7 @@ from yanxiu.credits.ledger import credit_hours, void_record
 from yanxiu.credits.models import CreditRecord, CreditSource, CreditVoid
 from yanxiu.credits.policy import CreditPolicy
 from yanxiu.db.base import utcnow
+from yanxiu.errors import Malformed
 from yanxiu.programs.models import (
     Attendance,
     AttendanceStatus,
@@ -200,4 +202,71 @@ def mark_attendance(
         entity_id=offline_session.id,
         detail={"teacher_id": teacher_id, "status": status.value, "before": before, "outcome": outcome},
     )  # fmt: skip
+    return outcome
+
+
+@dataclass
+class SheetOutcome:
+    """What an attendance sheet changed: teachers newly recorded, corrected, left as they were,
+    and the rows that could not be recorded (with why)."""
+
+    recorded: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def parse_sheet(teachers: list[int], statuses: list[str]) -> dict[int, AttendanceStatus]:
+    """The sheet's parallel lists (one select per participant) as teacher -> status; an empty
+    status leaves the teacher as they are."""
+    if len(teachers) != len(statuses):
+        raise Malformed("考勤表格不完整，请刷新页面后重试。")
+    wanted: dict[int, AttendanceStatus] = {}
+    for teacher_id, value in zip(teachers, statuses, strict=True):
+        if value:
+            try:
+                wanted[teacher_id] = AttendanceStatus(value)
+            except ValueError as exc:
+                raise Malformed(f"未知的考勤状态：{value}") from exc
+    return wanted
+
+
+def record_sheet(
+    session: Session,
+    *,
+    policy: CreditPolicy,
+    offline_session: OfflineSession,
+    marks: dict[int, AttendanceStatus],
+    rest_present: bool,
+    recorded_by_id: int,
+    today: date,
+) -> SheetOutcome:
+    """The trainer's attendance sheet: :func:`mark_attendance` for every marked teacher;
+    with ``rest_present``, every participant still unrecorded is marked present."""
+    wanted = dict(marks)
+    if rest_present:
+        recorded = set(
+            session.scalars(
+                select(Attendance.teacher_id).where(Attendance.session_id == offline_session.id)
+            )
+        )
+        members = session.scalars(
+            select(program_participants.c.teacher_id).where(
+                program_participants.c.program_id == offline_session.program_id
+            )
+        )
+        for teacher_id in members:
+            if teacher_id not in recorded and teacher_id not in wanted:
+                wanted[teacher_id] = AttendanceStatus.PRESENT
+    outcome = SheetOutcome()
+    for teacher_id, status in wanted.items():
+        try:
+            result = mark_attendance(
+                session, policy=policy, offline_session=offline_session, teacher_id=teacher_id,
+                status=status, recorded_by_id=recorded_by_id, today=today,
+            )  # fmt: skip
+        except AttendanceError as exc:
+            outcome.problems.append(str(exc))
+            continue
+        setattr(outcome, result, getattr(outcome, result) + 1)
     return outcome

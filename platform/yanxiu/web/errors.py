@@ -18,6 +18,7 @@ from yanxiu.errors import (
     Conflict,
     DomainError,
     Invalid,
+    Malformed,
     NotAllowed,
     NotFound,
     TooLarge,
@@ -31,6 +32,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     Invalid: 422,
     TooLarge: 413,
+    Malformed: 400,
     Unavailable: 503,
 }
 
