@@ -15,9 +15,7 @@ by :class:`yanxiu.accounts.scope.Scope`.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -25,14 +23,12 @@ from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
-from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from yanxiu import __version__
-from yanxiu.accounts.models import Role, User
-from yanxiu.accounts.security import hash_password, verify_password
-from yanxiu.audit.service import record_audit
+from yanxiu.accounts.login import authenticate, record_logout, record_throttled
+from yanxiu.accounts.models import Role
 from yanxiu.config import Settings
 from yanxiu.db import session_scope
 from yanxiu.web.security import (
@@ -100,12 +96,6 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    """A real argon2 hash of a random password: unknown usernames cost as much as known ones."""
-    return hash_password(secrets.token_urlsafe(24))
-
-
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -167,32 +157,13 @@ def install_auth(
         throttle = state.throttle
         if throttle.blocked(username, ip):
             with session_scope(factory) as db:
-                record_audit(db, actor_id=None, action="auth.login_failed", entity="user",
-                             entity_id=username[:64] or "-",
-                             detail={"username": username, "ip": ip, "reason": "throttled"})  # fmt: skip
+                record_throttled(db, username=username, ip=ip)
             return page(request, status=429, error=LOGIN_THROTTLED, username=username, next=target)
         with session_scope(factory) as db:
-            user = db.scalar(select(User).where(User.username == username)) if username else None
-            if user is None or not user.is_active:
-                verify_password(password, _dummy_hash())  # same cost as a real check
-                ok = False
-            else:
-                ok = verify_password(password, user.password_hash)
-            if not ok:
-                reason = (
-                    "unknown_user"
-                    if user is None
-                    else ("inactive" if not user.is_active else "bad_password")
-                )
-                record_audit(db, actor_id=user.id if user else None, action="auth.login_failed",
-                             entity="user", entity_id=user.id if user else (username[:64] or "-"),
-                             detail={"username": username, "ip": ip, "reason": reason})  # fmt: skip
-            else:
-                assert user is not None
-                record_audit(db, actor_id=user.id, action="auth.login", entity="user",
-                             entity_id=user.id, detail={"ip": ip})  # fmt: skip
+            user = authenticate(db, username=username, password=password, ip=ip)
+            if user is not None:
                 session_of(request).start(user, state.now())
-        if not ok:
+        if user is None:
             throttle.record_failure(username, ip)
             return page(request, status=401, error=LOGIN_FAILED, username=username, next=target)
         throttle.reset_username(username)
@@ -207,8 +178,7 @@ def install_auth(
             state.revoke(str(sid), keep_seconds=settings.session_max_hours * 3600)
         if user is not None:
             with session_scope(factory) as db:
-                record_audit(db, actor_id=user.id, action="auth.logout", entity="user",
-                             entity_id=user.id, detail={"ip": _client_ip(request)})  # fmt: skip
+                record_logout(db, user_id=user.id, ip=_client_ip(request))
         session.clear()
         return RedirectResponse("/login", status_code=303)
 
