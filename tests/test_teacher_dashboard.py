@@ -13,10 +13,9 @@ from yanxiu.catalog.models import CourseStatus
 from yanxiu.credits.compliance import compute_compliance
 from yanxiu.credits.ledger import credit_hours, ledger_entries, review_record, void_record
 from yanxiu.credits.models import CreditSource, ReviewState
-from yanxiu.learning.browse import (
-    CatalogSnapshot,
+from yanxiu.learning.browse import CatalogSnapshot, browse
+from yanxiu.learning.course import (
     CourseNotFound,
-    browse,
     course_view,
     enrol_teacher,
     finish_course,
