@@ -7,16 +7,17 @@ from datetime import date
 import pytest
 
 from tests.conftest import TODAY
-from tests.factories import make_teacher
+from tests.factories import make_teacher, password_hash
 from tests.test_ledger import make_course
+from yanxiu.accounts.models import Role
+from yanxiu.accounts.service import create_user
 from yanxiu.catalog.models import CourseStatus
 from yanxiu.credits.compliance import compute_compliance
 from yanxiu.credits.ledger import credit_hours, ledger_entries, review_record, void_record
 from yanxiu.credits.models import CreditSource, ReviewState
-from yanxiu.learning.browse import (
-    CatalogSnapshot,
+from yanxiu.learning.browse import CatalogSnapshot, browse
+from yanxiu.learning.course import (
     CourseNotFound,
-    browse,
     course_view,
     enrol_teacher,
     finish_course,
@@ -24,13 +25,19 @@ from yanxiu.learning.browse import (
     record_progress,
 )
 from yanxiu.learning.enrolments import EnrolmentError
+from yanxiu.recommend.service import TrainingPath
 from yanxiu.reports.dashboard import (
+    COLD_START_NOTES,
+    NoTeacherProfile,
     PathCache,
     activity_fingerprint,
     build_dashboard,
+    cached_dashboard,
+    compliance_document,
     compliance_summary,
     path_fingerprint,
     teacher_ledger,
+    training_path_section,
 )
 
 
@@ -191,3 +198,79 @@ def test_browse_pages_and_filters_the_published_catalog(session):
     make_course(session, "SD-998")
     session.commit()
     assert browse(session, snapshot=snapshot).total == 26  # the snapshot notices new courses
+
+
+def test_cached_dashboard_is_presented_once_per_change_of_what_it_shows(session, policy):
+    t = make_teacher(session)
+    course = make_course(session, "SD-950")
+    session.commit()
+    cache: PathCache[str] = PathCache()
+    presented: list[object] = []
+
+    def view(name: str = "教师") -> str:
+        def present(data):
+            presented.append(data)
+            return f"{name}:{len(presented)}"
+
+        return cached_dashboard(session, cache=cache, teacher_id=t.id, display_name=name,
+                                policy=policy, today=TODAY, present=present)  # fmt: skip
+
+    first = view()
+    assert view() == first and len(presented) == 1  # nothing changed: presented once
+    enrol_teacher(session, teacher_id=t.id, code=course.code)
+    session.commit()
+    assert view() != first and len(presented) == 2
+    assert view("新名字") == "新名字:3"  # the name shown is part of what is cached
+    assert [d.in_progress[0].code for d in presented[1:]] == ["SD-950", "SD-950"]
+
+
+def test_an_account_without_a_teacher_profile_has_nothing_to_count(session, policy):
+    staff = create_user(session, username="no-profile", display_name="未建档", role=Role.TEACHER,
+                        password_hash=password_hash())  # fmt: skip
+    session.commit()
+    shown = cached_dashboard(session, cache=PathCache(), teacher_id=staff.id, display_name="x",
+                             policy=policy, today=TODAY, present=lambda data: data)  # fmt: skip
+    assert shown is None
+    with pytest.raises(NoTeacherProfile, match="尚未建立教师档案"):
+        compliance_document(session, teacher_id=staff.id, policy=policy, today=TODAY)
+
+
+def test_compliance_document_adds_the_category_rows(session, policy):
+    t = make_teacher(session)
+    _credit(session, policy, t.id, "e", 12, category="师德师风")
+    session.commit()
+    doc = compliance_document(session, teacher_id=t.id, policy=policy, today=TODAY)
+    ethics = next(r for r in doc["categories"] if r["category"] == "师德师风")
+    assert ethics == {"category": "师德师风", "hours": 12, "minimum": 30, "gap": 18}
+    assert doc["by_category"] == {"师德师风": 12}
+
+
+class _Planner:
+    """A stand-in recommender: counts its plans; ``refuse`` plays a teacher without a profile."""
+
+    def __init__(self, cold_start: str = "", refuse: bool = False) -> None:
+        self.calls, self.cold_start, self.refuse = 0, cold_start, refuse
+
+    def recommend(self, session, *, teacher_id, policy, today):
+        self.calls += 1
+        if self.refuse:
+            raise ValueError(f"user {teacher_id} has no teacher profile")
+        return TrainingPath(teacher_id, today, [], [], 0.0, {}, self.cold_start, "test")
+
+
+def test_training_path_section_plans_once_and_says_why_there_is_none(session, policy):
+    t = make_teacher(session)
+    session.commit()
+
+    def section(planner, cache):
+        return training_path_section(session, planner=planner, unavailable="", teacher_id=t.id,
+                                     cache=cache, policy=policy, today=TODAY)  # fmt: skip
+
+    down = section(None, PathCache())
+    assert down.path is None and down.unavailable == "推荐服务尚未就绪"
+    planner, cache = _Planner("induction"), PathCache()
+    first, again = section(planner, cache), section(planner, cache)
+    assert first.path is again.path and planner.calls == 1  # planned once, then reused
+    assert first.cold_note == COLD_START_NOTES["induction"] and first.unavailable == ""
+    refused = section(_Planner(refuse=True), PathCache())
+    assert refused.path is None and "no teacher profile" in refused.unavailable

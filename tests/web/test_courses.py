@@ -305,3 +305,21 @@ def test_json_api_enrol_and_complete(fresh_site):
     assert listing["total"] >= 1 and all(
         r["category"] == course.category for r in listing["results"]
     )
+
+
+def test_the_catalog_filters_are_one_parameter_list_for_pages_and_api(demo_site):
+    client = demo_site.client("t001")
+    with demo_site.factory() as s:
+        published = s.scalar(
+            select(func.count(Course.id)).where(Course.status == CourseStatus.PUBLISHED)
+        )
+    # an unknown value is ignored, as on the page; the page number is bounded
+    assert client.get("/api/v1/courses", params={"stage": "大学"}).json()["total"] == published
+    assert client.get("/api/v1/courses", params={"page": 0}).status_code == 422
+    assert client.get("/courses", params={"page": 10_001}).status_code == 422
+    # browsing keeps its page in the address bar; a search does not (its hits are one list)
+    second = client.get("/courses/search", params={"page": 2, "format": "online"}, headers=HX)
+    assert second.headers["HX-Replace-Url"] == "/courses?format=online&page=2"
+    search = client.get("/courses/search", params={"page": 2, "q": "作业"}, headers=HX)
+    assert search.headers["HX-Replace-Url"] == "/courses?q=%E4%BD%9C%E4%B8%9A"
+    assert client.get("/courses/search", headers=HX).headers["HX-Replace-Url"] == "/courses"

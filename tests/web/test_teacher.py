@@ -10,7 +10,8 @@ from datetime import date
 from markupsafe import escape
 from sqlalchemy import select
 
-from yanxiu.accounts.models import User
+from yanxiu.accounts.models import Role, User
+from yanxiu.accounts.service import create_user
 from yanxiu.credits.compliance import compute_compliance
 from yanxiu.credits.ledger import ledger_entries
 from yanxiu.credits.models import CreditRecord
@@ -214,3 +215,18 @@ def test_export_includes_voided_records_marked(fresh_site):
     replacement = [e for e in data["ledger"] if e["replaces_id"] in voided]
     assert replacement and not replacement[0]["voided"]
     assert all(e["void_reason"] for e in data["ledger"] if e["voided"])
+
+
+def test_a_teacher_account_without_a_profile_is_told_so(fresh_site):
+    with fresh_site.factory() as s:
+        create_user(s, username="t-noprofile", display_name="未建档教师", role=Role.TEACHER,
+                    password=fresh_site.password)  # fmt: skip
+        s.commit()
+    client = fresh_site.client("t-noprofile")
+    page = client.get("/teacher")
+    assert page.status_code == 200 and "尚未建立教师档案" in page.text
+    assert "未建档教师" in page.text
+    api = client.get("/api/v1/me/compliance")
+    assert api.status_code == 404 and api.json() == {"detail": "尚未建立教师档案"}
+    path = client.get("/teacher/path", headers=HX)
+    assert path.status_code == 200 and "研修路径暂不可用" in path.text

@@ -1,10 +1,11 @@
-"""The catalog as teachers use it: browse and search pages, a course with its prerequisites,
-and the enrolment actions with the checks a web form needs (Chinese messages, nothing
-half-written).
+"""The catalog as teachers browse it: a page of published courses under filters, or the
+search hits for a query (the live search box).
 
 Browsing reads a cached snapshot of the published catalog (re-read when any course row
 changes); search results are cached per query and filters for the lifetime of one search
-index, so the live search box answers repeated queries without re-ranking.
+index, so the live search box answers repeated queries without re-ranking. The filters
+arrive as one query-parameter model (:class:`CatalogFilters`, :class:`CatalogQuery`) shared
+by the catalog page, its live-search partial and the JSON API.
 """
 
 from __future__ import annotations
@@ -12,44 +13,24 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yanxiu.catalog.models import (
-    Course,
-    CourseStatus,
-    Enrolment,
-    EnrolmentStatus,
-    course_prerequisites,
-)
+from yanxiu.catalog.models import Course, CourseStatus
 from yanxiu.catalog.schema import CATEGORIES, STAGES, SUBJECTS
-from yanxiu.credits.models import CreditRecord
-from yanxiu.credits.policy import CreditPolicy
-from yanxiu.learning.enrolments import (
-    EnrolmentError,
-    complete_course,
-    drop_course,
-    enrol,
-    get_enrolment,
-    rate_course,
-    update_progress,
-)
 from yanxiu.search.hybrid import CatalogSearch, SearchHit
 
 FORMAT_LABELS = {"online": "线上", "offline": "线下面授", "hybrid": "线上线下混合"}
-STATUS_LABELS = {"published": "已发布", "draft": "草稿", "retired": "已下架"}
-ENROLMENT_LABELS = {"enrolled": "学习中", "completed": "已完成", "dropped": "已退选"}
 PER_PAGE = 20
+SEARCH_RESULTS = 20
+MAX_QUERY = 100  # characters of a search query that are searched
 FILTER_KEYS = ("stage", "subject", "category", "format")
-
-
-class CourseNotFound(LookupError):
-    pass
 
 
 def filter_options() -> dict[str, list[tuple[str, str]]]:
@@ -71,6 +52,34 @@ def clean_filters(raw: Mapping[str, str | None]) -> dict[str, str]:
         if value and value in {v for v, _ in options[key]}:
             out[key] = value
     return out
+
+
+class CatalogFilters(BaseModel):
+    """The catalog's filters and page, as query parameters (the JSON API's list).
+
+    A value that is not one of the offered choices is ignored rather than matching nothing.
+    """
+
+    stage: str | None = Field(None, description="学段, e.g. 小学")
+    subject: str | None = Field(None, description="学科, e.g. 数学")
+    category: str | None = Field(None, description="类别, e.g. 师德师风")
+    format: str | None = Field(None, description="online / offline / hybrid")
+    page: int = Field(1, ge=1, le=10_000)
+
+    def chosen(self) -> dict[str, str]:
+        """The filters that apply (known keys with an offered value)."""
+        return clean_filters({key: getattr(self, key) for key in FILTER_KEYS})
+
+
+class CatalogQuery(CatalogFilters):
+    """The catalog page's parameters: the filters and what is typed in the search box."""
+
+    q: str = ""
+
+    @property
+    def query(self) -> str:
+        """The query as searched: trimmed, at most ``MAX_QUERY`` characters."""
+        return self.q.strip()[:MAX_QUERY]
 
 
 # -- browsing --------------------------------------------------------------------------------
@@ -239,186 +248,38 @@ def search_catalog(
     return (cache or _search_cache).search(service, query, filters=dict(filters or {}), k=k)
 
 
-# -- one course ------------------------------------------------------------------------------
+# -- the catalog page's results --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Prerequisite:
-    code: str
-    title: str
-    status: str  # "mastered" | "in_progress" | "not_started"
+class CatalogResults:
+    """The results list: the search hits for a query, else one page of the catalog."""
 
-    @property
-    def label(self) -> str:
-        return {"mastered": "已完成", "in_progress": "学习中", "not_started": "未学习"}[self.status]
-
-
-@dataclass
-class CourseView:
-    course: Course
-    prerequisites: list[Prerequisite]
-    unlocks: list[tuple[str, str]]  # (code, title) of published courses that need this one
-    enrolment: Enrolment | None
-    credited_hours: float | None  # hours in the ledger for completing it, if credited
-
-    @property
-    def missing_prerequisites(self) -> list[Prerequisite]:
-        return [p for p in self.prerequisites if p.status != "mastered"]
-
-    @property
-    def status(self) -> str:
-        """The teacher's state for this course: none, enrolled, completed or dropped."""
-        return self.enrolment.status.value if self.enrolment else "none"
-
-    @property
-    def format_label(self) -> str:
-        return FORMAT_LABELS.get(self.course.format.value, self.course.format.value)
+    q: str
+    filters: dict[str, str]
+    query_string: str  # the query and filters, for links that keep them
+    address_query: str  # the query string that shows these results again (the address bar)
+    hits: list[SearchHit] | None  # None: browsing, not searching
+    page: Page | None  # None: showing search hits
+    search_unavailable: str  # why a query could not be searched ("" when it was)
+    format_labels: Mapping[str, str] = field(default_factory=lambda: FORMAT_LABELS)
 
 
-def get_course(session: Session, code: str, *, include_drafts: bool = False) -> Course:
-    """The course with ``code``; drafts only when ``include_drafts`` (else CourseNotFound)."""
-    course = session.scalar(select(Course).where(Course.code == code))
-    if course is None or (course.status == CourseStatus.DRAFT and not include_drafts):
-        raise CourseNotFound(f"课程 {code} 不存在")
-    return course
-
-
-def _statuses(session: Session, teacher_id: int, course_ids: Sequence[int]) -> dict[int, str]:
-    if not course_ids:
-        return {}
-    rows = session.execute(
-        select(Enrolment.course_id, Enrolment.status).where(
-            Enrolment.teacher_id == teacher_id, Enrolment.course_id.in_(course_ids)
-        )
-    )
-    return {cid: EnrolmentStatus(status).value for cid, status in rows}
-
-
-def course_view(session: Session, course: Course, *, teacher_id: int | None) -> CourseView:
-    """A course with its prerequisites (and the teacher's mastery of each) and what it unlocks."""
-    prereqs = sorted(course.prerequisites, key=lambda c: c.code)
-    status = _statuses(session, teacher_id, [c.id for c in prereqs]) if teacher_id else {}
-    prerequisites = [
-        Prerequisite(
-            c.code,
-            c.title,
-            "mastered"
-            if status.get(c.id) == "completed"
-            else "in_progress"
-            if status.get(c.id) == "enrolled"
-            else "not_started",
-        )
-        for c in prereqs
-    ]
-    unlocks = [
-        (code, title)
-        for code, title in session.execute(
-            select(Course.code, Course.title)
-            .join(course_prerequisites, course_prerequisites.c.course_id == Course.id)
-            .where(
-                course_prerequisites.c.prerequisite_id == course.id,
-                Course.status == CourseStatus.PUBLISHED,
-            )
-            .order_by(Course.code)
-        )
-    ]
-    enrolment = get_enrolment(session, teacher_id, course.id) if teacher_id else None
-    credited = None
-    if teacher_id and enrolment is not None and enrolment.status == EnrolmentStatus.COMPLETED:
-        from yanxiu.learning.enrolments import course_credit_key
-
-        credited = session.scalar(
-            select(CreditRecord.hours).where(
-                CreditRecord.idempotency_key == course_credit_key(teacher_id, course.code)
-            )
-        )
-    return CourseView(course, prerequisites, unlocks, enrolment, credited)
-
-
-# -- actions ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EnrolResult:
-    enrolment: Enrolment
-    outcome: str  # "enrolled" | "reopened" | "already" | "completed"
-    missing_prerequisites: list[Prerequisite]
-
-
-def enrol_teacher(session: Session, *, teacher_id: int, code: str) -> EnrolResult:
-    """Enrol the teacher in a published course (prerequisites are advised, not enforced)."""
-    course = get_course(session, code)
-    if course.status == CourseStatus.RETIRED:
-        raise EnrolmentError("该课程已下架，不再接受报名")
-    existing = get_enrolment(session, teacher_id, course.id)
-    before = existing.status if existing else None
-    enrolment = enrol(session, teacher_id=teacher_id, course=course)
-    outcome = {
-        None: "enrolled",
-        EnrolmentStatus.DROPPED: "reopened",
-        EnrolmentStatus.ENROLLED: "already",
-        EnrolmentStatus.COMPLETED: "completed",
-    }[before]
-    view = course_view(session, course, teacher_id=teacher_id)
-    return EnrolResult(enrolment, outcome, view.missing_prerequisites)
-
-
-def _active_enrolment(session: Session, teacher_id: int, course: Course) -> Enrolment:
-    enrolment = get_enrolment(session, teacher_id, course.id)
-    if enrolment is None or enrolment.status == EnrolmentStatus.DROPPED:
-        raise EnrolmentError("您尚未报名该课程，请先报名")
-    return enrolment
-
-
-def record_progress(session: Session, *, teacher_id: int, code: str, percent: int) -> Enrolment:
-    """Set the learning progress (0–100 %); it never goes back, and a completed course stays."""
-    if not 0 <= percent <= 100:
-        raise EnrolmentError("学习进度须在 0 到 100 之间")
-    course = get_course(session, code)
-    enrolment = _active_enrolment(session, teacher_id, course)
-    if enrolment.status == EnrolmentStatus.COMPLETED:
-        raise EnrolmentError("该课程已完成，无需再更新进度")
-    return update_progress(session, enrolment=enrolment, progress=percent / 100)
-
-
-def finish_course(
-    session: Session,
-    *,
-    policy: CreditPolicy,
-    teacher_id: int,
-    code: str,
-    when: datetime | None = None,
-) -> tuple[Enrolment, CreditRecord, bool]:
-    """Complete an enrolled course and credit its hours once (``created`` False the 2nd time)."""
-    course = get_course(session, code)
-    _active_enrolment(session, teacher_id, course)
-    return complete_course(
-        session, policy=policy, teacher_id=teacher_id, course=course, when=when,
-        actor_id=teacher_id,
-    )  # fmt: skip
-
-
-def drop_teacher(session: Session, *, teacher_id: int, code: str) -> Enrolment:
-    course = get_course(session, code)
-    enrolment = _active_enrolment(session, teacher_id, course)
-    return drop_course(session, enrolment=enrolment)
-
-
-def rate_teacher_course(session: Session, *, teacher_id: int, code: str, rating: int) -> Enrolment:
-    if not 1 <= rating <= 5:
-        raise EnrolmentError("评分须为 1 到 5 星")
-    course = get_course(session, code)
-    enrolment = get_enrolment(session, teacher_id, course.id)
-    if enrolment is None or enrolment.status != EnrolmentStatus.COMPLETED:
-        raise EnrolmentError("完成课程后才能评价")
-    return rate_course(session, enrolment=enrolment, rating=rating)
-
-
-def average_rating(session: Session, course_id: int) -> tuple[float | None, int]:
-    """Mean rating of a course and how many teachers rated it."""
-    mean, n = session.execute(
-        select(func.avg(Enrolment.rating), func.count(Enrolment.rating)).where(
-            Enrolment.course_id == course_id, Enrolment.rating.is_not(None)
-        )
-    ).one()
-    return (round(float(mean), 1) if mean is not None else None), int(n)
+def catalog_results(
+    session: Session, asked: CatalogQuery, *, search: CatalogSearch | None, search_error: str = ""
+) -> CatalogResults:
+    """Search hits for the query (when search is up), else a page of the catalog; both under
+    the chosen filters. ``search_error`` says why ``search`` is None."""
+    q, filters = asked.query, asked.chosen()
+    query_string = urlencode({k: v for k, v in {"q": q, **filters}.items() if v})
+    address = query_string
+    if not q and asked.page > 1:  # browsing keeps its page (search hits come on one)
+        address += f"{'&' if address else ''}page={asked.page}"
+    hits, page, unavailable = None, None, ""
+    if q and search is not None:
+        hits = search_catalog(search, q, filters=filters, k=SEARCH_RESULTS)
+    else:
+        if q:  # search is down: list the catalog under the filters instead
+            unavailable = search_error or "-"
+        page = browse(session, filters=filters, page=asked.page)
+    return CatalogResults(q, filters, query_string, address, hits, page, unavailable)

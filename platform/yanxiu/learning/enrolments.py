@@ -13,10 +13,12 @@ from yanxiu.credits.ledger import credit_hours
 from yanxiu.credits.models import CreditRecord, CreditSource
 from yanxiu.credits.policy import CreditPolicy
 from yanxiu.db.base import utcnow
+from yanxiu.errors import Conflict
 
 
-class EnrolmentError(ValueError):
-    pass
+class EnrolmentError(Conflict):
+    """The course or the teacher's enrolment does not allow this action (not enrolled, already
+    completed, retired…); the message (Chinese) says why."""
 
 
 def course_credit_key(teacher_id: int, course_code: str) -> str:

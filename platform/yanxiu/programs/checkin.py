@@ -9,6 +9,10 @@ six digits, so no table or migration is needed, the trainer's page and the check
 without coordination, and a code cannot be guessed from the session id without the server's
 secret. A code only works for teachers of the session's programme and inside the session's
 check-in window (the day it takes place, until the end of the next day).
+
+:func:`check_in` refuses with :class:`CheckinError` (a Chinese message; HTTP 400, the code as
+typed does not work) and writes nothing then; :func:`checkin_page` is what the teacher's
+check-in page lists.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yanxiu.credits.policy import CreditPolicy
+from yanxiu.errors import DomainError
 from yanxiu.programs.models import (
     Attendance,
     AttendanceStatus,
@@ -39,8 +44,11 @@ LATE_AFTER = timedelta(minutes=30)  # checking in later than this after the star
 _CODE = re.compile(r"^\d{6}$")
 
 
-class CheckinError(ValueError):
-    """A check-in that cannot be accepted; the message (Chinese) says why."""
+class CheckinError(DomainError):
+    """A check-in that cannot be accepted; the message (Chinese) says why.
+
+    None of the narrower kinds: the request is well formed, but the code as typed is wrong,
+    not yet open, expired or already answered by the trainer (HTTP 400)."""
 
 
 def checkin_code(secret: str, offline_session_id: int) -> str:
@@ -95,6 +103,15 @@ class CheckinResult:
             return float(self.offline_session.hours)
         return 0.0
 
+    @property
+    def message(self) -> str:
+        """What the teacher is told."""
+        title = self.offline_session.title
+        if not self.newly_recorded:
+            return f"您已签到过「{title}」，学时不重复计入。"
+        late = "（迟到）" if self.attendance.status == AttendanceStatus.LATE else ""
+        return f"签到成功{late}：「{title}」，已计入学时 {self.credited_hours:g}。"
+
 
 def check_in(
     session: Session,
@@ -118,52 +135,55 @@ def check_in(
         CheckinError: The code is malformed, matches none of the teacher's sessions, or the
             session's window has not opened yet or has passed.
     """
-    typed = normalise_code(code)
-    if not _CODE.match(typed):
-        raise CheckinError("签到码应为 6 位数字，请核对后重新输入")
-    matches = [
-        s for s in teacher_sessions(session, teacher_id)
-        if hmac.compare_digest(checkin_code(secret, s.id), typed)
-    ]  # fmt: skip
-    if not matches:
-        raise CheckinError(
-            "签到码无效：它不属于您参加的培训项目中的任何一场线下活动，请向培训者核对"
-        )
-    done = {
-        a.session_id: a
-        for a in session.scalars(
-            select(Attendance).where(
-                Attendance.teacher_id == teacher_id,
-                Attendance.session_id.in_([s.id for s in matches]),
+    with session.begin_nested():  # a refused check-in leaves nothing written
+        typed = normalise_code(code)
+        if not _CODE.match(typed):
+            raise CheckinError("签到码应为 6 位数字，请核对后重新输入")
+        matches = [
+            s for s in teacher_sessions(session, teacher_id)
+            if hmac.compare_digest(checkin_code(secret, s.id), typed)
+        ]  # fmt: skip
+        if not matches:
+            raise CheckinError(
+                "签到码无效：它不属于您参加的培训项目中的任何一场线下活动，请向培训者核对"
             )
-        )
-    }
-    for s in matches:  # already recorded (by code or by the trainer): say so, credit nothing
-        if s.id in done:
-            if done[s.id].status == AttendanceStatus.ABSENT:
-                raise CheckinError(
-                    f"培训者已登记您未出席「{s.title}」；如您实际到场，请联系培训者更正出勤记录"
+        done = {
+            a.session_id: a
+            for a in session.scalars(
+                select(Attendance).where(
+                    Attendance.teacher_id == teacher_id,
+                    Attendance.session_id.in_([s.id for s in matches]),
                 )
-            return CheckinResult(s, done[s.id], False)
-    open_now = [s for s in matches if checkin_window(s)[0] <= today <= checkin_window(s)[1]]
-    if not open_now:
-        target = matches[0]
-        first, last = checkin_window(target)
-        if today < first:
-            raise CheckinError(f"「{target.title}」将于 {first:%Y年%m月%d日} 举行，签到尚未开始")
-        raise CheckinError(
-            f"「{target.title}」的签到已于 {last:%Y年%m月%d日} 结束，签到码已过期；"
-            "如确有出勤，请联系培训者补录"
-        )
-    target = open_now[0]
-    status = AttendanceStatus.PRESENT
-    if now is not None and _wall_clock(now) > _wall_clock(target.starts_at) + LATE_AFTER:
-        status = AttendanceStatus.LATE
-    row = record_attendance(
-        session, policy=policy, offline_session=target, teacher_id=teacher_id, status=status,
-        recorded_by_id=teacher_id, method="code",
-    )  # fmt: skip
-    return CheckinResult(target, row, True)
+            )
+        }
+        for s in matches:  # already recorded (by code or by the trainer): say so, credit nothing
+            if s.id in done:
+                if done[s.id].status == AttendanceStatus.ABSENT:
+                    raise CheckinError(
+                        f"培训者已登记您未出席「{s.title}」；如您实际到场，请联系培训者更正出勤记录"
+                    )
+                return CheckinResult(s, done[s.id], False)
+        open_now = [s for s in matches if checkin_window(s)[0] <= today <= checkin_window(s)[1]]
+        if not open_now:
+            target = matches[0]
+            first, last = checkin_window(target)
+            if today < first:
+                raise CheckinError(
+                    f"「{target.title}」将于 {first:%Y年%m月%d日} 举行，签到尚未开始"
+                )
+            raise CheckinError(
+                f"「{target.title}」的签到已于 {last:%Y年%m月%d日} 结束，签到码已过期；"
+                "如确有出勤，请联系培训者补录"
+            )
+        target = open_now[0]
+        status = AttendanceStatus.PRESENT
+        if now is not None and _wall_clock(now) > _wall_clock(target.starts_at) + LATE_AFTER:
+            status = AttendanceStatus.LATE
+        row = record_attendance(
+            session, policy=policy, offline_session=target, teacher_id=teacher_id, status=status,
+            recorded_by_id=teacher_id, method="code",
+        )  # fmt: skip
+        return CheckinResult(target, row, True)
 
 
 @dataclass(frozen=True)
@@ -216,3 +236,26 @@ def session_overview(session: Session, *, teacher_id: int, today: date) -> list[
             state = "missed"
         lines.append(SessionLine(s, titles.get(s.program_id, ""), row, (first, last), state))
     return lines
+
+
+@dataclass(frozen=True)
+class CheckinPage:
+    """The teacher's check-in page: the code box and their offline sessions."""
+
+    today: date
+    lines: list[SessionLine]
+    open_lines: list[SessionLine]  # sessions whose code works today
+    upcoming: list[SessionLine]  # open today or still to come
+    past: list[SessionLine]
+    error: str = ""  # why the code just typed was refused
+    code: str = ""  # that code, shown again
+
+
+def checkin_page(session: Session, *, teacher_id: int, today: date) -> CheckinPage:
+    lines = session_overview(session, teacher_id=teacher_id, today=today)
+    return CheckinPage(
+        today, lines,
+        open_lines=[ln for ln in lines if ln.state == "open"],
+        upcoming=[ln for ln in lines if ln.state in ("open", "upcoming")],
+        past=[ln for ln in lines if ln.state not in ("open", "upcoming")],
+    )  # fmt: skip

@@ -8,14 +8,18 @@
   courses in progress.
 - :func:`activity_fingerprint` and :class:`PathCache` let the page reuse a computed training
   path until something it depends on changes (a new enrolment, completion, credit, void,
-  review or reviewed diagnosis), without any explicit invalidation.
+  review or reviewed diagnosis), without any explicit invalidation:
+  :func:`cached_dashboard` and :func:`training_path_section` are what the pages ask for.
+- :func:`compliance_document` is the teacher's compliance as the JSON API gives it.
+
+A user without a teacher profile gets :class:`NoTeacherProfile` (a ``NotFound``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -30,7 +34,9 @@ from yanxiu.credits.compliance import TeacherCompliance, compute_compliance
 from yanxiu.credits.ledger import LedgerEntry
 from yanxiu.credits.models import CreditRecord, CreditReview, CreditSource, CreditVoid, ReviewState
 from yanxiu.credits.policy import CreditPolicy
+from yanxiu.errors import NotFound
 from yanxiu.practice.models import Diagnosis, DiagnosisReview, PracticeRecord
+from yanxiu.recommend.service import PathRecommender, TrainingPath
 
 SOURCE_LABELS = {
     CreditSource.ONLINE: "网络研修",
@@ -45,6 +51,16 @@ REVIEW_LABELS = {
     ReviewState.REJECTED: "未认定",
 }
 RECENT_ENTRIES = 8
+GAP_LABELS = {"yearly": "本学年最低学时", "total": "周期总学时"}
+COLD_START_NOTES = {
+    "induction": "您处于新教师入职阶段：路径优先安排入职培训内容。",
+    "profile": "您还没有学习记录和经审核的课堂诊断：路径依据您的学段、学科和职级推荐，"
+    "完成课程或提交课堂实录后会更精准。",
+}
+
+
+class NoTeacherProfile(NotFound):
+    """The account has no teacher profile (stage, subjects, tier, cycle): nothing to count."""
 
 
 def _ledger_statement() -> Select[Any]:
@@ -132,10 +148,10 @@ _PROFILE = select(
 
 
 def teacher_profile(session: Session, teacher_id: int) -> ProfileInfo:
-    """The teacher's profile (ValueError when the user has none)."""
+    """The teacher's profile (:class:`NoTeacherProfile` when the user has none)."""
     row = session.execute(_PROFILE, {"teacher_id": teacher_id}).one_or_none()
     if row is None:
-        raise ValueError(f"user {teacher_id} has no teacher profile")
+        raise NoTeacherProfile("尚未建立教师档案")
     stage, subjects, tier, posts, years, cycle_start = row
     return ProfileInfo(
         stage, tuple(subjects or ()), tier, tuple(posts or ()), years or 0, cycle_start
@@ -145,7 +161,7 @@ def teacher_profile(session: Session, teacher_id: int) -> ProfileInfo:
 def teacher_compliance_report(
     session: Session, *, teacher_id: int, policy: CreditPolicy, today: date
 ) -> tuple[ProfileInfo, list[LedgerEntry], TeacherCompliance]:
-    """The teacher's profile, ledger and compliance report (ValueError without a profile)."""
+    """The teacher's profile, ledger and compliance report (NoTeacherProfile without one)."""
     profile = teacher_profile(session, teacher_id)
     entries = teacher_ledger(session, teacher_id)
     report = compute_compliance(
@@ -283,6 +299,35 @@ def build_dashboard(
     return Dashboard(profile, report, rows, newest, courses, len(entries), hours_chart(rows))
 
 
+def cached_dashboard(
+    session: Session,
+    *,
+    cache: PathCache[T],
+    teacher_id: int,
+    display_name: str,
+    policy: CreditPolicy,
+    today: date,
+    present: Callable[[Dashboard | None], T],
+) -> T:
+    """The teacher's dashboard as ``present`` makes it (the web layer renders the page's
+    content), reused until something it shows changes.
+
+    ``present`` gets None for an account without a teacher profile. One cheap query
+    (:func:`activity_fingerprint`) tells whether the ledger, enrolments, progress, profile or
+    catalog changed; the day, the policy and the teacher's name are the rest of what is shown.
+    """
+    key = (today, id(policy), display_name, activity_fingerprint(session, teacher_id))
+
+    def build() -> T:
+        try:
+            data = build_dashboard(session, teacher_id=teacher_id, policy=policy, today=today)
+        except NoTeacherProfile:
+            return present(None)
+        return present(data)
+
+    return cache.get(teacher_id, key, build)
+
+
 def compliance_summary(report: TeacherCompliance, policy: CreditPolicy) -> dict[str, Any]:
     """The compliance report as JSON (the API and the personal data export)."""
     year = report.current_year
@@ -332,6 +377,22 @@ def compliance_summary(report: TeacherCompliance, policy: CreditPolicy) -> dict[
         ),
         "notes": report.notes,
     }
+
+
+def compliance_document(
+    session: Session, *, teacher_id: int, policy: CreditPolicy, today: date
+) -> dict[str, Any]:
+    """The teacher's compliance as the JSON API gives it: :func:`compliance_summary` plus
+    ``categories``, hours against each category's minimum (NoTeacherProfile without one)."""
+    _, _, report = teacher_compliance_report(
+        session, teacher_id=teacher_id, policy=policy, today=today
+    )
+    summary = compliance_summary(report, policy)
+    summary["categories"] = [
+        {"category": r.category, "hours": r.hours, "minimum": r.minimum, "gap": r.gap}
+        for r in category_rows(report, policy)
+    ]
+    return summary
 
 
 # -- the training path, cached by what it depends on -----------------------------------------
@@ -432,3 +493,39 @@ class PathCache(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+@dataclass(frozen=True)
+class PathSection:
+    """The dashboard's training-path section."""
+
+    path: TrainingPath | None
+    unavailable: str  # why there is no path ("" when there is one)
+    cold_note: str = ""  # how a path was planned for a teacher with little history
+    gap_labels: Mapping[str, str] = field(default_factory=lambda: GAP_LABELS)
+
+
+def training_path_section(
+    session: Session,
+    *,
+    planner: PathRecommender | None,
+    unavailable: str,
+    cache: PathCache[TrainingPath],
+    teacher_id: int,
+    policy: CreditPolicy,
+    today: date,
+) -> PathSection:
+    """The teacher's training path, planned once and reused until something it depends on
+    changes (progress alone does not). ``unavailable`` says why ``planner`` is None."""
+    if planner is None:
+        return PathSection(None, unavailable or "推荐服务尚未就绪")
+    key = (today, id(planner), path_fingerprint(activity_fingerprint(session, teacher_id)))
+
+    def plan() -> TrainingPath:
+        return planner.recommend(session, teacher_id=teacher_id, policy=policy, today=today)
+
+    try:
+        path = cache.get(teacher_id, key, plan)
+    except ValueError as exc:  # the recommender's word for "no teacher profile"
+        return PathSection(None, str(exc))
+    return PathSection(path, "", COLD_START_NOTES.get(path.cold_start, ""))

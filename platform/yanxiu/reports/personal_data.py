@@ -6,10 +6,14 @@ records with the diagnoses a trainer has reviewed (AI drafts awaiting review and
 drafts are not part of what the teacher is shown, so they are not exported either), studio
 memberships and the studio cases pushed to them. Only rows belonging to the teacher are read.
 No secrets: the password hash and session data are never included.
+
+:func:`export_personal_data` is the download the teacher asks for (audited).
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -17,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Region, School, TeacherProfile, User
+from yanxiu.audit.service import record_audit
 from yanxiu.catalog.models import Course, Enrolment
 from yanxiu.credits.policy import CreditPolicy
 from yanxiu.reports.dashboard import compliance_summary, teacher_compliance_report
@@ -201,3 +206,21 @@ def personal_data(
         "studio_memberships": memberships,
         "studio_cases_received": deliveries,
     }
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    body: str  # JSON, UTF-8 text
+
+
+def export_personal_data(
+    session: Session, *, teacher_id: int, policy: CreditPolicy, today: date
+) -> Download:
+    """The teacher's own data as a JSON file to download; each export is audited."""
+    data = personal_data(session, teacher_id=teacher_id, policy=policy, today=today)
+    record_audit(session, actor_id=teacher_id, action="teacher.export", entity="user",
+                 entity_id=teacher_id, detail={"sections": sorted(data)})  # fmt: skip
+    username = data["profile"]["username"]
+    body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    return Download(f"yanxiu-{username}-{today.isoformat()}.json", body)

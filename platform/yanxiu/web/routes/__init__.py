@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from yanxiu.web.routes import (
     admin,
+    checkin,
     courses,
     jobs,
     paths,
@@ -21,7 +22,7 @@ from yanxiu.web.routes import (
     trainer,
 )
 
-AREAS = (system, search, paths, teacher, courses, practice, studios, trainer, admin, jobs)
+AREAS = (system, search, paths, teacher, courses, checkin, practice, studios, trainer, admin, jobs)
 
 
 def all_routers() -> list[APIRouter]:
