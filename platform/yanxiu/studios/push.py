@@ -62,6 +62,7 @@ from yanxiu.accounts.models import (
 from yanxiu.accounts.scope import Scope
 from yanxiu.audit.service import record_audit
 from yanxiu.catalog.models import Competency
+from yanxiu.errors import Invalid
 from yanxiu.search.embed import Embedder
 from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.studios.models import CaseResource, Push, PushDelivery, Studio, StudioMember
@@ -81,7 +82,7 @@ PRIORITY_LABEL = "乡村/薄弱校优先"
 AudienceKind = Literal["region", "members"]
 
 
-class PushError(ValueError):
+class PushError(Invalid):
     """A push that cannot be made as asked (message in Chinese; nothing was written)."""
 
 

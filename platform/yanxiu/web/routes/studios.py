@@ -6,13 +6,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Role, User
 from yanxiu.catalog.schema import STAGES, SUBJECTS
+from yanxiu.errors import Invalid, NotAllowed, NotFound
 from yanxiu.search.embed import Embedder, LexicalEmbedder
 from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.studios import push as pushes
@@ -29,8 +30,6 @@ api = APIRouter(prefix="/api/v1")
 TEACHER = require_role(Role.TEACHER)
 HOST = require_role(Role.HOST)
 READERS = require_role(Role.TEACHER, Role.HOST)
-NOT_FOUND_STUDIO = "工作室不存在。"
-NOT_FOUND_CASE = "案例不存在。"
 
 
 def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -48,10 +47,6 @@ def render(
     return render_page(
         request, name, {"when": when, "pct": pct, **context}, status_code=status_code
     )
-
-
-def _forbidden(exc: Exception) -> HTTPException:
-    return HTTPException(403, detail=f"无权访问：{exc}")
 
 
 # -- embeddings for the push wizard
@@ -108,7 +103,7 @@ def inbox_page(
 def _case_or_404(session: Session, case_id: int) -> CaseResource:
     case = session.get(CaseResource, case_id)
     if case is None:
-        raise HTTPException(404, detail=NOT_FOUND_CASE)
+        raise NotFound(service.NO_CASE)
     return case
 
 
@@ -120,10 +115,7 @@ def case_page(
     user: AuthUser = Depends(READERS),
 ) -> Response:
     case = _case_or_404(session, case_id)
-    try:
-        service.check_case_access(session, user_id=user.id, role=user.role, case=case)
-    except service.StudioAccessError as exc:
-        raise _forbidden(exc) from exc
+    service.check_case_access(session, user_id=user.id, role=user.role, case=case)
     deliveries = []
     if user.role == Role.TEACHER:
         service.mark_opened(session, teacher_id=user.id, case_id=case.id)
@@ -148,13 +140,8 @@ def complete_case(
     user: AuthUser = Depends(TEACHER),
 ) -> Response:
     case = _case_or_404(session, case_id)
-    try:
-        service.check_case_access(session, user_id=user.id, role=user.role, case=case)
-        changed = service.mark_completed(session, teacher_id=user.id, case_id=case.id)
-    except service.StudioAccessError as exc:
-        raise _forbidden(exc) from exc
-    except LookupError as exc:
-        raise HTTPException(409, detail=str(exc)) from exc
+    service.check_case_access(session, user_id=user.id, role=user.role, case=case)
+    changed = service.mark_completed(session, teacher_id=user.id, case_id=case.id)
     flash(request, "已标记为学完，感谢认真研读！" if changed else "这个案例您已经标记过学完。")
     return RedirectResponse(f"/studios/cases/{case.id}", status_code=303)
 
@@ -167,10 +154,7 @@ def studio_page(
     user: AuthUser = Depends(READERS),
 ) -> Response:
     is_teacher = user.role == Role.TEACHER
-    try:
-        card = service.studio_card(session, studio_id, teacher_id=user.id if is_teacher else None)
-    except LookupError as exc:
-        raise HTTPException(404, detail=NOT_FOUND_STUDIO) from exc
+    card = service.studio_card(session, studio_id, teacher_id=user.id if is_teacher else None)
     studio = session.get(Studio, studio_id)
     assert studio is not None
     if is_teacher:
@@ -191,10 +175,7 @@ def join(
     session: Session = Depends(get_db, scope="function"),
     user: AuthUser = Depends(TEACHER),
 ) -> Response:
-    try:
-        joined = service.join_studio(session, studio_id=studio_id, teacher_id=user.id)
-    except LookupError as exc:
-        raise HTTPException(404, detail=NOT_FOUND_STUDIO) from exc
+    joined = service.join_studio(session, studio_id=studio_id, teacher_id=user.id)
     flash(
         request,
         "已加入工作室，可以阅读工作室的全部案例了。" if joined else "您已经是该工作室成员。",
@@ -208,26 +189,16 @@ def join(
 def _host(session: Session, user: AuthUser) -> User:
     host = session.get(User, user.id)
     if host is None:  # pragma: no cover - the session middleware reloads the user
-        raise HTTPException(403, detail="无权访问")
+        raise NotAllowed("无权访问")
     return host
 
 
 def _host_studio(session: Session, user: AuthUser, studio_id: int | None) -> Studio | None:
-    try:
-        return service.host_studio(session, user.id, studio_id)
-    except service.StudioAccessError as exc:
-        raise _forbidden(exc) from exc
-    except LookupError as exc:
-        raise HTTPException(404, detail=NOT_FOUND_STUDIO) from exc
+    return service.host_studio(session, user.id, studio_id)
 
 
 def _host_case(session: Session, user: AuthUser, case_id: int) -> CaseResource:
-    try:
-        return service.host_case(session, user.id, case_id)
-    except service.StudioAccessError as exc:
-        raise _forbidden(exc) from exc
-    except LookupError as exc:
-        raise HTTPException(404, detail=NOT_FOUND_CASE) from exc
+    return service.host_case(session, user.id, case_id)
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -298,7 +269,7 @@ def new_case_form(
 ) -> Response:
     studio = _host_studio(session, user, _int_or_none(studio_id))
     if studio is None:
-        raise HTTPException(403, detail="无权访问：您还没有主持的工作室，无法发布案例。")
+        raise NotAllowed("无权访问：您还没有主持的工作室，无法发布案例。")
     draft = service.CaseDraft(stage=studio.stage, subject=studio.subject)
     return _case_form(request, session, user, draft, {}, studio.id)
 
@@ -321,7 +292,7 @@ async def publish_case(
 ) -> Response:
     studio = _host_studio(session, user, _int_or_none(studio_id))
     if studio is None:
-        raise HTTPException(403, detail="无权访问：您还没有主持的工作室，无法发布案例。")
+        raise NotAllowed("无权访问：您还没有主持的工作室，无法发布案例。")
     draft = service.CaseDraft(title=title, kind=kind, stage=stage, subject=subject, grade=grade,
                               summary=summary, body=body, competencies=competencies[:50])  # fmt: skip
     errors: dict[str, str] = {}
@@ -329,15 +300,15 @@ async def publish_case(
         data = await file.read(service.BODY_MAX * 4 + 1)
         try:
             draft.body = service.case_text_from_file(data, file.filename, kind)
-        except ValueError as exc:
-            errors["file"] = str(exc)
+        except Invalid as exc:
+            errors.update(exc.fields)
     if not errors:
         try:
             case = service.publish_case(
                 session, studio=studio, author=_host(session, user), draft=draft
             )
-        except ValueError as exc:
-            errors = exc.args[1] if len(exc.args) > 1 else {"title": str(exc)}
+        except Invalid as exc:
+            errors = exc.fields
         else:
             flash(request, f"案例“{case.title}”已发布，可以在推送向导中推送给需要的教师。")
             return RedirectResponse(f"/studio?studio_id={studio.id}", status_code=303)
@@ -474,7 +445,7 @@ def push_create(
         result = pushes.create_push(session, studio=studio, case=case, host=_host(session, user),
                                     teacher_ids=teacher_id, note=note)  # fmt: skip
     except pushes.PushError as exc:
-        flash(request, f"推送未发出：{exc}", "error")
+        flash(request, f"推送未发出：{exc.message}", "error")
         return RedirectResponse(f"/studio/push?case_id={case.id}", status_code=303)
     if result.created:
         extra = f"（{result.skipped} 位此前已收到，未重复推送）" if result.skipped else ""
@@ -487,10 +458,10 @@ def push_create(
 def _host_push(session: Session, user: AuthUser, push_id: int) -> Push:
     push = session.get(Push, push_id)
     if push is None:
-        raise HTTPException(404, detail="推送记录不存在。")
+        raise NotFound("推送记录不存在。")
     studio = session.get(Studio, push.studio_id)
     if studio is None or studio.host_id != user.id:
-        raise HTTPException(403, detail="无权访问：您只能查看自己工作室的推送。")
+        raise service.StudioAccessError("无权访问：您只能查看自己工作室的推送。")
     return push
 
 
@@ -712,11 +683,8 @@ def api_push(
     case = _host_case(session, user, body.case_id)
     studio = session.get(Studio, case.studio_id)
     assert studio is not None
-    try:
-        result = pushes.create_push(session, studio=studio, case=case, host=_host(session, user),
-                                    teacher_ids=body.teacher_ids, note=body.note)  # fmt: skip
-    except pushes.PushError as exc:
-        raise HTTPException(422, detail=str(exc)) from exc
+    result = pushes.create_push(session, studio=studio, case=case, host=_host(session, user),
+                                teacher_ids=body.teacher_ids, note=body.note)  # PushError: 422  # fmt: skip
     out = PushOut(push_id=result.push.id, created=result.created, delivered=result.delivered,
                   skipped=result.skipped, url=f"/studio/pushes/{result.push.id}")  # fmt: skip
     return JSONResponse(out.model_dump(), status_code=201 if result.created else 200)
