@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -17,19 +17,19 @@ from yanxiu.errors import Invalid, NotAllowed, NotFound
 from yanxiu.search.embed import Embedder, LexicalEmbedder
 from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.studios import push as pushes
-from yanxiu.studios import service
+from yanxiu.studios import service, views
 from yanxiu.studios.models import CaseResource, Push, Studio
 from yanxiu.web.auth import AuthUser, require_role
-from yanxiu.web.deps import get_db, get_services
-from yanxiu.web.pages import flash, is_htmx, local_time
+from yanxiu.web.deps import SessionDep, TeacherUser, get_db, get_services
+from yanxiu.web.pages import flash, is_htmx, local_time, render_view
 from yanxiu.web.pages import render as render_page
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
 
-TEACHER = require_role(Role.TEACHER)
 HOST = require_role(Role.HOST)
-READERS = require_role(Role.TEACHER, Role.HOST)
+# Teachers read studios and the cases open to them; hosts read their own studios' cases.
+StudioReader = Annotated[AuthUser, Depends(require_role(Role.TEACHER, Role.HOST))]
 
 
 def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -47,6 +47,15 @@ def render(
     return render_page(
         request, name, {"when": when, "pct": pct, **context}, status_code=status_code
     )
+
+
+def page(
+    request: Request, name: str, view: Any = None, *, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    """A studios page: the view's fields (if any), ``extra`` and the formatting helpers."""
+    if view is None:
+        return render(request, name, extra, status_code=status_code)
+    return render_view(request, name, view, status_code=status_code, when=when, pct=pct, **extra)
 
 
 # -- embeddings for the push wizard
@@ -67,115 +76,47 @@ def cache_of(request: Request) -> EmbeddingCache | None:
     return get_services(request).embed_cache()
 
 
-# -- teacher pages
+# -- pages
 
 
 @router.get("/studios", response_class=HTMLResponse)
 def studios_page(
     request: Request,
-    stage: str = Query("", max_length=16),
-    session: Session = Depends(get_db, scope="function"),
-    user: AuthUser = Depends(READERS),
+    me: StudioReader,
+    db: SessionDep,
+    stage: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
-    teacher_id = user.id if user.role == Role.TEACHER else None
-    cards = service.list_studios(
-        session, teacher_id=teacher_id, stage=stage if stage in STAGES else ""
-    )
-    unread = service.unread_count(session, user.id) if teacher_id else 0
-    return render(request, "studios/index.html", {
-        "cards": cards, "stage": stage, "stages": STAGES, "unread": unread,
-        "is_teacher": teacher_id is not None, "kind_labels": service.KIND_LABELS,
-    })  # fmt: skip
+    view = views.browse(db, me, stage=stage)
+    return page(request, "studios/index.html", view, stages=STAGES,
+                kind_labels=service.KIND_LABELS)  # fmt: skip
 
 
 @router.get("/studios/inbox", response_class=HTMLResponse)
-def inbox_page(
-    request: Request,
-    session: Session = Depends(get_db, scope="function"),
-    user: AuthUser = Depends(TEACHER),
-) -> Response:
-    items = service.inbox(session, user.id)
-    return render(request, "studios/inbox.html", {
-        "items": items, "unread": sum(i.unread for i in items),
-    })  # fmt: skip
-
-
-def _case_or_404(session: Session, case_id: int) -> CaseResource:
-    case = session.get(CaseResource, case_id)
-    if case is None:
-        raise NotFound(service.NO_CASE)
-    return case
+def inbox_page(request: Request, me: TeacherUser, db: SessionDep) -> Response:
+    return page(request, "studios/inbox.html", views.inbox(db, me.id))
 
 
 @router.get("/studios/cases/{case_id}", response_class=HTMLResponse)
-def case_page(
-    request: Request,
-    case_id: int,
-    session: Session = Depends(get_db, scope="function"),
-    user: AuthUser = Depends(READERS),
-) -> Response:
-    case = _case_or_404(session, case_id)
-    service.check_case_access(session, user_id=user.id, role=user.role, case=case)
-    deliveries = []
-    if user.role == Role.TEACHER:
-        service.mark_opened(session, teacher_id=user.id, case_id=case.id)
-        deliveries = service.my_deliveries(session, user.id, case.id)
-    notes = [d.push.note for d in deliveries if d.push.note]
-    blocks = service.case_blocks(case)
-    studio = session.get(Studio, case.studio_id)
-    return render(request, "studios/case.html", {
-        "case": case, "studio": studio, "blocks": blocks, "delivery": deliveries[0] if deliveries else None,
-        "completed": any(d.completed_at for d in deliveries), "notes": notes,
-        "competencies": service.competency_names(session, list(case.competencies or [])),
-        "kind_label": service.KIND_LABELS.get(case.kind.value, case.kind.value),
-        "turns": service.transcript_stats(blocks), "is_teacher": user.role == Role.TEACHER,
-    })  # fmt: skip
+def case_page(request: Request, case_id: int, me: StudioReader, db: SessionDep) -> Response:
+    # Opening a pushed case marks it read (for now: a GET that writes; see views.open_case).
+    return page(request, "studios/case.html", views.open_case(db, me, case_id))
 
 
 @router.post("/studios/cases/{case_id}/complete")
-def complete_case(
-    request: Request,
-    case_id: int,
-    session: Session = Depends(get_db, scope="function"),
-    user: AuthUser = Depends(TEACHER),
-) -> Response:
-    case = _case_or_404(session, case_id)
-    service.check_case_access(session, user_id=user.id, role=user.role, case=case)
-    changed = service.mark_completed(session, teacher_id=user.id, case_id=case.id)
+def complete_case(request: Request, case_id: int, me: TeacherUser, db: SessionDep) -> Response:
+    changed = views.complete_case(db, me, case_id)
     flash(request, "已标记为学完，感谢认真研读！" if changed else "这个案例您已经标记过学完。")
-    return RedirectResponse(f"/studios/cases/{case.id}", status_code=303)
+    return RedirectResponse(f"/studios/cases/{case_id}", status_code=303)
 
 
 @router.get("/studios/{studio_id}", response_class=HTMLResponse)
-def studio_page(
-    request: Request,
-    studio_id: int,
-    session: Session = Depends(get_db, scope="function"),
-    user: AuthUser = Depends(READERS),
-) -> Response:
-    is_teacher = user.role == Role.TEACHER
-    card = service.studio_card(session, studio_id, teacher_id=user.id if is_teacher else None)
-    studio = session.get(Studio, studio_id)
-    assert studio is not None
-    if is_teacher:
-        pushed = {i.case_id for i in service.inbox(session, user.id)}
-        readable = {c.id for c in card.recent_cases if card.joined or c.id in pushed}
-    else:
-        readable = {c.id for c in card.recent_cases} if studio.host_id == user.id else set()
-    return render(request, "studios/studio.html", {
-        "card": card, "readable": readable, "is_teacher": is_teacher,
-        "is_host": studio.host_id == user.id,
-    })  # fmt: skip
+def studio_page(request: Request, studio_id: int, me: StudioReader, db: SessionDep) -> Response:
+    return page(request, "studios/studio.html", views.studio_page(db, me, studio_id))
 
 
 @router.post("/studios/{studio_id}/join")
-def join(
-    request: Request,
-    studio_id: int,
-    session: Session = Depends(get_db, scope="function"),
-    user: AuthUser = Depends(TEACHER),
-) -> Response:
-    joined = service.join_studio(session, studio_id=studio_id, teacher_id=user.id)
+def join(request: Request, studio_id: int, me: TeacherUser, db: SessionDep) -> Response:
+    joined = service.join_studio(db, studio_id=studio_id, teacher_id=me.id)
     flash(
         request,
         "已加入工作室，可以阅读工作室的全部案例了。" if joined else "您已经是该工作室成员。",
@@ -619,24 +560,23 @@ class PushOut(BaseModel):
 
 @api.get("/studios", tags=["studios"], response_model=StudiosOut)
 def api_studios(
-    stage: str = Query("", max_length=16, description="学段 filter"),
-    subject: str = Query("", max_length=16, description="学科 filter (通用 studios always match)"),
-    session: Session = Depends(get_db, scope="function"),
-    user: AuthUser = Depends(READERS),
+    me: StudioReader,
+    db: SessionDep,
+    stage: Annotated[str, Query(max_length=16, description="学段 filter")] = "",
+    subject: Annotated[
+        str, Query(max_length=16, description="学科 filter (通用 studios always match)")
+    ] = "",
 ) -> dict[str, Any]:
     """Famous-teacher studios with host, member and case counts and the latest cases."""
-    teacher_id = user.id if user.role == Role.TEACHER else None
-    cards = service.list_studios(session, teacher_id=teacher_id, stage=stage, subject=subject)
+    teacher_id = me.id if me.role == Role.TEACHER else None
+    cards = service.list_studios(db, teacher_id=teacher_id, stage=stage, subject=subject)
     return {"studios": [c.as_dict() for c in cards]}
 
 
 @api.get("/studios/inbox", tags=["studios"], response_model=InboxOut)
-def api_inbox(
-    session: Session = Depends(get_db, scope="function"), user: AuthUser = Depends(TEACHER)
-) -> dict[str, Any]:
+def api_inbox(me: TeacherUser, db: SessionDep) -> dict[str, Any]:
     """Cases pushed to the calling teacher, newest first, with the unread count."""
-    items = service.inbox(session, user.id)
-    return {"unread": sum(i.unread for i in items), "items": [i.as_dict() for i in items]}
+    return views.inbox(db, me.id).as_dict()
 
 
 @api.get("/studio/push/audience", tags=["studios"], response_model=AudienceOut)
