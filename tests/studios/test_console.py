@@ -1,5 +1,5 @@
-"""The host's services behind the console pages: the wizard's filters, publishing with a bad
-file, and whose pushes a host may analyse."""
+"""The host's services behind the console pages: the wizard's filters, the reach of a hand-made
+selection, publishing with a bad file, and whose pushes a host may analyse."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from yanxiu.accounts.models import Role
 from yanxiu.errors import Invalid, NotAllowed, NotFound
 from yanxiu.studios import console, service
 from yanxiu.studios import push as pushes
-from yanxiu.studios.models import CaseResource
+from yanxiu.studios.models import CaseResource, StudioMember
 
 
 @pytest.fixture
@@ -41,6 +41,21 @@ def test_the_api_filters_default_to_the_case_and_empty_means_any(world: World) -
     assert (default.stage, default.subject) == ("初中", "数学")
     anything = console.AudienceQuery(stage="", subject="", scope="members").for_case(world.case)
     assert (anything.stage, anything.subject, anything.scope) == ("", "", "members")
+
+
+def test_the_reach_of_a_selection_counts_only_teachers_the_host_may_push_to(
+    world: World,
+) -> None:
+    urban = world.user("urban", school=world.urban)
+    rural = world.user("rural", school=world.rural)
+    far = world.user("far", school=world.far)  # another city: outside the host's scope
+    chosen = [urban.id, rural.id, far.id]
+    reach = console.selection_reach(world.s, world.host.id, world.case.id, chosen)
+    assert (reach.teachers, reach.rural, reach.weak) == (2, 1, 0)
+    world.s.add(StudioMember(studio_id=world.studio.id, teacher_id=far.id))
+    world.s.flush()  # a member may be pushed to wherever they teach
+    reach = console.selection_reach(world.s, world.host.id, world.case.id, chosen)
+    assert (reach.teachers, reach.rural, reach.weak, reach.members) == (3, 2, 1, 1)
 
 
 def test_a_bad_file_is_reported_with_every_other_problem_and_nothing_is_written(

@@ -272,7 +272,10 @@ def selection_reach(
 ) -> pushes.Reach:
     """The reach of the teachers the host has ticked for one of their cases."""
     case = service.host_case(session, host_id, case_id)
-    return pushes.reach_for_ids(session, _studio_of(session, case), teacher_ids[: pushes.MAX_SIZE])
+    return pushes.reach_for_ids(
+        session, _studio_of(session, case), host_user(session, host_id),
+        teacher_ids[: pushes.MAX_SIZE],
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
