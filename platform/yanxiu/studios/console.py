@@ -24,6 +24,7 @@ from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.studios import push as pushes
 from yanxiu.studios import service
 from yanxiu.studios.models import CaseResource, Push, Studio
+from yanxiu.studios.push import PushSummary
 
 NO_STUDIO_TO_PUBLISH = "无权访问：您还没有主持的工作室，无法发布案例。"
 COMPETENCY_GROUPS = {
@@ -34,6 +35,7 @@ COMPETENCY_GROUPS = {
 
 
 def host_user(session: Session, host_id: int) -> User:
+    """The host's account row (pushes are made and audited in its name)."""
     host = session.get(User, host_id)
     if host is None:  # pragma: no cover - the session middleware reloads the user
         raise NotAllowed("无权访问")
@@ -55,7 +57,7 @@ class ConsoleView:
     own: list[Studio]  # every studio the host hosts (to switch between them)
     members: list[service.MemberRow]
     cases: list[CaseResource]
-    pushes: list[pushes.PushSummary]  # the latest ten
+    pushes: list[PushSummary]  # the latest ten (the template's name for them)
     pushed_counts: dict[int, int]  # case id -> teachers it was delivered to
     open_rate: float | None  # over the latest pushes; None before anything was delivered
     priority_members: int  # members from rural or weak schools
@@ -133,6 +135,7 @@ def publish(
     Raises:
         Invalid: Something is wrong; ``fields`` lists every wrong field at once (an unusable
             file as ``file``, with the other fields' problems beside it).
+        NotAllowed: The host hosts no studio, or not this one.
     """
     studio = _publishing_studio(session, host_id, studio_id)
     if upload is not None:
