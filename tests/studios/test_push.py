@@ -13,6 +13,7 @@ from tests.factories import password_hash
 from yanxiu.accounts.models import Region, RegionLevel, Role, School, SchoolLocation, User
 from yanxiu.accounts.service import create_teacher_profile, create_user
 from yanxiu.catalog.service import sync_competencies
+from yanxiu.errors import Conflict
 from yanxiu.practice.models import (
     Diagnosis,
     DiagnosisReview,
@@ -266,7 +267,7 @@ def test_open_complete_and_analytics_match_the_database(world: World) -> None:
     assert service.mark_completed(world.s, teacher_id=rw1.id, case_id=world.case.id)  # opens too
     assert not service.mark_completed(world.s, teacher_id=rw1.id, case_id=world.case.id)
     outsider = world.user("outsider")
-    with pytest.raises(LookupError):
+    with pytest.raises(Conflict, match="不是推送给您的"):
         service.mark_completed(world.s, teacher_id=outsider.id, case_id=world.case.id)
 
     stats = pushes.push_stats(world.s, result.push.id)

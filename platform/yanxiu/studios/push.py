@@ -62,6 +62,7 @@ from yanxiu.accounts.models import (
 from yanxiu.accounts.scope import Scope
 from yanxiu.audit.service import record_audit
 from yanxiu.catalog.models import Competency
+from yanxiu.errors import Invalid
 from yanxiu.search.embed import Embedder
 from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.studios.models import CaseResource, Push, PushDelivery, Studio, StudioMember
@@ -81,7 +82,7 @@ PRIORITY_LABEL = "乡村/薄弱校优先"
 AudienceKind = Literal["region", "members"]
 
 
-class PushError(ValueError):
+class PushError(Invalid):
     """A push that cannot be made as asked (message in Chinese; nothing was written)."""
 
 
@@ -571,14 +572,21 @@ def rank_audience(
     )  # fmt: skip
 
 
-def reach_for_ids(session: Session, studio: Studio, teacher_ids: Iterable[int]) -> Reach:
-    """Reach of an explicit selection (the wizard recomputes it when the host unticks someone)."""
-    ids = sorted(set(teacher_ids))
-    if not ids:
-        return reach_of([])
+def reach_for_ids(
+    session: Session, studio: Studio, host: User, teacher_ids: Iterable[int]
+) -> Reach:
+    """Reach of an explicit selection (the wizard recomputes it when the host unticks someone).
+
+    Only teachers the host could push to count: the studio's members and the people in the
+    host's scope, so a hand-made selection reveals nothing about anyone else.
+    """
     members = set(
         session.scalars(select(StudioMember.teacher_id).where(StudioMember.studio_id == studio.id))
     )
+    chosen = set(teacher_ids)
+    ids = sorted((chosen & members) | Scope.for_user(session, host).readable(session, chosen))
+    if not ids:
+        return reach_of([])
     rows = session.execute(
         select(User.id, School.id, School.location, School.is_weak, School.county_id)
         .join(School, School.id == User.school_id)

@@ -1,7 +1,8 @@
 """Studio services: case resources from content, membership, the teacher inbox and publishing.
 
 Everything here works inside the caller's transaction (one request = one unit of work): a
-function either makes all of its changes or raises before writing anything.
+function either makes all of its changes or raises before writing anything. Refusals are
+:mod:`yanxiu.errors` kinds (not found, not allowed, conflict, invalid) with Chinese messages.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from yanxiu.catalog.models import Competency
 from yanxiu.catalog.schema import STAGES, SUBJECTS
 from yanxiu.catalog.service import SyncCounts
 from yanxiu.db.base import utcnow
+from yanxiu.errors import Conflict, Invalid, NotAllowed, NotFound, TooLarge
 from yanxiu.studios.cases import CaseIn
 from yanxiu.studios.models import CaseKind, CaseResource, Push, PushDelivery, Studio, StudioMember
 
@@ -67,8 +69,12 @@ def sync_cases(session: Session, cases: list[CaseIn], *, origin: str) -> SyncCou
     return counts
 
 
-class StudioAccessError(PermissionError):
-    """The user may not see or manage this studio, case or push (the web layer answers 403)."""
+NO_STUDIO = "工作室不存在。"
+NO_CASE = "案例不存在。"
+
+
+class StudioAccessError(NotAllowed):
+    """The user may not see or manage this studio, case or push."""
 
 
 # -- browsing and membership (teachers)
@@ -188,14 +194,14 @@ def list_studios(
 
 
 def studio_card(session: Session, studio_id: int, *, teacher_id: int | None = None) -> StudioCard:
-    """One studio's card with all its cases (LookupError if there is no such studio)."""
+    """One studio's card with all its cases (NotFound if there is no such studio)."""
     studio = session.get(Studio, studio_id)
     if studio is None:
-        raise LookupError("工作室不存在")
+        raise NotFound(NO_STUDIO)
     for card in list_studios(session, teacher_id=teacher_id, recent=10_000):
         if card.id == studio_id:
             return card
-    raise LookupError("工作室不存在")  # pragma: no cover - the studio was just read
+    raise NotFound(NO_STUDIO)  # pragma: no cover - the studio was just read
 
 
 def is_member(session: Session, studio_id: int, teacher_id: int) -> bool:
@@ -212,7 +218,7 @@ def is_member(session: Session, studio_id: int, teacher_id: int) -> bool:
 def join_studio(session: Session, *, studio_id: int, teacher_id: int) -> bool:
     """Make the teacher a member; True if they just joined, False if they already were."""
     if session.get(Studio, studio_id) is None:
-        raise LookupError("工作室不存在")
+        raise NotFound(NO_STUDIO)
     if is_member(session, studio_id, teacher_id):
         return False
     try:
@@ -329,7 +335,7 @@ def check_case_access(session: Session, *, user_id: int, role: Role, case: CaseR
         studio = session.get(Studio, case.studio_id)
         if studio is not None and studio.host_id == user_id:
             return
-    raise StudioAccessError("您不是该工作室成员，且这个案例没有推送给您。")
+    raise StudioAccessError("无权访问：您不是该工作室成员，且这个案例没有推送给您。")
 
 
 def mark_opened(
@@ -354,11 +360,11 @@ def mark_completed(
     Returns True if a delivery was newly completed, False if it already was.
 
     Raises:
-        LookupError: The case was never pushed to this teacher.
+        Conflict: The case was never pushed to this teacher.
     """
     deliveries = my_deliveries(session, teacher_id, case_id)
     if not deliveries:
-        raise LookupError("这个案例不是推送给您的，无需标记完成。")
+        raise Conflict("这个案例不是推送给您的，无需标记完成。")
     now = when or utcnow()
     changed = False
     for delivery in deliveries:
@@ -384,26 +390,31 @@ def host_studios(session: Session, host_id: int) -> list[Studio]:
 
 
 def host_studio(session: Session, host_id: int, studio_id: int | None = None) -> Studio | None:
-    """The host's studio ``studio_id`` (or their first one); StudioAccessError if not theirs."""
+    """The host's studio ``studio_id`` (or their first one, None if they host none).
+
+    Raises:
+        NotFound: No such studio.
+        StudioAccessError: Someone else's studio.
+    """
     if studio_id is None:
         own = host_studios(session, host_id)
         return own[0] if own else None
     studio = session.get(Studio, studio_id)
     if studio is None:
-        raise LookupError("工作室不存在")
+        raise NotFound(NO_STUDIO)
     if studio.host_id != host_id:
-        raise StudioAccessError("您只能管理自己主持的工作室。")
+        raise StudioAccessError("无权访问：您只能管理自己主持的工作室。")
     return studio
 
 
 def host_case(session: Session, host_id: int, case_id: int) -> CaseResource:
-    """A case of one of the host's studios (LookupError / StudioAccessError otherwise)."""
+    """A case of one of the host's studios (NotFound / StudioAccessError otherwise)."""
     case = session.get(CaseResource, case_id)
     if case is None:
-        raise LookupError("案例不存在")
+        raise NotFound(NO_CASE)
     studio = session.get(Studio, case.studio_id)
     if studio is None or studio.host_id != host_id:
-        raise StudioAccessError("您只能推送自己工作室的案例。")
+        raise StudioAccessError("无权访问：您只能推送自己工作室的案例。")
     return case
 
 
@@ -496,33 +507,31 @@ def case_text_from_file(data: bytes, filename: str, kind: str) -> str:
     """The text of an uploaded case file (.txt/.md/.docx; transcripts also .srt/.vtt/.json).
 
     Raises:
-        ValueError: Unsupported, empty, oversized or unreadable file (message in Chinese).
+        Invalid: Unsupported, empty or unreadable file (``fields["file"]`` says why).
+        TooLarge: The file is over the upload limit.
     """
-    from yanxiu.practice.parse import (
-        MAX_BYTES,
-        TranscriptError,
-        decode_text,
-        docx_lines,
-        parse_transcript,
-    )
+    from yanxiu.practice.parse import MAX_BYTES, decode_text, docx_lines, parse_transcript
+
+    def bad_file(message: str, error: type[Invalid] = Invalid) -> Invalid:
+        return error(message, fields={"file": message})
 
     suffix = ("." + filename.rsplit(".", 1)[-1].lower()) if "." in filename else ""
     if suffix not in CASE_FILE_SUFFIXES:
-        raise ValueError(f"不支持“{suffix or filename}”文件，请上传 .txt、.md 或 .docx 文件")
+        raise bad_file(f"不支持“{suffix or filename}”文件，请上传 .txt、.md 或 .docx 文件")
     if len(data) > MAX_BYTES:
-        raise ValueError(f"文件{len(data) / 1048576:.1f} MB，超过2 MB上限")
+        raise bad_file(f"文件{len(data) / 1048576:.1f} MB，超过2 MB上限", TooLarge)
     if not data.strip():
-        raise ValueError("上传的文件是空的")
+        raise bad_file("上传的文件是空的")
+    if suffix in (".srt", ".vtt", ".json") and kind != CaseKind.TRANSCRIPT.value:
+        raise bad_file("字幕或 JSON 文件只能作为课堂实录上传")
     try:
         if kind == CaseKind.TRANSCRIPT.value and suffix in (".srt", ".vtt", ".json", ".docx"):
             return transcript_text(parse_transcript(data, filename))
-        if suffix in (".srt", ".vtt", ".json"):
-            raise ValueError("字幕或 JSON 文件只能作为课堂实录上传")
         if suffix == ".docx":
             return "\n".join(docx_lines(data, mark_headings=kind == CaseKind.LESSON_PLAN.value))
         return decode_text(data)
-    except TranscriptError as exc:
-        raise ValueError(str(exc)) from None
+    except ValueError as exc:  # TranscriptError, or a malformed subtitle / JSON file
+        raise bad_file(str(exc)) from None
 
 
 def _clock(seconds: float) -> str:
@@ -612,11 +621,11 @@ def publish_case(
     """Store a host's case (all fields or nothing) and audit it.
 
     Raises:
-        ValueError: The draft is invalid; ``args[1]`` holds the field -> message dict.
+        Invalid: The draft is invalid; ``fields`` maps each wrong field to its message.
     """
     errors = validate_case_draft(session, draft)
     if errors:
-        raise ValueError("案例信息有误", errors)
+        raise Invalid("案例信息有误", fields=errors)
     payload = json.dumps(draft.__dict__, ensure_ascii=False, sort_keys=True)
     case = CaseResource(
         code=_next_case_code(session, studio), studio_id=studio.id, kind=CaseKind(draft.kind),

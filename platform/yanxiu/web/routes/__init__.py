@@ -16,13 +16,27 @@ from yanxiu.web.routes import (
     paths,
     practice,
     search,
+    studio_host,
     studios,
     system,
     teacher,
     trainer,
 )
 
-AREAS = (system, search, paths, teacher, courses, checkin, practice, studios, trainer, admin, jobs)
+AREAS = (
+    system,
+    search,
+    paths,
+    teacher,
+    courses,
+    checkin,
+    practice,
+    studios,
+    studio_host,
+    trainer,
+    admin,
+    jobs,
+)
 
 
 def all_routers() -> list[APIRouter]:
