@@ -50,6 +50,8 @@ TrainerUser = Annotated[AuthUser, Depends(require_role(Role.TRAINER))]
 AdminUser = Annotated[AuthUser, Depends(require_role(Role.ADMIN))]
 ReviewerUser = Annotated[AuthUser, Depends(require_role(Role.TRAINER, Role.ADMIN))]
 StaffUser = Annotated[AuthUser, Depends(require_role(Role.HOST, Role.TRAINER, Role.ADMIN))]
+# Teachers read studios and the cases open to them; hosts read their own studios' cases.
+StudioReader = Annotated[AuthUser, Depends(require_role(Role.TEACHER, Role.HOST))]
 PathReader = Annotated[AuthUser, Depends(require_role(Role.TEACHER, Role.TRAINER, Role.ADMIN))]
 
 

@@ -41,10 +41,11 @@ def render(
 
 
 def render_view(
-    request: Request, name: str, view: Any, *, status_code: int = 200, **extra: Any
+    request: Request, name: str, view: Any = None, *, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
-    """Render a service's view dataclass: its fields are the template's context."""
-    ctx = {"version": __version__, **{f.name: getattr(view, f.name) for f in fields(view)}, **extra}
+    """Render a service's view dataclass: its fields (and ``extra``) are the template's context."""
+    own = {f.name: getattr(view, f.name) for f in fields(view)} if view is not None else {}
+    ctx = {"version": __version__, **own, **extra}
     return templates_of(request).TemplateResponse(request, name, ctx, status_code=status_code)
 
 
@@ -61,6 +62,16 @@ def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M", missing: st
         return missing
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return aware.astimezone(BEIJING).strftime(fmt)
+
+
+def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored timestamp in Beijing time; "—" for none (a Jinja global)."""
+    return local_time(value, fmt, missing="—")
+
+
+def pct(value: float | None) -> str:
+    """A share as a whole percentage; "—" for none (a Jinja global)."""
+    return "—" if value is None else f"{value * 100:.0f}%"
 
 
 # -- navigation and flash messages (Jinja globals, registered by install_page_helpers)
@@ -158,3 +169,5 @@ def install_page_helpers(app: FastAPI, templates: Jinja2Templates) -> None:
     env.globals["role_label"] = lambda role: ROLE_LABELS.get(role, str(role))
     env.globals["flashes"] = pass_context(lambda ctx: pop_flashes(ctx["request"]))
     env.globals["local_time"] = local_time
+    env.globals["when"] = when
+    env.globals["pct"] = pct

@@ -18,8 +18,7 @@ from yanxiu.studios import console, service
 from yanxiu.studios import push as pushes
 from yanxiu.studios.console import AudienceQuery, WizardFilters, int_or_none
 from yanxiu.web.deps import HostUser, ServicesDep, SessionDep
-from yanxiu.web.pages import flash, is_htmx
-from yanxiu.web.routes.studios import page
+from yanxiu.web.pages import flash, is_htmx, render_view
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
@@ -41,7 +40,7 @@ def console_page(
     request: Request, me: HostUser, db: SessionDep, studio_id: StudioChoice = ""
 ) -> Response:
     view = console.overview(db, me.id, int_or_none(studio_id))
-    return page(request, "studio/console.html", view, kind_labels=service.KIND_LABELS)
+    return render_view(request, "studio/console.html", view, kind_labels=service.KIND_LABELS)
 
 
 # -- publishing a case
@@ -52,7 +51,7 @@ def new_case_form(
     request: Request, me: HostUser, db: SessionDep, studio_id: StudioChoice = ""
 ) -> Response:
     view = console.case_form(db, me.id, int_or_none(studio_id))
-    return page(request, "studio/case_new.html", view, **FORM_CHOICES)
+    return render_view(request, "studio/case_new.html", view, **FORM_CHOICES)
 
 
 class CaseFields(BaseModel):
@@ -89,7 +88,7 @@ async def publish_case(
         case = console.publish(db, me.id, studio_id, draft, upload)
     except Invalid as exc:  # the form again, as typed, with every problem beside its field
         view = console.case_form(db, me.id, studio_id, draft, exc.fields)
-        return page(request, "studio/case_new.html", view, status_code=422, **FORM_CHOICES)
+        return render_view(request, "studio/case_new.html", view, status_code=422, **FORM_CHOICES)
     flash(request, f"案例“{case.title}”已发布，可以在推送向导中推送给需要的教师。")
     return RedirectResponse(f"/studio?studio_id={case.studio_id}", status_code=303)
 
@@ -108,7 +107,7 @@ def push_wizard(
 ) -> Response:
     view = console.wizard(db, me.id, int_or_none(case_id), filters,
                           embedder=services.embedder(), cache=services.embed_cache())  # fmt: skip
-    return page(request, "studio/push.html", view, **WIZARD)
+    return render_view(request, "studio/push.html", view, **WIZARD)
 
 
 @router.get("/studio/push/audience", response_class=HTMLResponse)
@@ -125,14 +124,16 @@ def push_audience(
     """The htmx partial: the ranked audience (or, with reach_only=1, the reach of a selection)."""
     if reach_only == "1":
         reach = console.selection_reach(db, me.id, case_id, teacher_id)
-        return page(request, "studio/_reach.html", reach=reach, p=pushes, selection=True)
+        return render_view(request, "studio/_reach.html", reach=reach, p=pushes, selection=True)
     if not is_htmx(request):  # a plain link or bookmark: the whole wizard with these filters
         service.host_case(db, me.id, case_id)  # refused here, as the partial would be
         return RedirectResponse(f"/studio/push?{request.url.query}&filtered=1", status_code=303)
     filters.filtered = "1"  # the partial answers the filter form: no case defaults
     view = console.audience(db, me.id, case_id, filters, embedder=services.embedder(),
                             cache=services.embed_cache())  # fmt: skip
-    return page(request, "studio/_audience.html", view, p=pushes, formula=pushes.FORMULA_TEXT)
+    return render_view(
+        request, "studio/_audience.html", view, p=pushes, formula=pushes.FORMULA_TEXT
+    )
 
 
 class PushFields(BaseModel):
@@ -164,7 +165,7 @@ def push_create(
 @router.get("/studio/pushes/{push_id}", response_class=HTMLResponse)
 def push_page(request: Request, push_id: int, me: HostUser, db: SessionDep) -> Response:
     view = console.push_analytics(db, me.id, push_id)
-    return page(request, "studio/push_detail.html", view, locations=service.LOCATION_LABELS,
+    return render_view(request, "studio/push_detail.html", view, locations=service.LOCATION_LABELS,
                 kind_labels=service.KIND_LABELS)  # fmt: skip
 
 

@@ -6,44 +6,20 @@ push wizard are in :mod:`yanxiu.web.routes.studio_host`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from yanxiu.accounts.models import Role
 from yanxiu.catalog.schema import STAGES
 from yanxiu.studios import service, views
-from yanxiu.web.auth import AuthUser, require_role
-from yanxiu.web.deps import SessionDep, TeacherUser
-from yanxiu.web.pages import flash, local_time, render, render_view
+from yanxiu.web.deps import SessionDep, StudioReader, TeacherUser
+from yanxiu.web.pages import flash, render_view
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
-
-# Teachers read studios and the cases open to them; hosts read their own studios' cases.
-StudioReader = Annotated[AuthUser, Depends(require_role(Role.TEACHER, Role.HOST))]
-
-
-def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored timestamp in Beijing time; "—" for none."""
-    return local_time(value, fmt, missing="—")
-
-
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
-
-
-def page(
-    request: Request, name: str, view: Any = None, *, status_code: int = 200, **extra: Any
-) -> HTMLResponse:
-    """A studios page: the view's fields (if any), ``extra`` and the formatting helpers."""
-    if view is None:
-        return render(request, name, {"when": when, "pct": pct, **extra}, status_code=status_code)
-    return render_view(request, name, view, status_code=status_code, when=when, pct=pct, **extra)
-
 
 # -- pages
 
@@ -56,19 +32,19 @@ def studios_page(
     stage: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
     view = views.browse(db, me, stage=stage)
-    return page(request, "studios/index.html", view, stages=STAGES,
+    return render_view(request, "studios/index.html", view, stages=STAGES,
                 kind_labels=service.KIND_LABELS)  # fmt: skip
 
 
 @router.get("/studios/inbox", response_class=HTMLResponse)
 def inbox_page(request: Request, me: TeacherUser, db: SessionDep) -> Response:
-    return page(request, "studios/inbox.html", views.inbox(db, me.id))
+    return render_view(request, "studios/inbox.html", views.inbox(db, me.id))
 
 
 @router.get("/studios/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: int, me: StudioReader, db: SessionDep) -> Response:
     # Opening a pushed case marks it read (for now: a GET that writes; see views.open_case).
-    return page(request, "studios/case.html", views.open_case(db, me, case_id))
+    return render_view(request, "studios/case.html", views.open_case(db, me, case_id))
 
 
 @router.post("/studios/cases/{case_id}/complete")
@@ -80,7 +56,7 @@ def complete_case(request: Request, case_id: int, me: TeacherUser, db: SessionDe
 
 @router.get("/studios/{studio_id}", response_class=HTMLResponse)
 def studio_page(request: Request, studio_id: int, me: StudioReader, db: SessionDep) -> Response:
-    return page(request, "studios/studio.html", views.studio_page(db, me, studio_id))
+    return render_view(request, "studios/studio.html", views.studio_page(db, me, studio_id))
 
 
 @router.post("/studios/{studio_id}/join")
