@@ -274,6 +274,15 @@ def test_a_legacy_pickle_is_never_read(small, tmp_path):
         UtteranceCoder.load(legacy)
 
 
+def test_a_manifest_that_leaves_a_file_out_is_refused(small, tmp_path):
+    copy = shutil.copytree(small["model"], tmp_path / "m")
+    manifest = json.loads((copy / MANIFEST_FILE).read_text(encoding="utf-8"))
+    del manifest["files"]["stack_lightgbm.txt"]
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="does not list the coder's stack_lightgbm.txt"):
+        UtteranceCoder.load(copy)
+
+
 def _models_dir_with(models: Path, coder_dir: Path) -> Path:
     models.mkdir(parents=True, exist_ok=True)
     (models / MODEL_SUBDIR).symlink_to(coder_dir)

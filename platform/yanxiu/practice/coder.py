@@ -451,12 +451,19 @@ class UtteranceCoder:
         """The coder :meth:`to_files` described (the files already verified)."""
         import lightgbm as lgb
 
+        if CONFIG_FILE not in files:
+            raise ModelFileError(f"the coder's files lack {CONFIG_FILE}")
         config = json.loads(files[CONFIG_FILE])
         if config.get("format_version") != FORMAT_VERSION or list(config["labels"]) != list(LABELS):
             raise ModelFileError(
                 f"{CONFIG_FILE}: format {config.get('format_version')} with labels "
                 f"{config.get('labels')}; this version reads format {FORMAT_VERSION} with {list(LABELS)}"
             )
+        needed = ["vocabulary.json", "stack.safetensors", "stack_lightgbm.txt"]
+        needed += ["use.safetensors"] if config["use"] else []
+        needed += ["e5.safetensors"] if config["e5"] is not None else []
+        if missing := [name for name in needed if name not in files]:
+            raise ModelFileError(f"the manifest does not list the coder's {', '.join(missing)}")
         cfg = CoderConfig.from_dict(config["coder"])
         coder = cls(cfg, embedder=embedder)
         vocabulary = json.loads(files["vocabulary.json"])
