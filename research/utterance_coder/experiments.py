@@ -2,7 +2,7 @@
 
 Run (2 shared cores: keep BLAS at one thread, be nice):
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-        nice -n 10 /work/main/.venv/bin/python experiments.py [--quick] [--timing-only]
+        nice -n 10 .venv/bin/python experiments.py [--quick] [--timing-only]
 
 Prints one row per configuration (dev accuracy, macro-F1, per-class F1), writes
 results.json and results.md next to this file, saves the recommended model to
@@ -27,11 +27,12 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.svm import LinearSVC
 
+from yanxiu.lab.coder_train import DEFAULT_DATA_DIR as DATA  # beside the project
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from coder import CoderConfig, UtteranceCoder, default_embedder, mark  # noqa: E402
 
-DATA = "/work/shared/data/dialogid"
 CACHE = "/tmp/uttcoder_cache"
 SEED = 0
 RESULTS: list[dict] = []
@@ -57,11 +58,20 @@ def cached_use(split: str, texts: list[str]) -> np.ndarray:
 
 def report(name: str, y: np.ndarray, pred: np.ndarray, seconds: float, note: str = "") -> None:
     per = f1_score(y, pred, average=None, labels=list(range(9)))
-    row = dict(name=name, acc=accuracy_score(y, pred), macro_f1=f1_score(y, pred, average="macro"),
-               per_class=[round(float(v), 3) for v in per], train_s=round(seconds, 1), note=note)
+    row = dict(
+        name=name,
+        acc=accuracy_score(y, pred),
+        macro_f1=f1_score(y, pred, average="macro"),
+        per_class=[round(float(v), 3) for v in per],
+        train_s=round(seconds, 1),
+        note=note,
+    )
     RESULTS.append(row)
-    print(f"{name:58s} acc={row['acc']:.4f} mF1={row['macro_f1']:.4f} "
-          f"{' '.join(f'{v:.3f}' for v in per)}  ({seconds:.0f}s)", flush=True)
+    print(
+        f"{name:58s} acc={row['acc']:.4f} mF1={row['macro_f1']:.4f} "
+        f"{' '.join(f'{v:.3f}' for v in per)}  ({seconds:.0f}s)",
+        flush=True,
+    )
 
 
 def seg(texts: list[str]) -> list[list[str]]:
@@ -94,59 +104,119 @@ def linear_experiments(Xtr, ytr, Xdv, ydv, Utr, Udv, quick: bool) -> None:
 
     # (1) baseline exactly: char 1-3 TF-IDF (defaults) + LinearSVC (defaults)
     v = TfidfVectorizer(analyzer="char", ngram_range=(1, 3))
-    run("1 baseline char1-3 tfidf + LinearSVC(C=1)", v.fit_transform(Xtr), v.transform(Xdv), LinearSVC())
+    run(
+        "1 baseline char1-3 tfidf + LinearSVC(C=1)",
+        v.fit_transform(Xtr),
+        v.transform(Xdv),
+        LinearSVC(),
+    )
 
     # (2) richer lexical
     for ng, C in [((1, 3), 0.3), ((1, 4), 0.5), ((1, 5), 1.0)]:
         v = TfidfVectorizer(analyzer="char", ngram_range=ng, sublinear_tf=True)
         A, B = v.fit_transform(Xtr), v.transform(Xdv)
-        run(f"2 char{ng[0]}-{ng[1]} sublinear SVC C={C} balanced", A, B,
-            LinearSVC(C=C, class_weight="balanced"))
+        run(
+            f"2 char{ng[0]}-{ng[1]} sublinear SVC C={C} balanced",
+            A,
+            B,
+            LinearSVC(C=C, class_weight="balanced"),
+        )
     v = TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True)
     A, B = v.fit_transform(Xtr), v.transform(Xdv)
     run("2 char1-4 sublinear SVC C=1 (no class weight)", A, B, LinearSVC(C=1.0))
     vb = TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True)
     Ab, Bb = vb.fit_transform([mark(t) for t in Xtr]), vb.transform([mark(t) for t in Xdv])
-    run("2 char1-4 sublinear +^$ marks SVC C=0.5 balanced", Ab, Bb, LinearSVC(C=0.5, class_weight="balanced"))
-    run("2 char1-4 +^$ SGD modified_huber a=2e-5 balanced", Ab, Bb,
-        SGDClassifier(loss="modified_huber", alpha=2e-5, class_weight="balanced", random_state=SEED, max_iter=50))
+    run(
+        "2 char1-4 sublinear +^$ marks SVC C=0.5 balanced",
+        Ab,
+        Bb,
+        LinearSVC(C=0.5, class_weight="balanced"),
+    )
+    run(
+        "2 char1-4 +^$ SGD modified_huber a=2e-5 balanced",
+        Ab,
+        Bb,
+        SGDClassifier(
+            loss="modified_huber",
+            alpha=2e-5,
+            class_weight="balanced",
+            random_state=SEED,
+            max_iter=50,
+        ),
+    )
     if not quick:
-        run("2 char1-4 +^$ LogisticRegression C=30 balanced", Ab, Bb,
-            LogisticRegression(C=30, class_weight="balanced", max_iter=2000))
+        run(
+            "2 char1-4 +^$ LogisticRegression C=30 balanced",
+            Ab,
+            Bb,
+            LogisticRegression(C=30, class_weight="balanced", max_iter=2000),
+        )
     Wtr, Wdv = seg(Xtr), seg(Xdv)
-    vw = TfidfVectorizer(tokenizer=lambda x: x, preprocessor=lambda x: x, token_pattern=None,
-                         lowercase=False, ngram_range=(1, 2), sublinear_tf=True)
+    vw = TfidfVectorizer(
+        tokenizer=lambda x: x,
+        preprocessor=lambda x: x,
+        token_pattern=None,
+        lowercase=False,
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+    )
     Aw, Bw = vw.fit_transform(Wtr), vw.transform(Wdv)
-    run("2 jieba word1-2 sublinear SVC C=0.5 balanced", Aw, Bw, LinearSVC(C=0.5, class_weight="balanced"))
-    run("2 char1-4(^$) + word1-2 hstack SVC C=0.5 balanced", sp.hstack([Ab, Aw]).tocsr(),
-        sp.hstack([Bb, Bw]).tocsr(), LinearSVC(C=0.5, class_weight="balanced"))
+    run(
+        "2 jieba word1-2 sublinear SVC C=0.5 balanced",
+        Aw,
+        Bw,
+        LinearSVC(C=0.5, class_weight="balanced"),
+    )
+    run(
+        "2 char1-4(^$) + word1-2 hstack SVC C=0.5 balanced",
+        sp.hstack([Ab, Aw]).tocsr(),
+        sp.hstack([Bb, Bw]).tocsr(),
+        LinearSVC(C=0.5, class_weight="balanced"),
+    )
 
     # (3) USE-m3 alone and concatenated with TF-IDF
     run("3 USE-m3 512d alone LinearSVC C=1", Utr, Udv, LinearSVC(C=1.0))
     for w in (0.5, 1.0):
-        run(f"3 char1-4 + USE*{w} hstack SVC C=1 balanced", sp.hstack([A, sp.csr_matrix(Utr * w)]).tocsr(),
-            sp.hstack([B, sp.csr_matrix(Udv * w)]).tocsr(), LinearSVC(C=1.0, class_weight="balanced"))
+        run(
+            f"3 char1-4 + USE*{w} hstack SVC C=1 balanced",
+            sp.hstack([A, sp.csr_matrix(Utr * w)]).tocsr(),
+            sp.hstack([B, sp.csr_matrix(Udv * w)]).tocsr(),
+            LinearSVC(C=1.0, class_weight="balanced"),
+        )
 
     # (5) ASR-noise normalisation
     vn = TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True)
     An = vn.fit_transform([mark(normalise(t)) for t in Xtr])
     Bn = vn.transform([mark(normalise(t)) for t in Xdv])
-    run("5 normalised(fillers,punct,digits,repeats) char1-4 SVC C=0.5 bal", An, Bn,
-        LinearSVC(C=0.5, class_weight="balanced"))
+    run(
+        "5 normalised(fillers,punct,digits,repeats) char1-4 SVC C=0.5 bal",
+        An,
+        Bn,
+        LinearSVC(C=0.5, class_weight="balanced"),
+    )
 
     # (4) simple soft vote of char and word SVC decision values
     t = time.time()
     mc = LinearSVC(C=0.5, class_weight="balanced").fit(Ab, ytr)
     mw = LinearSVC(C=0.5, class_weight="balanced").fit(Aw, ytr)
-    report("4 soft vote: char1-4(^$) SVC + word1-2 SVC (sum of scores)", ydv,
-           (mc.decision_function(Bb) + mw.decision_function(Bw)).argmax(1), time.time() - t)
+    report(
+        "4 soft vote: char1-4(^$) SVC + word1-2 SVC (sum of scores)",
+        ydv,
+        (mc.decision_function(Bb) + mw.decision_function(Bw)).argmax(1),
+        time.time() - t,
+    )
 
 
 def stacking_experiments(Xtr, ytr, Xdv, ydv, Utr, Udv) -> UtteranceCoder:
     variants = [
-        ("4 stack LGBM: char+word SVC OOF scores",
-         dict(use_clauses=False, use_embedding=False, use_surface=False, min_df=1)),
-        ("4 stack LGBM: char+word SVC + surface feats", dict(use_clauses=False, use_embedding=False, min_df=1)),
+        (
+            "4 stack LGBM: char+word SVC OOF scores",
+            dict(use_clauses=False, use_embedding=False, use_surface=False, min_df=1),
+        ),
+        (
+            "4 stack LGBM: char+word SVC + surface feats",
+            dict(use_clauses=False, use_embedding=False, min_df=1),
+        ),
         ("4 stack LGBM: char+word+clause SVC + surface", dict(use_embedding=False, min_df=1)),
         ("4 stack LGBM: char+word+clause + surface + USE-PCA64 (min_df=1)", dict(min_df=1)),
         ("4 stack LGBM: char+word+clause + surface + USE-PCA64, min_df=2 [REC]", dict(min_df=2)),
@@ -163,11 +233,19 @@ def stacking_experiments(Xtr, ytr, Xdv, ydv, Utr, Udv) -> UtteranceCoder:
 
 def seed_experiments(Xtr, ytr, Xdv, ydv, Utr, Udv) -> None:
     """Robustness: refit with other fold splits / LightGBM seeds."""
-    for kw, tag in [(dict(min_df=2), "REC"), (dict(min_df=2, use_embedding=False), "REC without USE")]:
+    for kw, tag in [
+        (dict(min_df=2), "REC"),
+        (dict(min_df=2, use_embedding=False), "REC without USE"),
+    ]:
         for seed in (1, 2, 3):
             t = time.time()
             coder = UtteranceCoder(CoderConfig(seed=seed, **kw)).fit(Xtr, ytr, embeddings=Utr)
-            report(f"seed check: {tag}, seed={seed}", ydv, coder.predict(Xdv, embeddings=Udv), time.time() - t)
+            report(
+                f"seed check: {tag}, seed={seed}",
+                ydv,
+                coder.predict(Xdv, embeddings=Udv),
+                time.time() - t,
+            )
 
 
 def time_inference(path: str, Xdv: list[str]) -> dict:
@@ -191,9 +269,14 @@ def time_inference(path: str, Xdv: list[str]) -> dict:
     t0 = time.perf_counter()
     coder._words(texts)
     t_jieba = time.perf_counter() - t0
-    out = dict(load_s=round(t_load, 3), first_call_s=round(t_first, 3), warm_s=round(min(warm), 3),
-               warm_use_s=round(t_use, 3), warm_jieba_s=round(t_jieba, 3),
-               model_bytes=os.path.getsize(path))
+    out = dict(
+        load_s=round(t_load, 3),
+        first_call_s=round(t_first, 3),
+        warm_s=round(min(warm), 3),
+        warm_use_s=round(t_use, 3),
+        warm_jieba_s=round(t_jieba, 3),
+        model_bytes=os.path.getsize(path),
+    )
     print("timing 600 utterances, 1 core:", out, flush=True)
     return out
 
@@ -202,7 +285,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="skip the slow LogisticRegression row")
     ap.add_argument("--timing-only", action="store_true")
-    ap.add_argument("--seeds", action="store_true", help="also refit REC and REC-without-USE with seeds 1-3")
+    ap.add_argument(
+        "--seeds", action="store_true", help="also refit REC and REC-without-USE with seeds 1-3"
+    )
     args = ap.parse_args()
     np.random.seed(SEED)
     Xtr, ytr = load("train")
@@ -218,16 +303,25 @@ def main() -> None:
         coder.save(model_path)
         live = UtteranceCoder.load(model_path).predict(Xdv)
         agree = float(np.mean(live == coder.predict(Xdv, embeddings=Udv)))
-        print("live-embedding dev macro-F1:", round(f1_score(ydv, live, average="macro"), 4),
-              "agreement with cached-embedding run:", round(agree, 4))
+        print(
+            "live-embedding dev macro-F1:",
+            round(f1_score(ydv, live, average="macro"), 4),
+            "agreement with cached-embedding run:",
+            round(agree, 4),
+        )
     timing = time_inference(model_path, Xdv)
     if not args.timing_only:
         with open(os.path.join(HERE, "results.json"), "w") as f:
             json.dump(dict(results=RESULTS, timing=timing), f, ensure_ascii=False, indent=1)
-        lines = ["| configuration | dev acc | dev macro-F1 | F1 per class 0..8 | fit s |", "|---|---|---|---|---|"]
+        lines = [
+            "| configuration | dev acc | dev macro-F1 | F1 per class 0..8 | fit s |",
+            "|---|---|---|---|---|",
+        ]
         for r in RESULTS:
-            lines.append(f"| {r['name']} | {r['acc']:.4f} | {r['macro_f1']:.4f} | "
-                         f"{' / '.join(f'{v:.3f}' for v in r['per_class'])} | {r['train_s']} |")
+            lines.append(
+                f"| {r['name']} | {r['acc']:.4f} | {r['macro_f1']:.4f} | "
+                f"{' / '.join(f'{v:.3f}' for v in r['per_class'])} | {r['train_s']} |"
+            )
         with open(os.path.join(HERE, "results.md"), "w") as f:
             f.write("\n".join(lines) + "\n")
         print("\n".join(lines))

@@ -1,9 +1,19 @@
 """Smoke tests for coder.py on tiny synthetic data (no USE, fake embedder)."""
+
 import numpy as np
 from coder import CoderConfig, UtteranceCoder, clauses, surface_features
 
-CUES = ["很好，非常棒", "你想想为什么", "我们总结一下", "同学们好", "记一下笔记",
-        "再说一遍", "复习上节课", "比如说", "然后这个"]
+CUES = [
+    "很好，非常棒",
+    "你想想为什么",
+    "我们总结一下",
+    "同学们好",
+    "记一下笔记",
+    "再说一遍",
+    "复习上节课",
+    "比如说",
+    "然后这个",
+]
 
 
 def _data(n_per=12, seed=0):
@@ -24,8 +34,11 @@ def fake_embedder(texts):
 
 def test_fit_predict_roundtrip(tmp_path):
     X, y = _data()
-    cfg = CoderConfig(n_folds=3, pca_dims=4, lgbm=dict(n_estimators=30, learning_rate=0.1,
-                                                       num_leaves=7, min_child_samples=2))
+    cfg = CoderConfig(
+        n_folds=3,
+        pca_dims=4,
+        lgbm=dict(n_estimators=30, learning_rate=0.1, num_leaves=7, min_child_samples=2),
+    )
     coder = UtteranceCoder(cfg, embedder=fake_embedder).fit(X, y)
     F = coder.build_features(X[:5])
     assert F.shape == (5, 9 + 9 + 28 + 4 + 7)

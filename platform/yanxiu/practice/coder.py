@@ -41,12 +41,18 @@ would give 0.8816 but add about 0.3 s to the 600-utterance benchmark lesson's 1.
 
 Research notes, the experiments behind every choice and the figures on the dev split are in
 ``research/utterance_coder/REPORT.md``; training and evaluation are in
-:mod:`yanxiu.lab.coder_train`.
+:mod:`yanxiu.lab.coder_train` (this module only codes, and never imports the lab).
+
+Saved, the coder is a directory of plain files (:mod:`yanxiu.practice.model_files`): its
+configuration (``config.json``), the n-gram vocabularies (``vocabulary.json``), the linear
+weights and idf vectors (``stack.safetensors``), the LightGBM model in LightGBM's own text
+format (``stack_lightgbm.txt``) and each fine-tuned encoder's arrays (``use.safetensors``,
+``e5.safetensors``), every one listed with its sha256 in ``manifest.json`` and checked on load.
+Nothing is pickled, so the class can change without breaking the shipped model.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -60,9 +66,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from yanxiu.practice.model_files import (
+    ModelFileError,
+    arrays_from_bytes,
+    arrays_to_bytes,
+    fingerprint,
+    read_verified,
+    write_files,
+    write_json,
+)
+
 if TYPE_CHECKING:
-    from yanxiu.lab.e5_train import E5FinetuneConfig
-    from yanxiu.lab.use_train import FinetuneConfig
+    import lightgbm as lgb
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from yanxiu.practice.e5_finetune import FineTunedE5
+    from yanxiu.practice.use_finetune import FineTunedUse
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +96,9 @@ LABELS_ZH: dict[str, str] = {
     "example-giving": "举例说明", "others": "其他",
 }  # fmt: skip
 MODEL_SUBDIR = "utterances"  # under the models directory
-MODEL_FILE = "coder.joblib"
 MANIFEST_FILE = "manifest.json"
+CONFIG_FILE = "config.json"
+FORMAT_VERSION = 2  # 1 was a pickled UtteranceCoder (coder.joblib)
 
 _CLAUSE_SPLIT = re.compile(r"[，,。？?！!；;、]+")
 _LETTER_DIGIT = re.compile(r"[A-Za-z0-9]")
@@ -143,6 +163,28 @@ def _identity(tokens: list[str]) -> list[str]:
     return tokens
 
 
+def tfidf_vectorizer(
+    kind: str, ngram_range: tuple[int, int], *, min_df: int = 1, vocabulary: list[str] | None = None
+) -> TfidfVectorizer:
+    """The TF-IDF of one n-gram block, unfitted (training) or over a saved ``vocabulary``.
+
+    ``kind`` "char": character n-grams of the marked text; "word": n-grams of jieba tokens,
+    which come pre-segmented (the identity tokenizer keeps sklearn's n-gram support). One
+    definition for training and loading, so a loaded vectoriser transforms as the fitted one.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    fixed = None if vocabulary is None else {term: i for i, term in enumerate(vocabulary)}
+    common: dict[str, Any] = {"ngram_range": tuple(ngram_range), "min_df": min_df,
+                              "sublinear_tf": True, "dtype": np.float32, "vocabulary": fixed}  # fmt: skip
+    if kind == "char":
+        return TfidfVectorizer(analyzer="char", **common)
+    if kind == "word":
+        return TfidfVectorizer(tokenizer=_identity, preprocessor=_identity, token_pattern=None,
+                               lowercase=False, **common)  # fmt: skip
+    raise ValueError(f"unknown n-gram block {kind!r}")
+
+
 def _default_lgbm() -> dict[str, Any]:
     return {
         "n_estimators": 200, "learning_rate": 0.03, "num_leaves": 31, "min_child_samples": 20,
@@ -183,23 +225,11 @@ class CoderConfig:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def finetune_config(self) -> FinetuneConfig:
-        """The encoder's fine-tuning settings: the defaults, this seed, then the overrides."""
-        from yanxiu.lab.use_train import FinetuneConfig
-
-        return FinetuneConfig(**{"seed": self.seed, **self.finetune_settings})
-
     def e5_mix(self) -> tuple[float, float, float]:
         """Weights of (stack, fine-tuned USE, e5) where e5 is consulted: the stack keeps
         ``blend`` and USE the rest, or without USE the stack keeps all but ``e5_weight``."""
         w = self.e5_weight
         return (self.blend, 1.0 - self.blend - w, w) if self.finetune else (1.0 - w, 0.0, w)
-
-    def e5_config(self) -> E5FinetuneConfig:
-        """e5's fine-tuning settings: the defaults, this seed, then the overrides."""
-        from yanxiu.lab.e5_train import E5FinetuneConfig
-
-        return E5FinetuneConfig(**{"seed": self.seed, **self.e5_settings})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CoderConfig:
@@ -224,36 +254,29 @@ class Move:
         return asdict(self)
 
 
-def _linear(models: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Weights of fold models averaged into one ``(n_features, 9)`` matrix and a bias."""
-    W = np.mean([m.coef_.T for m in models], axis=0).astype(np.float32)
-    b = np.mean([m.intercept_ for m in models], axis=0).astype(np.float32)
-    return W, b
-
-
 class UtteranceCoder:
     """Classifier of (teacher) utterances into the 9 DialogID categories.
 
-    Use :meth:`fit`, then :meth:`predict` / :meth:`predict_proba` / :meth:`code`;
-    :meth:`save` and :meth:`load` persist it (joblib, compressed). The embedder and the
-    tokenizer are not saved: they are rebuilt on load (see :meth:`warm`).
+    Use :meth:`predict` / :meth:`predict_proba` / :meth:`code`; :meth:`load` reads a saved
+    coder and :meth:`save` writes one (``yanxiu.lab.coder_train.fit_coder`` fits it). The
+    embedder and the tokenizer are not saved: they are rebuilt on first use (see :meth:`warm`).
     """
 
-    char_vec_: Any
-    word_vec_: Any
+    char_vec_: TfidfVectorizer
+    word_vec_: TfidfVectorizer | None = None
     W_char_: np.ndarray
     b_char_: np.ndarray
-    W_word_: np.ndarray | None
-    b_word_: np.ndarray | None
-    pca_: Any
-    l2_: Any
-    ft_: Any = None  # FineTunedUse, when config.finetune
-    e5_: Any = None  # FineTunedE5, when config.e5 (absent from models saved before it)
-    fingerprint: str | None = None  # first 8 hex digits of the saved file's sha256 (set by load)
+    W_word_: np.ndarray | None = None
+    b_word_: np.ndarray | None = None
+    pca_: tuple[np.ndarray, np.ndarray] | None = None  # components, mean (use_embedding only)
+    l2_: lgb.Booster  # the level-2 LightGBM model
+    ft_: FineTunedUse | None = None  # when config.finetune
+    e5_: FineTunedE5 | None = None  # when config.e5
+    fingerprint: str | None = None  # eight hex digits naming the saved files (set by load)
 
     @property
     def version(self) -> str | None:
-        """The fingerprint, tagged when e5 runs in int8 (the same file then codes a few
+        """The fingerprint, tagged when e5 runs in int8 (the same files then code a few
         sentences differently from the float32 reference)."""
         if self.fingerprint is None:
             return None
@@ -273,16 +296,11 @@ class UtteranceCoder:
             self._embedder = use_embedder()
         return self._embedder
 
-    def _words(self, texts: Sequence[str]) -> list[list[str]]:
+    def words(self, texts: Sequence[str]) -> list[list[str]]:
+        """jieba's tokens of each text (the word block's input)."""
         if self._tokenize is None:
             self._tokenize = jieba_tokenizer()
         return [self._tokenize(t) for t in texts]
-
-    def _new_svc(self, C: float) -> Any:
-        from sklearn.svm import LinearSVC
-
-        # liblinear shuffles with a random state: pin it so fit() is reproducible
-        return LinearSVC(C=C, class_weight=self.config.class_weight, random_state=self.config.seed)
 
     def _clause_features(self, texts: Sequence[str], W: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Max / first / last clause scores of the char model (27 values) and the clause count."""
@@ -299,30 +317,33 @@ class UtteranceCoder:
         mx = np.maximum.reduceat(S, starts, axis=0)
         return np.hstack([mx, S[starts], S[ends], counts[:, None].astype(np.float64)])
 
-    def _level1(
+    def level1(
         self,
         texts: Sequence[str],
         char: tuple[np.ndarray, np.ndarray],
         word: tuple[np.ndarray, np.ndarray] | None,
     ) -> np.ndarray:
+        """The linear blocks' scores with the given weights (training passes each fold's)."""
         cfg = self.config
         Xc: sp.csr_matrix = self.char_vec_.transform([mark(t) for t in texts])
         parts = [np.asarray(Xc @ char[0]) + char[1]]
-        if cfg.use_words and word is not None:
-            Xw = self.word_vec_.transform(self._words(texts))
+        if cfg.use_words and word is not None and self.word_vec_ is not None:
+            Xw = self.word_vec_.transform(self.words(texts))
             parts.append(np.asarray(Xw @ word[0]) + word[1])
         if cfg.use_clauses:
             parts.append(self._clause_features(texts, *char))
         return np.hstack(parts).astype(np.float64)
 
-    def _dense_extras(
-        self, texts: Sequence[str], embeddings: np.ndarray | None
-    ) -> list[np.ndarray]:
+    def dense_extras(self, texts: Sequence[str], embeddings: np.ndarray | None) -> list[np.ndarray]:
+        """The embedding block (reduced by the fitted PCA projection) and the surface features."""
         cfg = self.config
         parts: list[np.ndarray] = []
         if cfg.use_embedding:
+            if self.pca_ is None:
+                raise ValueError("use_embedding is set but the coder has no PCA projection")
             E = embeddings if embeddings is not None else self.embedder(texts)
-            parts.append(self.pca_.transform(E))
+            components, mean = self.pca_
+            parts.append((np.asarray(E, dtype=np.float64) - mean) @ components.T)
         if cfg.use_surface:
             parts.append(surface_features(texts))
         return parts
@@ -331,95 +352,17 @@ class UtteranceCoder:
     def build_features(
         self, texts: Sequence[str], embeddings: np.ndarray | None = None
     ) -> np.ndarray:
-        """Level-2 feature matrix for new texts (the coder must be fitted)."""
+        """Level-2 feature matrix for new texts."""
         texts = list(texts)
-        word = (self.W_word_, self.b_word_) if self.W_word_ is not None else None
-        L1 = self._level1(texts, (self.W_char_, self.b_char_), word)  # type: ignore[arg-type]
-        return np.hstack([L1, *self._dense_extras(texts, embeddings)])
+        word = None
+        if self.W_word_ is not None and self.b_word_ is not None:
+            word = (self.W_word_, self.b_word_)
+        L1 = self.level1(texts, (self.W_char_, self.b_char_), word)
+        return np.hstack([L1, *self.dense_extras(texts, embeddings)])
 
-    # ---------------------------------------------------------------------- fit
-    def fit(
-        self,
-        texts: Sequence[str],
-        labels: Sequence[int] | np.ndarray,
-        embeddings: np.ndarray | None = None,
-        *,
-        progress: bool = False,
-    ) -> UtteranceCoder:
-        """Fit on texts and integer labels 0–8; ``embeddings`` may be precomputed USE vectors.
-
-        ``progress`` shows a progress bar while the encoder is fine-tuned (the long part).
-        """
-        import lightgbm as lgb
-        from sklearn.decomposition import PCA
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.model_selection import StratifiedKFold
-
-        cfg = self.config
-        texts = list(texts)
-        y = np.asarray(labels, dtype=np.int64)
-        self.char_vec_ = TfidfVectorizer(
-            analyzer="char", ngram_range=cfg.char_ngram, min_df=cfg.min_df,
-            sublinear_tf=True, dtype=np.float32,
-        )  # fmt: skip
-        Xc = self.char_vec_.fit_transform([mark(t) for t in texts])
-        Xw = None
-        if cfg.use_words:
-            # tokens come pre-segmented by jieba; the identity tokenizer keeps n-gram support
-            self.word_vec_ = TfidfVectorizer(
-                tokenizer=_identity, preprocessor=_identity, token_pattern=None, lowercase=False,
-                min_df=cfg.min_df, ngram_range=cfg.word_ngram, sublinear_tf=True, dtype=np.float32,
-            )  # fmt: skip
-            Xw = self.word_vec_.fit_transform(self._words(texts))
-        folds = StratifiedKFold(cfg.n_folds, shuffle=True, random_state=cfg.seed)
-        oof: np.ndarray | None = None
-        char_models: list[Any] = []
-        word_models: list[Any] = []
-        for tr, te in folds.split(np.zeros(len(y)), y):
-            mc = self._new_svc(cfg.char_C).fit(Xc[tr], y[tr])
-            char_models.append(mc)
-            word = None
-            if Xw is not None:
-                mw = self._new_svc(cfg.word_C).fit(Xw[tr], y[tr])
-                word_models.append(mw)
-                word = _linear([mw])
-            block = self._level1([texts[i] for i in te], _linear([mc]), word)
-            if oof is None:
-                oof = np.zeros((len(texts), block.shape[1]))
-            oof[te] = block
-        assert oof is not None
-        self.W_char_, self.b_char_ = _linear(char_models)
-        self._fold_char = [_linear([m]) for m in char_models]  # for research only; not saved
-        self.W_word_, self.b_word_ = _linear(word_models) if word_models else (None, None)
-        if cfg.use_embedding:
-            E = embeddings if embeddings is not None else self.embedder(texts)
-            self.pca_ = PCA(cfg.pca_dims, random_state=cfg.seed).fit(E)
-        Z = np.hstack([oof, *self._dense_extras(texts, embeddings)])
-        self.l2_ = lgb.LGBMClassifier(
-            random_state=cfg.seed, n_jobs=1, verbose=-1, deterministic=True, force_row_wise=True,
-            class_weight=cfg.l2_class_weight, **cfg.lgbm,
-        )  # fmt: skip
-        self.l2_.fit(Z, y)
-        self.ft_ = None
-        if cfg.finetune:
-            from yanxiu.lab.use_train import finetune_use
-
-            self.ft_ = finetune_use(texts, y, cfg.finetune_config(), progress=progress)
-        self.e5_ = None
-        if cfg.e5:
-            from yanxiu.lab.e5_train import finetune_e5
-
-            self.e5_ = finetune_e5(texts, y, cfg.e5_config(), progress=progress)
-        self._slim()
-        return self
-
-    def _slim(self) -> None:
-        """Drop what inference never reads: the pruned n-grams TF-IDF keeps for inspection, and
-        a memory address it caches (which would make two identical fits save different bytes)."""
-        for vec in (getattr(self, "char_vec_", None), getattr(self, "word_vec_", None)):
-            for attr in ("stop_words_", "_stop_words_id"):
-                if vec is not None and hasattr(vec, attr):
-                    delattr(vec, attr)
+    def stack_proba(self, features: np.ndarray) -> np.ndarray:
+        """The level-2 LightGBM model's probabilities, ``(n, 9)``."""
+        return np.asarray(self.l2_.predict(features, num_threads=1), dtype=np.float64)
 
     # ------------------------------------------------------------------ predict
     def predict_proba(
@@ -431,8 +374,7 @@ class UtteranceCoder:
             return np.zeros((0, N_CLASSES))
         cfg = self.config
         with self._lock:  # jieba/USE state is not meant to be shared across threads
-            Z = self.build_features(texts, embeddings)
-            S = np.asarray(self.l2_.predict_proba(Z))
+            S = self.stack_proba(self.build_features(texts, embeddings))
             F = None if self.ft_ is None else self.ft_.predict_proba(texts)
             P = S if F is None else cfg.blend * S + (1.0 - cfg.blend) * F
             if self.e5_ is not None:
@@ -468,58 +410,146 @@ class UtteranceCoder:
         return self
 
     # -------------------------------------------------------------- persistence
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        for key in ("_embedder", "_tokenize", "_lock", "_fold_char"):
-            state.pop(key, None)
-        return state
+    def to_files(self) -> dict[str, bytes]:
+        """The saved form: file name → content (see the module docstring)."""
+        cfg = self.config
+        stack = {"char.W": self.W_char_.astype(np.float16), "char.b": self.b_char_,
+                 "char.idf": self.char_vec_.idf_}  # fmt: skip
+        vocabulary = {"char": self.char_vec_.get_feature_names_out().tolist(), "word": None}
+        if self.word_vec_ is not None and self.W_word_ is not None and self.b_word_ is not None:
+            stack |= {"word.W": self.W_word_.astype(np.float16), "word.b": self.b_word_,
+                      "word.idf": self.word_vec_.idf_}  # fmt: skip
+            vocabulary["word"] = self.word_vec_.get_feature_names_out().tolist()
+        if self.pca_ is not None:
+            stack |= {"pca.components": self.pca_[0], "pca.mean": self.pca_[1]}
+        e5 = None
+        if self.e5_ is not None:
+            e5 = {"n_layers": self.e5_.n_layers, "heads": self.e5_.heads, "eps": self.e5_.eps}
+        config = {
+            "format_version": FORMAT_VERSION,
+            "labels": list(LABELS),
+            "coder": cfg.as_dict(),
+            "use": self.ft_ is not None,
+            "e5": e5,
+        }
+        files = {
+            CONFIG_FILE: _json_bytes(config),
+            "vocabulary.json": _json_bytes(vocabulary, indent=None),
+            "stack.safetensors": arrays_to_bytes(stack),
+            "stack_lightgbm.txt": self.l2_.model_to_string().encode("utf-8"),
+        }
+        if self.ft_ is not None:
+            files["use.safetensors"] = arrays_to_bytes(self.ft_.to_arrays())
+        if self.e5_ is not None:
+            files["e5.safetensors"] = arrays_to_bytes(self.e5_.to_arrays())
+        return files
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._embedder = None
-        self._tokenize = None
-        self._lock = threading.Lock()
+    @classmethod
+    def from_files(
+        cls, files: dict[str, bytes], embedder: Embedder | None = None
+    ) -> UtteranceCoder:
+        """The coder :meth:`to_files` described (the files already verified)."""
+        import lightgbm as lgb
 
-    def save(self, directory: Path, manifest: dict[str, Any] | None = None) -> Path:
-        """Write ``coder.joblib`` (compressed) and, if given, ``manifest.json`` into ``directory``."""
-        import joblib
+        if CONFIG_FILE not in files:
+            raise ModelFileError(f"the coder's files lack {CONFIG_FILE}")
+        config = json.loads(files[CONFIG_FILE])
+        if config.get("format_version") != FORMAT_VERSION or list(config["labels"]) != list(LABELS):
+            raise ModelFileError(
+                f"{CONFIG_FILE}: format {config.get('format_version')} with labels "
+                f"{config.get('labels')}; this version reads format {FORMAT_VERSION} with {list(LABELS)}"
+            )
+        needed = ["vocabulary.json", "stack.safetensors", "stack_lightgbm.txt"]
+        needed += ["use.safetensors"] if config["use"] else []
+        needed += ["e5.safetensors"] if config["e5"] is not None else []
+        if missing := [name for name in needed if name not in files]:
+            raise ModelFileError(f"the manifest does not list the coder's {', '.join(missing)}")
+        cfg = CoderConfig.from_dict(config["coder"])
+        coder = cls(cfg, embedder=embedder)
+        vocabulary = json.loads(files["vocabulary.json"])
+        stack = arrays_from_bytes(files["stack.safetensors"], "stack.safetensors")
+        coder.char_vec_ = tfidf_vectorizer("char", cfg.char_ngram, vocabulary=vocabulary["char"])
+        coder.char_vec_.idf_ = stack["char.idf"]
+        coder.W_char_, coder.b_char_ = stack["char.W"].astype(np.float32), stack["char.b"]
+        if vocabulary["word"] is not None:
+            coder.word_vec_ = tfidf_vectorizer(
+                "word", cfg.word_ngram, vocabulary=vocabulary["word"]
+            )
+            coder.word_vec_.idf_ = stack["word.idf"]
+            coder.W_word_, coder.b_word_ = stack["word.W"].astype(np.float32), stack["word.b"]
+        if "pca.components" in stack:
+            coder.pca_ = (stack["pca.components"], stack["pca.mean"])
+        coder.l2_ = lgb.Booster(model_str=files["stack_lightgbm.txt"].decode("utf-8"))
+        if config["use"]:
+            from yanxiu.practice.use_finetune import FineTunedUse
 
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / MODEL_FILE
-        self._slim()
-        # Write beside, then rename: a server reading the model meanwhile sees the old file
-        # or the new one, never half of one.
-        partial = path.with_suffix(".joblib.partial")
-        joblib.dump(self, partial, compress=3)
-        partial.replace(path)
-        if manifest is not None:
-            text = json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"
-            partial_manifest = directory / (MANIFEST_FILE + ".partial")
-            partial_manifest.write_text(text, encoding="utf-8")
-            partial_manifest.replace(directory / MANIFEST_FILE)
-        return path
+            coder.ft_ = FineTunedUse.from_arrays(
+                arrays_from_bytes(files["use.safetensors"], "use.safetensors")
+            )
+        if config["e5"] is not None:
+            from yanxiu.practice.e5_finetune import FineTunedE5
+
+            e5 = config["e5"]
+            coder.e5_ = FineTunedE5.from_arrays(
+                arrays_from_bytes(files["e5.safetensors"], "e5.safetensors"),
+                e5["n_layers"], e5["heads"], e5["eps"],
+            )  # fmt: skip
+        return coder
+
+    def save(self, directory: Path, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Write the coder's files and ``manifest.json`` into ``directory`` (see
+        :func:`save_files`); returns the manifest written."""
+        return save_files(Path(directory), self.to_files(), manifest)
 
     @staticmethod
     def load(directory: Path) -> UtteranceCoder:
-        """Read a coder saved by :meth:`save` (raises FileNotFoundError if it is not there)."""
-        import joblib
+        """Read a coder saved by :meth:`save`, every file checked against the manifest's sha256.
 
-        path = directory / MODEL_FILE
-        if not path.is_file():
-            raise FileNotFoundError(path)
-        coder = joblib.load(path)
-        if not isinstance(coder, UtteranceCoder):
-            raise TypeError(f"{path} does not hold an UtteranceCoder")
-        coder.fingerprint = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+        Raises:
+            FileNotFoundError: No manifest in ``directory``.
+            ModelFileError: The manifest lists no files, or a file is missing or changed.
+        """
+        directory = Path(directory)
+        manifest_path = directory / MANIFEST_FILE
+        if not manifest_path.is_file():
+            raise FileNotFoundError(manifest_path)
+        table = json.loads(manifest_path.read_text(encoding="utf-8")).get("files")
+        if not table or CONFIG_FILE not in table:
+            raise ModelFileError(
+                f"{manifest_path} lists no model files (a coder saved before format "
+                f"{FORMAT_VERSION}?): train one with `yanxiu train utterances`"
+            )
+        coder = UtteranceCoder.from_files(read_verified(directory, table))
+        coder.fingerprint = fingerprint(table)
         return coder
+
+
+def save_files(
+    directory: Path, files: dict[str, bytes], manifest: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Write a coder's files (:meth:`UtteranceCoder.to_files`) and ``manifest.json`` into
+    ``directory``: ``manifest`` plus the file table with each file's sha256 and the total
+    size. Returns the manifest written."""
+    table = write_files(directory, files)
+    written = dict(manifest or {}) | {
+        "files": table,
+        "model_bytes": sum(entry["bytes"] for entry in table.values()),
+    }
+    write_json(directory / MANIFEST_FILE, written)  # last: it names the files above
+    return written
+
+
+def _json_bytes(value: Any, indent: int | None = 1) -> bytes:
+    return (json.dumps(value, ensure_ascii=False, indent=indent) + "\n").encode("utf-8")
 
 
 @lru_cache(maxsize=4)
 def load_coder(models_dir: Path) -> UtteranceCoder | None:
     """The shipped coder under ``models_dir/utterances``, loaded and warmed once per process.
 
-    Returns None (and logs a warning) when the model files are missing, so callers fall back
-    to the rule-based codes. Call it at application start-up to pay the ~2 s load there.
+    Returns None (and logs a warning) when the model is missing, so callers fall back to the
+    rule-based codes; a changed or damaged file raises :class:`ModelFileError` naming it.
+    Call it at application start-up to pay the ~2 s load there.
     """
     directory = Path(models_dir) / MODEL_SUBDIR
     try:

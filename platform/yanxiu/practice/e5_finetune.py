@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from yanxiu.practice.model_files import SCALE_SUFFIX, dequantized, int8_matrices
+
 QK = 32  # weights per Q4_0 block
 BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 16 bytes of nibbles
 METASPACE = "\u2581"
@@ -336,24 +338,39 @@ def length_batches(lengths: Sequence[int], budget: int) -> list[list[int]]:
     return [*batches, current] if current else batches
 
 
+MATRIX_PARTS = ("q", "k", "v", "ao", "fi", "fo")  # each layer's weight matrices, (out, in)
+
+
+def matrix_names(n_layers: int) -> list[str]:
+    return [f"l{i}.{part}.w" for i in range(n_layers) for part in MATRIX_PARTS]
+
+
 class FineTunedE5:
     """The first ``n_layers`` of e5-small fine-tuned on DialogID + a softmax head.
 
-    ``predict_proba(texts)`` → ``(n, 9)``. The arrays are held at float16 precision (they are
-    saved as float16, half the size, so the model in memory right after training is the one a
-    later process loads) and pickle as float16; the packaged file (embedding table, tokenizer)
-    is read lazily, once per process. The layers run with int8 weights through ONNX Runtime
-    (:mod:`yanxiu.practice.e5_onnx`, four times faster); ``int8 = False`` runs the float32
-    numpy reference instead.
+    ``predict_proba(texts)`` → ``(n, 9)``. The layers run with int8 weights (one scale per
+    output unit) through ONNX Runtime (:mod:`yanxiu.practice.e5_onnx`, four times faster than
+    float32); ``int8 = False`` runs the float32 numpy reference instead. The other arrays are
+    held at float16 precision. Saved (:meth:`to_arrays`) are exactly the int8 matrices the
+    runner multiplies and the float16 rest, so a loaded model codes as the trained one did; a
+    loaded model's float32 reference runs the int8 weights dequantised. The packaged file
+    (embedding table, tokenizer) is read lazily, once per process.
     """
 
-    int8 = True  # a class default, so models pickled before the int8 runner existed get it
+    int8 = True
     # padded tokens per batch of the float32 reference: small batches of like length waste
-    # little on padding and stay in cache (a runtime choice, so not taken from a pickle)
+    # little on padding and stay in cache
     batch_tokens = 256
 
-    def __init__(self, arrays: dict[str, np.ndarray], n_layers: int, heads: int = 12,
-                 eps: float = 1e-12):  # fmt: skip
+    def __init__(
+        self,
+        arrays: dict[str, np.ndarray],
+        n_layers: int,
+        heads: int = 12,
+        eps: float = 1e-12,
+        *,
+        int8_weights: dict[str, np.ndarray] | None = None,
+    ):
         needed = ["emb.pos", "emb.type", "emb.ln.w", "emb.ln.b", "head.w", "head.b"]
         needed += [name for i in range(n_layers) for name in layer_names(i)]
         missing = [k for k in needed if k not in arrays]
@@ -366,20 +383,45 @@ class FineTunedE5:
             for k, v in kept.items()
         }
         self.n_layers, self.heads, self.eps = n_layers, heads, eps
+        # the int8 matrices and their scales, as saved (quantised from the arrays when trained)
+        self._int8 = int8_weights or int8_matrices(self.arrays, matrix_names(n_layers), out_axis=0)
         self._fused: dict[str, np.ndarray] | None = None  # built on first use, never saved
         self._session: Any = None  # the int8 ONNX Runtime session, likewise
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["arrays"] = {k: v.astype(np.float16) for k, v in self.arrays.items()}
-        state["_fused"] = state["_session"] = None
-        return state
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """What is saved: the int8 matrices with their scales, the rest as float16."""
+        rest = {k: v.astype(np.float16) for k, v in self.arrays.items() if k not in self._int8}
+        return rest | self._int8
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state["arrays"] = {k: v.astype(np.float32) for k, v in state["arrays"].items()}
-        state.pop("batch_tokens", None)
-        self.__dict__.update(state)
-        self._fused = self._session = None
+    @classmethod
+    def from_arrays(
+        cls, stored: dict[str, np.ndarray], n_layers: int, heads: int, eps: float
+    ) -> FineTunedE5:
+        """The model saved by :meth:`to_arrays`."""
+        names = matrix_names(n_layers)
+        missing = [k for k in names if k not in stored or k + SCALE_SUFFIX not in stored]
+        if missing:
+            raise ValueError(f"fine-tuned e5 arrays lack {', '.join(missing[:5])}")
+        int8 = {k: stored[k] for k in names} | {
+            k + SCALE_SUFFIX: stored[k + SCALE_SUFFIX] for k in names
+        }
+        arrays = dict(stored) | {
+            k: dequantized(stored[k], stored[k + SCALE_SUFFIX], out_axis=0) for k in names
+        }
+        return cls(arrays, n_layers, heads, eps, int8_weights=int8)
+
+    def _fused_int8(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The int8 matrices in the runner's layout: (in, out), Q, K and V side by side."""
+        out = {}
+        for i in range(self.n_layers):
+            p = f"l{i}."
+            for fused, parts in (("qkv", ("q", "k", "v")), ("ao", ("ao",)), ("fi", ("fi",)),
+                                 ("fo", ("fo",))):  # fmt: skip
+                names = [f"{p}{part}.w" for part in parts]
+                q = np.concatenate([self._int8[n] for n in names])
+                scale = np.concatenate([self._int8[n + SCALE_SUFFIX] for n in names])
+                out[p + fused] = (np.ascontiguousarray(q.T), scale)
+        return out
 
     def _pooled_float32(
         self, f: E5File, encoded: list[list[int]]
@@ -400,7 +442,10 @@ class FineTunedE5:
             from yanxiu.practice import e5_onnx
 
             fused = fuse(self.arrays, self.n_layers)
-            model = e5_onnx.build_model(self.arrays, fused, self.n_layers, self.heads, self.eps)
+            model = e5_onnx.build_model(
+                self.arrays, fused, self.n_layers, self.heads, self.eps,
+                int8_weights=self._fused_int8(),
+            )  # fmt: skip
             self._session = e5_onnx.session(model)
         for i, token_ids in enumerate(encoded):
             x, mask = embed(self.arrays, f.word_rows, [token_ids], self.eps, f.pad)

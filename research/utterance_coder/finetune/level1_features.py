@@ -3,10 +3,17 @@
 Level 1 = char / word / clause SVM scores + surface features (no USE), from
 yanxiu.practice.coder.UtteranceCoder fitted on train with seed 0.
 """
-import csv, sys
-import numpy as np
+
+import csv
+import io
+import sys
+
 import lightgbm
-from yanxiu.practice.coder import CoderConfig, UtteranceCoder
+import numpy as np
+
+from yanxiu.lab.coder_train import DEFAULT_DATA_DIR as DATA  # beside the project
+from yanxiu.lab.coder_train import fit_coder
+from yanxiu.practice.coder import CoderConfig
 
 captured = {}
 orig = lightgbm.LGBMClassifier.fit
@@ -21,11 +28,14 @@ lightgbm.LGBMClassifier.fit = capture
 
 
 def read(n):
-    rows = list(csv.DictReader(open(f"/work/shared/data/dialogid/{n}.csv", encoding="utf-8")))
+    rows = list(csv.DictReader(io.StringIO((DATA / f"{n}.csv").read_text(encoding="utf-8"))))
     return [r["text"].strip() for r in rows], np.array([int(r["label"]) for r in rows])
 
 
-tt, ty = read("train"); dt, dy = read("dev")
-c = UtteranceCoder(CoderConfig(use_embedding=False)).fit(tt, ty)
-np.savez(sys.argv[1], train=captured["train"], dev=c.build_features(dt), dev_proba=c.predict_proba(dt))
+tt, ty = read("train")
+dt, dy = read("dev")
+c = fit_coder(CoderConfig(use_embedding=False), tt, ty)
+np.savez(
+    sys.argv[1], train=captured["train"], dev=c.build_features(dt), dev_proba=c.predict_proba(dt)
+)
 print(captured["train"].shape)

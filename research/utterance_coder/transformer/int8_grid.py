@@ -1,14 +1,21 @@
 # Round 8: held-out dev macro-F1/accuracy of the train-only fit for e5 runner × weight × τ.
-# Usage (from /work/main): python int8_grid.py   (reads /tmp/trainonly, the train-only fit)
-import numpy as np, dataclasses
+# Usage (from the repository root): python int8_grid.py   (reads /tmp/trainonly, the train-only fit)
+import dataclasses
 from pathlib import Path
-from sklearn.metrics import f1_score, accuracy_score
-from yanxiu.practice.coder import UtteranceCoder
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+from yanxiu.lab.coder_train import DEFAULT_DATA_DIR as DATA  # beside the project
 from yanxiu.lab.coder_train import read_dialogid_csv
-dev = read_dialogid_csv(Path("/work/shared/data/dialogid/dev.csv"))
-coder = UtteranceCoder.load(Path("/tmp/trainonly")); cfg = coder.config
-S = np.asarray(coder.l2_.predict_proba(coder.build_features(dev.texts))); F = coder.ft_.predict_proba(dev.texts)
-blend = cfg.blend*S + (1-cfg.blend)*F
+from yanxiu.practice.coder import UtteranceCoder
+
+dev = read_dialogid_csv(DATA / "dev.csv")
+coder = UtteranceCoder.load(Path("/tmp/trainonly"))
+cfg = coder.config
+S = np.asarray(coder.stack_proba(coder.build_features(dev.texts)))
+F = coder.ft_.predict_proba(dev.texts)
+blend = cfg.blend * S + (1 - cfg.blend) * F
 for int8 in (True, False):
     coder.e5_.int8 = int8
     E = coder.e5_.predict_proba(dev.texts)
@@ -17,7 +24,10 @@ for int8 in (True, False):
         row = []
         for tau in (0.6, 0.65, 0.7, 1.0):
             u = blend.max(1) <= tau
-            P = blend.copy(); P[u] = ws*S[u] + wu*F[u] + we*E[u]
+            P = blend.copy()
+            P[u] = ws * S[u] + wu * F[u] + we * E[u]
             y = P.argmax(1)
-            row.append(f"τ{tau}: {f1_score(dev.labels, y, average='macro'):.5f}/{accuracy_score(dev.labels,y):.4f}")
+            row.append(
+                f"τ{tau}: {f1_score(dev.labels, y, average='macro'):.5f}/{accuracy_score(dev.labels, y):.4f}"
+            )
         print("int8" if int8 else "fp32", "w", w, "  ".join(row))
