@@ -107,12 +107,11 @@ def package_modules() -> list[tuple[str, Path]]:
     return out
 
 
-# Issue 16 in progress: the coder's training moves to the lab and routes are being thinned.
+# Issue 16 in progress: the practice routes are being thinned.
 # strict: these marks must go as soon as the checks pass.
 IN_PROGRESS = pytest.mark.xfail(strict=True, reason="issue 16: refactor in progress")
 
 
-@IN_PROGRESS
 def test_no_module_imports_upward_or_into_the_lab() -> None:
     found = [
         v
