@@ -14,6 +14,7 @@ from yanxiu.web.routes import (
     jobs,
     paths,
     practice,
+    review,
     search,
     studios,
     system,
@@ -21,7 +22,7 @@ from yanxiu.web.routes import (
     trainer,
 )
 
-AREAS = (system, search, paths, teacher, courses, practice, studios, trainer, admin, jobs)
+AREAS = (system, search, paths, teacher, courses, practice, review, studios, trainer, admin, jobs)
 
 
 def all_routers() -> list[APIRouter]:
