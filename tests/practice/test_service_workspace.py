@@ -277,3 +277,76 @@ def test_evidence_and_plan_sections_are_marked():
     assert [s for s in goal.segments if s.mark] == [Segment("能说出乘法法则", mark=True)]
     assert "".join(s.text for s in goal.segments) == sections["教学目标"]
     assert not learner.present and learner.segments == []
+
+
+def test_refusals_are_domain_errors_of_the_kind_that_says_why(session, people, lecture):
+    from yanxiu.errors import Conflict, Invalid, NotAllowed, NotFound
+
+    teacher, trainer = people
+    _, diagnosis = _submit(session, teacher, lecture)
+    with pytest.raises(ReviewError, match="理由") as refused:
+        review_diagnosis(session, diagnosis_id=diagnosis.id, reviewer=trainer,
+                         decision=ReviewDecision.REJECT)  # fmt: skip
+    assert isinstance(refused.value, Invalid)
+    with pytest.raises(NotFound):
+        review_diagnosis(
+            session, diagnosis_id=10**6, reviewer=trainer, decision=ReviewDecision.ACCEPT
+        )
+    with pytest.raises(NotAllowed, match="本区域"):
+        review_diagnosis(session, diagnosis_id=diagnosis.id, reviewer=teacher,
+                         decision=ReviewDecision.ACCEPT)  # fmt: skip
+    review_from_queue(
+        session, diagnosis_id=diagnosis.id, reviewer=trainer, decision=ReviewDecision.ACCEPT
+    )
+    with pytest.raises(Conflict, match="不在审核队列"):
+        review_from_queue(session, diagnosis_id=diagnosis.id, reviewer=trainer,
+                          decision=ReviewDecision.ACCEPT)  # fmt: skip
+    with pytest.raises(Invalid, match="申诉理由"):
+        contest_diagnosis(session, diagnosis_id=diagnosis.id, teacher=teacher, comment=" ")
+
+
+def test_an_upload_is_checked_before_it_is_parsed_and_refused_with_its_line(session, people):
+    import io
+
+    from yanxiu.errors import Invalid, TooLarge
+    from yanxiu.practice.parse import MAX_BYTES
+    from yanxiu.practice.upload import UploadRefused, read_upload, upload_record
+
+    def read(kind="transcript", name="实录.txt", data=b"x", text=""):
+        stream = None if name is None else io.BytesIO(data)
+        return read_upload(kind, filename=name, stream=stream, text=text)
+
+    for args, message in [({"kind": "video"}, "请选择类型"), ({"name": "实录.pdf"}, "不支持“.pdf”"),
+                          ({"data": b"  \n"}, "文件是空的"), ({"name": None}, "请选择要上传的文件")]:  # fmt: skip
+        with pytest.raises(UploadRefused, match=message) as refused:
+            read(**args)
+        assert isinstance(refused.value, Invalid) and not isinstance(refused.value, TooLarge)
+    with pytest.raises(TooLarge, match="2 MB"):
+        read(data=b"x" * (MAX_BYTES + 1))
+    pasted = read(name=None, text="师：好。")
+    assert pasted.filename == "粘贴文本.txt" and not pasted.file_field
+    teacher, _ = people
+    session.commit()  # a refused upload rolls the session back: nothing half-parsed is kept
+    with pytest.raises(UploadRefused) as refused:
+        upload_record(session, teacher_id=teacher.id, kind="transcript", title="", filename=None,
+                      stream=None, text="师：好\n没有说话人\n[00:01] x", today="2026-11-20",
+                      find_resources=None, calibration=None)  # fmt: skip
+    assert refused.value.line == 3 and refused.value.fields == {"line": "3"}
+    assert "第3行" in refused.value.message
+    done = upload_record(session, teacher_id=teacher.id, kind="transcript", title="", filename=None,
+                         stream=None, text="师：同学们好。\n生：老师好。\n", today="2026-11-20",
+                         find_resources=None, calibration=None)  # fmt: skip
+    assert done.title == "课堂实录（2026-11-20）" and done.status == "pending_review"
+
+
+def test_the_review_form_keeps_what_was_typed_and_refuses_scores_out_of_range():
+    from yanxiu.practice.workspace import ReviewForm
+
+    form = ReviewForm.from_fields([
+        ("action", "edit"), ("score:提问质量", " 4 "), ("score:反馈评价", "9"), ("score:学生参与", ""),
+        ("suggestion", "一"), ("suggestion", "二"), ("comment", "意见" * 1500), ("other", "x"),
+    ])  # fmt: skip
+    dims = ["提问质量", "学生参与", "反馈评价"]
+    assert form.valid_scores(dims) == {"提问质量": 4}
+    assert form.invalid_scores(dims) == ["反馈评价"]
+    assert form.suggestions == ["一", "二"] and len(form.comment) == 2000 and form.summary is None
