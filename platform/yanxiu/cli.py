@@ -649,6 +649,7 @@ def score(
     """Score a transcript or lesson plan and print the AI-drafted diagnosis (not stored)."""
     from yanxiu.practice.agreement import load_calibration
     from yanxiu.practice.diagnosis import diagnose_lesson_plan, diagnose_transcript
+    from yanxiu.practice.draft import Evidence, TranscriptAnalytics
     from yanxiu.practice.parse import (
         LessonPlan,
         TranscriptError,
@@ -692,55 +693,57 @@ def score(
             # neither kind fitted: say how to insist on a lesson plan
             raise _fail(TranscriptError(f"{err}（如果这是教案，请加 --kind lesson_plan）")) from err
         raise _fail(err) from err
-    options: dict[str, Any] = {"stage": stage, "find_resources": finder, "calibration": calibration}
     if isinstance(parsed, LessonPlan):
-        result = diagnose_lesson_plan(parsed, **options)
+        result = diagnose_lesson_plan(
+            parsed, stage=stage, find_resources=finder, calibration=calibration
+        )
     else:
-        result = diagnose_transcript(parsed, **options)
+        result = diagnose_transcript(
+            parsed, stage=stage, find_resources=finder, calibration=calibration
+        )
     if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False, default=str))
+        typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
         return
-    report = result["report"]
+    report, analytics = result.report, result.analytics
     typer.echo(
-        f"AI 诊断草稿（{result['model_version']}，置信度 {result['confidence']:.2f}；须经培训者审核后才对教师可见）"
+        f"AI 诊断草稿（{result.model_version}，置信度 {result.confidence:.2f}；须经培训者审核后才对教师可见）"
     )
-    if "st" in result["analytics"]:
-        st = result["analytics"]["st"]
+    if isinstance(analytics, TranscriptAnalytics):
+        st, moves = analytics.st, analytics.moves
         typer.echo(
-            f"S-T：Rt={st['rt']:.2f} Ch={st['ch']:.2f} → {st['mode']}"
-            + ("（按字数估算）" if st["estimated"] else "")
+            f"S-T：Rt={st.rt:.2f} Ch={st.ch:.2f} → {st.mode}"
+            + ("（按字数估算）" if st.estimated else "")
         )
-    moves = result["analytics"].get("moves") or {}
-    if moves.get("available"):
-        from yanxiu.practice.coder import LABELS_ZH
+        if moves.available:
+            from yanxiu.practice.coder import LABELS_ZH
 
-        top = sorted(moves["shares"].items(), key=lambda kv: -kv[1])
-        typer.echo(
-            f"对话行为（话语编码模型，{moves['coded_teacher_turns']} 个教师话轮中含该行为的占比）："
-            + "、".join(f"{LABELS_ZH[k]} {v:.0%}" for k, v in top if v > 0)
-        )
-    elif moves.get("note"):
-        typer.echo(moves["note"])
-    for dim, d in result["scores"].items():
-        typer.echo(f"  {dim:<6} {d['score']} 分  置信度 {d['confidence']:.2f}  依据：{d['norm']}")
-    typer.echo(report["summary"])
+            top = sorted((moves.shares or {}).items(), key=lambda kv: -kv[1])
+            typer.echo(
+                f"对话行为（话语编码模型，{moves.coded_teacher_turns} 个教师话轮中含该行为的占比）："
+                + "、".join(f"{LABELS_ZH[k]} {v:.0%}" for k, v in top if v > 0)
+            )
+        elif moves.note:
+            typer.echo(moves.note)
+    for dim, d in result.scores.items():
+        typer.echo(f"  {dim:<6} {d.score} 分  置信度 {d.confidence:.2f}  依据：{d.norm}")
+    typer.echo(report.summary)
 
-    def evidence(items: list[dict[str, Any]]) -> None:
+    def evidence(items: list[Evidence]) -> None:
         for ev in items[:2]:
-            where = f"第{ev['line']}行" if ev.get("line") else ev.get("section", "")
-            note = f"（{ev['note']}）" if ev.get("note") else ""
-            typer.echo(f"    证据（{where}）：{ev.get('text') or ev.get('quote', '')}{note}")
+            where = f"第{ev.line}行" if ev.line else (ev.section or "")
+            note = f"（{ev.note}）" if ev.note else ""
+            typer.echo(f"    证据（{where}）：{ev.text or ev.quote or ''}{note}")
 
-    for s in report["strengths"]:
-        typer.echo(f"+ {s['text']}")
-        evidence(s["evidence"])
-    for w in report["weaknesses"]:
-        typer.echo(f"- {w['text']}")
-        evidence(w["evidence"])
-    for sug in report["suggestions"]:
-        typer.echo(f"建议·{sug['dimension']}：{sug['text']}")
-    for r in report["resources"]:
-        typer.echo(f"推荐资源·{r['for']}：[{r['code']}] {r['title']}（{r['hours']:g}学时）")
+    for s in report.strengths:
+        typer.echo(f"+ {s.text}")
+        evidence(s.evidence)
+    for w in report.weaknesses:
+        typer.echo(f"- {w.text}")
+        evidence(w.evidence)
+    for sug in report.suggestions:
+        typer.echo(f"建议·{sug.dimension}：{sug.text}")
+    for r in report.resources:
+        typer.echo(f"推荐资源·{r.for_dimension}：[{r.code}] {r.title}（{r.hours:g}学时）")
 
 
 @bench_app.command("score")

@@ -89,7 +89,7 @@ def test_train_rubric_learns_from_edits_reports_agreement_and_score_applies_it(
         _, d = submit_record(session, teacher_id=teacher.id, kind=RecordKind.TRANSCRIPT,
                              data=lecture.encode(), filename="x.txt", title=f"课{i}")  # fmt: skip
         # trainers consistently judge feedback one point lower than the rules do
-        ai = d.scores["反馈评价"]["score"]
+        ai = d.scores["反馈评价"].score
         review_diagnosis(session, diagnosis_id=d.id, reviewer=trainer, decision=ReviewDecision.EDIT,
                          scores={"反馈评价": ai - 1})  # fmt: skip
     session.commit()

@@ -103,8 +103,8 @@ def test_english_turns_are_not_coded():
     assert codes[0].move is None and codes[1].move is not None
     assert coder.seen == ["这节课我们学习浮力。"]
     english = [u(0, "teacher", "Why does the boat float?"), u(1, "student", "It is hollow.")]
-    moves = diagnose_transcript(english, coder=KeywordCoder())["analytics"]["moves"]  # type: ignore[arg-type]
-    assert moves["available"] is False and "只适用于中文" in moves["note"]
+    moves = diagnose_transcript(english, coder=KeywordCoder()).analytics.moves  # type: ignore[arg-type, union-attr]
+    assert moves.available is False and "只适用于中文" in moves.note
 
 
 def test_move_distribution_is_evidence_in_the_rubric():
@@ -113,18 +113,18 @@ def test_move_distribution_is_evidence_in_the_rubric():
     assert ms is not None and ms.n == 6 and ms.counts["commending"] == 1
     scores = {d.dimension: d for d in score_transcript(LESSON, codes, st_analysis(LESSON))}
     quality = scores["提问质量"]
-    assert quality.measure["guidance_share"] == pytest.approx(1 / 6, abs=1e-3)
+    assert quality.measure.guidance_share == pytest.approx(1 / 6, abs=1e-3)
     assert "引导启发" in quality.norm
-    assert any(e.get("move") == "guidance" and e["utterance"] == 2 for e in quality.evidence)
+    assert any(e.move == "guidance" and e.utterance == 2 for e in quality.evidence)
     feedback = scores["反馈评价"]
     # teacher turns right after a student: #4 (commending) and #7 (example-giving, after #6)
-    assert feedback.measure["commending_or_guidance_after_student"] == 0.5
-    assert any(e.get("move") == "commending" and "表扬激励" in e["note"] for e in feedback.evidence)
+    assert feedback.measure.commending_or_guidance_after_student == 0.5
+    assert any(e.move == "commending" and "表扬激励" in e.note for e in feedback.evidence)
     think = scores["思维深度"]
-    assert think.measure["deepening_move_share"] == pytest.approx(4 / 6, abs=1e-3)
-    assert any(e.get("move") == "summarization" for e in think.evidence)
+    assert think.measure.deepening_move_share == pytest.approx(4 / 6, abs=1e-3)
+    assert any(e.move == "summarization" for e in think.evidence)
     goal = scores["教学目标达成"]
-    assert goal.measure["closing_checks"] >= 1
+    assert goal.measure.closing_checks >= 1
 
 
 def test_question_and_thinking_scores_take_moves_as_evidence_only():
@@ -139,8 +139,8 @@ def test_without_a_model_the_rubric_is_rule_only():
     codes = code_turns(LESSON, coder=None)
     assert move_stats(LESSON, codes) is None
     for d in score_transcript(LESSON, codes, st_analysis(LESSON)):
-        assert "话语编码模型" not in d.norm and "moves" not in d.measure
-        assert not any("move" in e for e in d.evidence)
+        assert "话语编码模型" not in d.norm and "moves" not in d.measure.model_fields_set
+        assert not any(e.move is not None for e in d.evidence)
 
 
 def test_moves_shift_case_scores_by_at_most_one_band(content):
@@ -157,16 +157,13 @@ def test_moves_shift_case_scores_by_at_most_one_band(content):
 
 def test_diagnosis_reports_the_moves_and_the_coder_version():
     result = diagnose_transcript(LESSON, coder=KeywordCoder())  # type: ignore[arg-type]
-    moves = result["analytics"]["moves"]
-    assert moves["available"] and moves["turns_making"]["greeting"] == 1
-    assert result["analytics"]["turn_codes"][2]["move_zh"] == "引导启发"
-    assert result["model_version"] == f"{MODEL_VERSION}:coder-abcdef12"
-    assert len(result["model_version"]) <= 64
+    moves = result.analytics.moves
+    assert moves.available and moves.turns_making["greeting"] == 1
+    assert result.analytics.turn_codes[2].move_zh == "引导启发"
+    assert result.model_version == f"{MODEL_VERSION}:coder-abcdef12"
+    assert len(result.model_version) <= 64
     plain = diagnose_transcript(LESSON, coder=None)
-    assert (
-        plain["model_version"] == MODEL_VERSION
-        and plain["analytics"]["moves"]["available"] is False
-    )
+    assert plain.model_version == MODEL_VERSION and plain.analytics.moves.available is False
 
 
 def needs_model(test):  # type: ignore[no-untyped-def]

@@ -36,10 +36,10 @@ def test_spoken_turns_end_with_their_estimated_speech_and_the_rest_is_silence():
 
 def test_analytics_count_that_silence_and_say_it_was_estimated():
     analytics, _ = analyse_transcript(utts(START_ONLY), coder=None)
-    assert analytics["timestamps"] is True
-    assert analytics["fias"]["ratios"]["silence"] == pytest.approx(8 / analytics["fias"]["n"])
-    assert analytics["wait_times"]["items"][0]["seconds"] == pytest.approx(12.75)
-    assert any("只有开始时间" in n and "沉默" in n for n in analytics["notes"])
+    assert analytics.timestamps is True
+    assert analytics.fias.ratios["silence"] == pytest.approx(8 / analytics.fias.n)
+    assert analytics.wait_times.items[0].seconds == pytest.approx(12.75)
+    assert any("只有开始时间" in n and "沉默" in n for n in analytics.notes)
 
 
 def test_stated_end_times_are_used_as_they_are_and_need_no_note():
@@ -50,8 +50,8 @@ def test_stated_end_times_are_used_as_they_are_and_need_no_note():
     u = utts(srt, "l.srt")
     assert speech_spans(u) == ([(0, 2), (15, 17)], False)
     analytics, _ = analyse_transcript(u, coder=None)
-    assert "notes" not in analytics
-    assert analytics["fias"]["ratios"]["silence"] == pytest.approx(4 / analytics["fias"]["n"])
+    assert "notes" not in analytics.model_fields_set
+    assert analytics.fias.ratios["silence"] == pytest.approx(4 / analytics.fias.n)
 
 
 def test_untimed_transcripts_have_no_silence():
@@ -59,4 +59,4 @@ def test_untimed_transcripts_have_no_silence():
     spans, guessed = speech_spans(u)
     assert guessed and spans == timeline(u)[0]
     analytics, _ = analyse_transcript(u, coder=None)
-    assert analytics["fias"]["ratios"]["silence"] == 0
+    assert analytics.fias.ratios["silence"] == 0

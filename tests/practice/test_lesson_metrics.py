@@ -11,6 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from yanxiu.practice.draft import RegionCount, STPoint, UptakeEvent, WaitTime
 from yanxiu.practice.lesson_metrics import (
     Classified,
     content_units,
@@ -116,15 +117,15 @@ def test_mode_boundaries_and_empty():
 
 def test_st_chart_and_result():
     chart = st_chart(0.5, 0.5)
-    assert chart["point"] == {"rt": 0.5, "ch": 0.5, "mode": "对话型"}
-    polygons = {r["mode"]: r["polygon"] for r in chart["regions"]}
+    assert chart.point == STPoint(rt=0.5, ch=0.5, mode="对话型")
+    polygons = {r.mode: r.polygon for r in chart.regions}
     assert set(polygons) == set(MODES)
     assert polygons["练习型"] == [[0, 0], [0.3, 0], [0.3, 0.6]]  # Ch ≤ 2·Rt at Rt = 0.3
     us = [U(0, "teacher", "讲", 0), U(1, "student", "答", 30), U(2, "teacher", "讲", 60)]
     result = st_analysis(us)  # samples 0,30,60 → TST: N 3, N_T 2, g 3, Rt 2/3, Ch 2/3
     assert (result.codes, result.n, result.n_t, result.runs) == ("TST", 3, 2, 3)
     assert result.mode == "对话型" and not result.estimated
-    assert result.to_dict()["chart"]["point"]["mode"] == "对话型"
+    assert result.summary().chart.point.mode == "对话型"
 
 
 @settings(max_examples=80, deadline=None)
@@ -173,9 +174,9 @@ def test_fias_regions():
     m = fias_matrix([1, 2, 3, 3, 6, 7, 4, 5, 5])
     # pairs (1,2) (2,3) (3,3) (3,6) (6,7) (7,4) (4,5) (5,5): 8 in all
     regions = fias_regions(m)
-    assert regions["积极整合格"] == {"count": 3, "share": 3 / 8}  # (1,2) (2,3) (3,3)
-    assert regions["缺陷格"] == {"count": 1, "share": 1 / 8}  # (6,7)
-    assert regions["内容十字格"] == {"count": 3, "share": 3 / 8}  # (7,4) (4,5) (5,5)
+    assert regions["积极整合格"] == RegionCount(count=3, share=3 / 8)  # (1,2) (2,3) (3,3)
+    assert regions["缺陷格"] == RegionCount(count=1, share=1 / 8)  # (6,7)
+    assert regions["内容十字格"] == RegionCount(count=3, share=3 / 8)  # (7,4) (4,5) (5,5)
 
 
 # ---------------------------------------------------------------- questions, talk, uptake
@@ -191,10 +192,10 @@ def test_question_stats():
         Classified(U(5, "teacher", "好。")),
     ]
     s = question_stats(items)
-    assert (s["count"], s["open"]) == (4, 2)
-    assert s["open_share"] == pytest.approx(2 / 3)  # 2 open of 3 judged
-    assert s["bloom"]["记忆"] == 1 and s["bloom"]["评价"] == 0
-    assert s["higher_order_share"] == pytest.approx(2 / 3)  # 分析 + 创造 of 3 levelled
+    assert (s.count, s.open) == (4, 2)
+    assert s.open_share == pytest.approx(2 / 3)  # 2 open of 3 judged
+    assert s.bloom["记忆"] == 1 and s.bloom["评价"] == 0
+    assert s.higher_order_share == pytest.approx(2 / 3)  # 分析 + 创造 of 3 levelled
 
 
 def test_wait_times():
@@ -209,9 +210,9 @@ def test_wait_times():
         Classified(U(7, "students", "答", 61)),  # 61 − 62 < 0 → 0
     ]
     assert wait_times(items) == [
-        {"question": 0, "seconds": 3.0, "estimated": False},
-        {"question": 2, "seconds": 3.0, "estimated": True},
-        {"question": 6, "seconds": 0.0, "estimated": True},
+        WaitTime(question=0, seconds=3.0, estimated=False),
+        WaitTime(question=2, seconds=3.0, estimated=True),
+        WaitTime(question=6, seconds=0.0, estimated=True),
     ]
     assert (
         wait_times([Classified(U(0, "teacher", "问？"), True), Classified(U(1, "student", "答"))])
@@ -225,8 +226,8 @@ def test_talk_share():
     # time: T 0–30 + 40–50 = 40; S 30–40 + 0 = 10 → teacher 40/50 = 0.8
     # chars (actions excluded): T 6 + 40 = 46, S 2 → 46/48
     s = talk_share(us)
-    assert s["teacher_time"] == pytest.approx(0.8) and s["student_time"] == pytest.approx(0.2)
-    assert s["teacher_chars"] == pytest.approx(46 / 48) and not s["estimated"]
+    assert s.teacher_time == pytest.approx(0.8) and s.student_time == pytest.approx(0.2)
+    assert s.teacher_chars == pytest.approx(46 / 48) and not s.estimated
 
 
 def test_content_units_and_uptake():
@@ -242,8 +243,8 @@ def test_content_units_and_uptake():
         U(5, "teacher", "齐读"),
     ]
     u = uptake(us)
-    assert (u["count"], u["opportunities"], u["rate"]) == (1, 2, 0.5)
-    assert u["events"] == [{"student": 0, "teacher": 1, "shared": ["井口", "到井", "蛙只", "青蛙"]}]
+    assert (u.count, u.opportunities, u.rate) == (1, 2, 0.5)
+    assert u.events == [UptakeEvent(student=0, teacher=1, shared=["井口", "到井", "蛙只", "青蛙"])]
 
 
 # ---------------------------------------------------------------- content transcripts

@@ -66,16 +66,16 @@ def test_demo_records_cover_every_outcome_and_t001_has_a_reviewed_diagnosis(
 
     t001 = session.scalar(select(User).where(User.username == "t001"))
     (seen,) = teacher_diagnoses(session, t001.id)
-    assert seen["scores"]["反馈评价"]["score"] == 2 != seen["scores"]["反馈评价"]["ai_score"]
-    assert seen["report"]["weaknesses"][0]["dimension"] == "反馈评价"
-    assert seen["report"]["resources"] and all(
-        r["for"] == "反馈评价" for r in seen["report"]["resources"]
+    assert seen.scores["反馈评价"].score == 2 != seen.scores["反馈评价"].ai_score
+    assert seen.report.weaknesses[0].dimension == "反馈评价"
+    assert seen.report.resources and all(
+        r.for_dimension == "反馈评价" for r in seen.report.resources
     )
-    assert any(s.get("by_trainer") for s in seen["report"]["suggestions"])
+    assert any(s.by_trainer for s in seen.report.suggestions)
 
     linjiang_trainer = session.scalar(select(User).where(User.username == "trainer.GX0101"))
     queue = queue_entries(session, reviewer=linjiang_trainer)
-    assert sum(e["contested"] for e in queue) == 1 and len(queue) >= 6
+    assert sum(e.contested for e in queue) == 1 and len(queue) >= 6
     # records are dated before the demo's today, in submission order of the spec
     dates = [r.created_at.date() for r in session.scalars(select(PracticeRecord))]
     assert max(dates) < content.roster["demo_today"]

@@ -85,11 +85,11 @@ def test_missing_sections_score_one_with_evidence_saying_so():
     assert set(scores) == set(PLAN_DIMENSIONS)
     assert (
         scores["学情分析"].score == 1
-        and scores["学情分析"].evidence[0]["quote"] == "（未检测到该部分）"
+        and scores["学情分析"].evidence[0].quote == "（未检测到该部分）"
     )
     # the quote's own line, not the heading's
-    assert scores["教学目标"].evidence[0]["line"] == 2
-    assert scores["教学过程"].evidence[0] == {
+    assert scores["教学目标"].evidence[0].line == 2
+    assert scores["教学过程"].evidence[0].model_dump() == {
         "section": "教学过程",
         "line": 4,
         "quote": "学生小组讨论",
@@ -107,8 +107,8 @@ def test_plan_evidence_points_at_the_line_it_quotes():
     )
     plan = parse_lesson_plan(text.encode(), "p.txt")
     scores = {d.dimension: d for d in score_lesson_plan(plan)}
-    assert [e["line"] for e in scores["教学目标"].evidence] == [2]
-    lines = {e["quote"][:6]: e["line"] for e in scores["教学过程"].evidence}
+    assert [e.line for e in scores["教学目标"].evidence] == [2]
+    lines = {e.quote[:6]: e.line for e in scores["教学过程"].evidence}
     assert all(n in (4, 6) for n in lines.values()) and 6 in lines.values()
     assert plan.line_of("教学过程", "没有这句话") == 3  # unknown quote: the heading's line
 
@@ -148,15 +148,15 @@ def rule_scores(text):
 
 def lines(d, word):
     """Lines of the evidence items whose note contains ``word``."""
-    return [e["line"] for e in d.evidence if word in e.get("note", "")]
+    return [e.line for e in d.evidence if word in (e.note or "")]
 
 
 def test_weak_engagement_cites_the_longest_teacher_stretch_and_the_student_turns():
     d = rule_scores(LECTURE)["学生参与"]
     assert d.score <= 2
     first = d.evidence[0]  # a weakness leads with what is missing
-    assert first["line"] == 1 and "第1–5行" in first["note"] and "5 个话轮" in first["note"]
-    assert "约 3 分 2 秒" in first["note"]  # 00:00:00 → 00:03:02, from the timestamps
+    assert first.line == 1 and "第1–5行" in first.note and "5 个话轮" in first.note
+    assert "约 3 分 2 秒" in first.note  # 00:00:00 → 00:03:02, from the timestamps
     assert lines(d, "学生发言") == [6, 9]
 
 
@@ -164,7 +164,7 @@ def test_weak_interaction_cites_teacher_turns_that_moved_on_from_a_student_answe
     d = rule_scores(LECTURE)["课堂互动"]
     assert d.score <= 2
     assert lines(d, "未接续") == [7, 10]  # "好，下一个。" after line 6, "对。坐下。" after line 9
-    assert "未接续第6行学生发言" in d.evidence[0]["note"]
+    assert "未接续第6行学生发言" in d.evidence[0].note
     assert lines(d, "教师连续讲话") == [1]
 
 
@@ -176,31 +176,31 @@ def test_weak_feedback_cites_the_generic_responses():
 def test_weak_questioning_cites_the_questions_and_not_the_statements():
     scores = rule_scores(LECTURE)
     d = scores["提问质量"]
-    assert d.score <= 2 and d.measure["questions"] == 2
-    assert [e["line"] for e in d.evidence] == [5, 8]  # line 3 (这就是为什么…) is no question
+    assert d.score <= 2 and d.measure.questions == 2
+    assert [e.line for e in d.evidence] == [5, 8]  # line 3 (这就是为什么…) is no question
     think = scores["思维深度"]
     assert think.score <= 2
     assert lines(think, "（低阶）") == [5, 8]
-    assert all("封闭·记忆" in e["note"] for e in think.evidence if e["line"] in (5, 8))
+    assert all("封闭·记忆" in e.note for e in think.evidence if e.line in (5, 8))
     assert lines(think, "未说理") == [6, 9]
 
 
 def test_weak_goal_says_no_closing_check_and_cites_the_last_teacher_lines_searched():
     d = rule_scores(LECTURE)["教学目标达成"]
-    assert d.score <= 2 and d.measure["closing_checks"] == 0
+    assert d.score <= 2 and d.measure.closing_checks == 0
     # 13 turns: the last quarter starts at the 10th (int(13 × 0.75) = 9), i.e. line 10
     assert lines(d, "未检测到总结或检测") == [11, 12, 13]
-    assert all("第10–13行" in e["note"] for e in d.evidence)
+    assert all("第10–13行" in e.note for e in d.evidence)
 
 
 def test_a_lesson_without_students_or_questions_still_cites_evidence():
     scores = rule_scores(MONOLOGUE)
-    assert scores["学生参与"].evidence[0]["line"] == 1
-    assert "第1–4行" in scores["学生参与"].evidence[0]["note"]
-    assert "按字数估算" in scores["学生参与"].evidence[0]["note"]  # no timestamps
+    assert scores["学生参与"].evidence[0].line == 1
+    assert "第1–4行" in scores["学生参与"].evidence[0].note
+    assert "按字数估算" in scores["学生参与"].evidence[0].note  # no timestamps
     assert lines(scores["学生参与"], "全课没有学生发言") == [1]
     for dim in ("提问质量", "思维深度"):
-        assert scores[dim].measure.get("questions", 0) == 0
+        assert (scores[dim].measure.questions or 0) == 0
         assert lines(scores[dim], "全课未检测到教师提问") == [1]
     assert lines(scores["反馈评价"], "没有学生发言可回应") == [1]
     for d in scores.values():
@@ -214,22 +214,23 @@ def test_every_weak_case_dimension_has_evidence_pointing_at_its_lines(content, c
         for d in score_transcript(utts, code_turns(utts, coder=coder), st_analysis(utts)):
             assert d.score > 2 or d.evidence, (case.id, d.dimension, d.score)
             for e in d.evidence:  # the shape the templates, the CLI and diagnosis read
-                u = utts[e["utterance"]]
-                assert e["line"] == u.line_no and e["note"], (case.id, d.dimension, e)
-                assert e["text"] == u.text[:80]
+                u = utts[e.utterance]
+                assert e.line == u.line_no and e.note, (case.id, d.dimension, e)
+                assert e.text == u.text[:80]
 
 
 def test_strengths_put_the_surer_first_and_flag_an_unsure_one():
     def dim(name, score, confidence):
-        return DimensionScore(name, "PRC-X", score, {}, "norm", confidence)
+        return DimensionScore(
+            dimension=name, competency="PRC-X", score=score, norm="norm", confidence=confidence
+        )
 
     report = draft_report(
         [dim("教学目标达成", 5, 0.35), dim("反馈评价", 4, 0.6), dim("课堂互动", 4, 1.0)],
-        {},
         stage="初中",
         find_resources=None,
     )
-    texts = [s["text"] for s in report["strengths"]]
+    texts = [s.text for s in report.strengths]
     assert texts == [
         "教学目标达成表现较好（5 分；仅凭现有材料推断，置信度低）",
         "课堂互动表现较好（4 分）",

@@ -55,7 +55,7 @@ def test_submitted_draft_waits_for_review_and_teacher_sees_only_reviewed(session
     record, diagnosis = submit_record(session, teacher_id=teacher.id, kind=RecordKind.TRANSCRIPT, data=lecture,
                                       filename="实录.txt", title="行程问题", stage="初中", subject="数学")  # fmt: skip
     session.commit()
-    assert diagnosis.status == DiagnosisStatus.PENDING_REVIEW and diagnosis.report["ai_generated"]
+    assert diagnosis.status == DiagnosisStatus.PENDING_REVIEW and diagnosis.report.ai_generated
     assert set(diagnosis.scores) == {
         "提问质量",
         "学生参与",
@@ -64,7 +64,7 @@ def test_submitted_draft_waits_for_review_and_teacher_sees_only_reviewed(session
         "思维深度",
         "教学目标达成",
     }
-    assert diagnosis.analytics["st"]["mode"] == "讲授型"
+    assert diagnosis.analytics.st.mode == "讲授型"
     assert teacher_diagnoses(session, teacher.id) == []  # nothing before review
     assert [d.id for d in review_queue(session, reviewer=trainer)] == [diagnosis.id]
     review_diagnosis(
@@ -76,7 +76,7 @@ def test_submitted_draft_waits_for_review_and_teacher_sees_only_reviewed(session
     )
     session.commit()
     (seen,) = teacher_diagnoses(session, teacher.id)
-    assert seen["status"] == "accepted" and seen["report"]["weaknesses"]
+    assert seen.status == "accepted" and seen.report.weaknesses
     assert review_queue(session, reviewer=trainer) == []
 
 
@@ -171,8 +171,8 @@ def test_edit_recomputes_weaknesses_that_feed_the_teacher_vector(session, dialog
                      scores={"反馈评价": 2}, comment="理答仍偏笼统")  # fmt: skip
     session.commit()
     (seen,) = teacher_diagnoses(session, teacher.id)
-    assert seen["scores"]["反馈评价"]["score"] == 2 and seen["scores"]["反馈评价"]["ai_score"] != 2
-    expected = {v["competency"] for k, v in seen["scores"].items() if v["score"] <= 2}
+    assert seen.scores["反馈评价"].score == 2 and seen.scores["反馈评价"].ai_score != 2
+    expected = {v.competency for k, v in seen.scores.items() if v.score <= 2}
     assert "PRC-FEEDBACK" in expected
     assert {w.competency for w in reviewed_weaknesses(session, teacher.id)} == expected
 
@@ -295,7 +295,7 @@ def test_calibration_learns_a_systematic_trainer_correction_and_helps_on_held_ou
             title=f"课{i}",
         )
         # trainers consistently judge feedback one point lower than the rules do
-        ai = d.scores["反馈评价"]["score"]
+        ai = d.scores["反馈评价"].score
         review_diagnosis(
             session,
             diagnosis_id=d.id,

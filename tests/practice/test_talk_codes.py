@@ -135,8 +135,8 @@ def test_statements_do_not_inflate_question_counts_or_fias():
     codes = code_turns(turns, coder=None)
     assert [c.fias for c in codes] == [5, 5, 4, 8, 3]
     stats = question_stats(classified(turns, codes))
-    assert stats["count"] == 2 and stats["open"] == 1
-    assert stats["bloom"]["分析"] == 1 and stats["bloom"]["记忆"] == 1
+    assert stats.count == 2 and stats.open == 1
+    assert stats.bloom["分析"] == 1 and stats.bloom["记忆"] == 1
 
 
 def test_fias_codes_follow_the_turn_and_its_context():
@@ -169,8 +169,8 @@ def test_dialogic_cases_ask_more_open_and_higher_order_questions_than_lecture_ca
             utts = parse_transcript(case.body.encode("utf-8"), "case.txt")
             by_style[style].append(question_stats(classified(utts, code_turns(utts))))
     assert len(by_style["对话"]) >= 4 and len(by_style["讲授"]) >= 4
-    open_share = {s: mean(q["open_share"] or 0 for q in qs) for s, qs in by_style.items()}
-    higher = {s: mean(q["higher_order_share"] or 0 for q in qs) for s, qs in by_style.items()}
+    open_share = {s: mean(q.open_share or 0 for q in qs) for s, qs in by_style.items()}
+    higher = {s: mean(q.higher_order_share or 0 for q in qs) for s, qs in by_style.items()}
     assert open_share["对话"] > open_share["讲授"] + 0.15
     assert higher["对话"] > higher["讲授"] + 0.15
 

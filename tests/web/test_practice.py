@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
+from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from tests.web.helpers import form_token
@@ -246,3 +249,86 @@ def test_empty_contest_reason_is_refused(fresh_site):
     )
     assert response.status_code == 200 and "请写明申诉理由" in response.text
     assert "AI 生成，经培训者审核" in response.text  # still reviewed, nothing changed
+
+
+# ---------------------------------------------------------------- diagnoses stored before the types
+
+STORED = json.loads(
+    (Path(__file__).parents[1] / "practice" / "data" / "stored_drafts_v1.json").read_text("utf-8")
+)["records"]
+
+
+def _store_as_written_before(site, teacher: str, reviewer: str) -> list[tuple[int, dict]]:
+    """The fixture's records for ``teacher``, their drafts and reviews written as the plain JSON
+    the untyped code stored (past the typed columns); [(record id, fixture record)]."""
+    draft_columns = ("analytics", "scores", "report")
+    diagnoses = sa.table("diagnoses", sa.column("id"), sa.column("record_id"), sa.column("model_version"),
+                         sa.column("confidence"), sa.column("status"), sa.column("created_at", sa.DateTime(timezone=True)),
+                         *[sa.column(c, sa.JSON) for c in draft_columns])  # fmt: skip
+    reviews = sa.table("diagnosis_reviews", sa.column("diagnosis_id"), sa.column("reviewer_id"), sa.column("decision"),
+                       sa.column("comment"), sa.column("created_at", sa.DateTime(timezone=True)),
+                       *[sa.column(c, sa.JSON) for c in ("scores", "report")])  # fmt: skip
+    out = []
+    with site.factory() as s, s.begin():
+        teacher_id = s.scalar(select(User.id).where(User.username == teacher))
+        reviewer_id = s.scalar(select(User.id).where(User.username == reviewer))
+        for stored in STORED:
+            record = PracticeRecord(teacher_id=teacher_id, **{k: stored[k] for k in (
+                "kind", "title", "stage", "subject", "filename", "source_format", "text", "parsed", "sha256")})  # fmt: skip
+            s.add(record)
+            s.flush()
+            now = datetime.now(UTC)
+            s.execute(
+                sa.insert(diagnoses).values(
+                    record_id=record.id, created_at=now, **stored["diagnosis"]
+                )
+            )
+            diagnosis_id = s.scalar(select(Diagnosis.id).where(Diagnosis.record_id == record.id))
+            for review in stored["reviews"]:
+                by = teacher_id if review["decision"] == "contest" else reviewer_id
+                s.execute(
+                    sa.insert(reviews).values(
+                        diagnosis_id=diagnosis_id, reviewer_id=by, created_at=now, **review
+                    )
+                )
+            out.append((record.id, stored))
+    return out
+
+
+def test_diagnoses_stored_before_the_types_still_show_as_they_were(fresh_site):
+    stored = _store_as_written_before(fresh_site, "t010", "trainer.linjiang")
+    trainer, teacher = fresh_site.client("trainer.linjiang"), fresh_site.client("t010")
+    for record_id, data in stored:
+        draft, status = data["diagnosis"], data["diagnosis"]["status"]
+        # the reviewer: the review page, and the full draft in the API exactly as it was stored
+        api = trainer.get(f"/api/v1/practice/{record_id}").json()
+        assert api["status"] == status, data["title"]
+        assert {k: api["draft"][k] for k in ("scores", "analytics", "report")} == {
+            k: draft[k] for k in ("scores", "analytics", "report")
+        }
+        page = trainer.get(f"/review/{api['diagnosis_id']}")
+        assert page.status_code == 200, data["title"]
+        waiting = status in ("pending_review", "contested")
+        for dim in draft["scores"]:
+            assert dim in page.text and (f'name="score:{dim}"' in page.text) == waiting
+        if data["kind"] == "transcript":  # the evidence, marked in the transcript and linked
+            assert "<mark>" in page.text and "px-fias-heat" in page.text
+            refs = set(re.findall(r'href="#u-(\d+)"', page.text))
+            assert all(f'id="u-{r}"' in page.text for r in refs) and (bool(refs) == waiting)
+        # the teacher: the reviewed report as decided, else the status and the reason
+        html = teacher.get(f"/practice/{record_id}").text
+        mine = teacher.get(f"/api/v1/practice/{record_id}").json()
+        decided = [r for r in data["reviews"] if r["decision"] in ("accept", "edit")]
+        if status in ("accepted", "edited"):
+            assert "AI 生成，经培训者审核" in html and "data-chart" in html
+            assert mine["diagnosis"]["report"] == decided[-1]["report"]
+            assert all(
+                mine["diagnosis"]["scores"][d]["score"] == s
+                for d, s in decided[-1]["scores"].items()
+            )
+        else:
+            assert mine["diagnosis"] is None and "AI 生成，经培训者审核" not in html
+        if status == "rejected":
+            assert data["reviews"][-1]["comment"] in html
+        if status == "contested":
+            assert "申诉中" in html and data["reviews"][-1]["comment"] in html

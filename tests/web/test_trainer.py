@@ -165,9 +165,7 @@ def seed_reviews(
                 review_diagnosis(s, diagnosis_id=diagnosis.id, reviewer=trainer,
                                  decision=ReviewDecision.ACCEPT, comment="同意")  # fmt: skip
             else:
-                scores = {
-                    d: max(1, min(5, int(v["score"]) - 1)) for d, v in diagnosis.scores.items()
-                }
+                scores = {d: max(1, min(5, v.score - 1)) for d, v in diagnosis.scores.items()}
                 scores.update(edits or {})
                 review_diagnosis(s, diagnosis_id=diagnosis.id, reviewer=trainer, decision=ReviewDecision.EDIT,
                                  scores=scores, comment="按课堂证据下调")  # fmt: skip

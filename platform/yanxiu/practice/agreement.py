@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
@@ -30,6 +30,34 @@ from yanxiu.practice.models import Diagnosis, DiagnosisReview, ReviewDecision
 LABELS = [1, 2, 3, 4, 5]
 MIN_SUPPORT = 3
 Pair = tuple[str, int, int]  # dimension, AI score, trainer score
+
+
+class Agreement(TypedDict):
+    n: int
+    qwk: float | None  # quadratic weighted kappa (None when the scores never vary)
+    exact: float | None
+    adjacent: float | None  # within one point
+
+
+class CrossValidated(TypedDict):
+    before: dict[str, Agreement]  # dimension (and "全部") -> agreement of the raw AI scores
+    after: dict[str, Agreement]  # … of the calibrated scores
+    folds: int
+
+
+class TrainedOn(TypedDict):
+    reviewed_scores: int
+    min_support: int
+
+
+class CalibrationManifest(TypedDict):
+    """``models/rubric/calibration.json``."""
+
+    what: str
+    trained_on: TrainedOn
+    created: str
+    mapping: dict[str, dict[str, int]]  # dimension -> {AI score: trainer score}
+    metrics: CrossValidated
 
 
 def review_pairs(session: Session) -> list[Pair]:
@@ -46,12 +74,12 @@ def review_pairs(session: Session) -> list[Pair]:
         diagnosis = session.get(Diagnosis, diagnosis_id)
         assert diagnosis is not None
         for dim, ai in diagnosis.scores.items():
-            raw = int(ai.get("raw_score") or ai["score"])
-            pairs.append((dim, raw, int(review.scores.get(dim, ai["score"]))))
+            raw = ai.raw_score or ai.score
+            pairs.append((dim, raw, review.scores.get(dim, ai.score)))
     return pairs
 
 
-def agreement(pairs: Iterable[tuple[int, int]]) -> dict[str, float | int | None]:
+def agreement(pairs: Iterable[tuple[int, int]]) -> Agreement:
     ai, trainer = (list(x) for x in zip(*pairs, strict=True)) if pairs else ([], [])
     n = len(ai)
     if n == 0:
@@ -66,7 +94,7 @@ def agreement(pairs: Iterable[tuple[int, int]]) -> dict[str, float | int | None]
             "adjacent": round(float((abs(a - t) <= 1).mean()), 4)}  # fmt: skip
 
 
-def agreement_by_dimension(pairs: list[Pair]) -> dict[str, dict[str, Any]]:
+def agreement_by_dimension(pairs: list[Pair]) -> dict[str, Agreement]:
     by_dim: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for dim, ai, trainer in pairs:
         by_dim[dim].append((ai, trainer))
@@ -91,7 +119,7 @@ def calibrate(dim: str, score: int, mapping: Mapping[str, Mapping[int, int]]) ->
     return int(mapping.get(dim, {}).get(score, score))
 
 
-def cross_validated(pairs: list[Pair], folds: int = 5, seed: int = 0) -> dict[str, Any]:
+def cross_validated(pairs: list[Pair], folds: int = 5, seed: int = 0) -> CrossValidated:
     """Agreement before and after calibration on held-out folds."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(pairs))
@@ -110,7 +138,7 @@ def cross_validated(pairs: list[Pair], folds: int = 5, seed: int = 0) -> dict[st
     }
 
 
-def train_calibration(session: Session, out_dir: Path) -> dict[str, Any]:
+def train_calibration(session: Session, out_dir: Path) -> CalibrationManifest:
     """Fit on every review, report cross-validated agreement, save ``calibration.json``."""
     pairs = review_pairs(session)
     if len(pairs) < 10:
@@ -118,7 +146,7 @@ def train_calibration(session: Session, out_dir: Path) -> dict[str, Any]:
     report = cross_validated(pairs)
     mapping = fit_calibration(pairs)
     out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = {
+    manifest: CalibrationManifest = {
         "what": "rubric calibration: per dimension, AI score -> trainers' most common score",
         "trained_on": {"reviewed_scores": len(pairs), "min_support": MIN_SUPPORT},
         "created": datetime.now(UTC).isoformat(),

@@ -3,13 +3,29 @@
 Every chart is a Chart.js config (``{"type", "data", "options"}``) that the page renders with
 ``<canvas data-chart='…'>``; each comes with the plain numbers for a text or table alternative.
 The FIAS matrix is an HTML table heat map (cell colour by count, numbers inside), not a canvas.
-All functions are pure: they read the JSON stored with a diagnosis and never touch the database.
+All functions are pure: they read the typed diagnosis (:mod:`yanxiu.practice.draft`) and never
+touch the database; what they build for a page is a frozen dataclass (the Chart.js configs
+themselves are plain JSON objects, :data:`ChartSpec`, handed to the browser as they are).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+
+from yanxiu.practice.draft import (
+    DimensionScore,
+    Evidence,
+    PlanAnalytics,
+    QuestionStats,
+    RegionCount,
+    Report,
+    STSummary,
+    TranscriptAnalytics,
+)
+from yanxiu.practice.parse import Utterance
+
+ChartSpec = dict[str, object]  # a Chart.js config: {"type", "data", "options"}
 
 FIAS_LABELS: dict[int, str] = {
     1: "接受情感",
@@ -68,21 +84,20 @@ def clock(seconds: float | None) -> str:
 # ---------------------------------------------------------------- S-T
 
 
-def st_mode_spec(st: Mapping[str, Any]) -> dict[str, Any]:
+def st_mode_spec(st: STSummary) -> ChartSpec:
     """The Rt–Ch mode diagram: the four mode regions and this lesson's point."""
-    chart = st.get("chart") or {}
-    datasets: list[dict[str, Any]] = []
-    for region in chart.get("regions", []):
-        border, fill = MODE_COLOURS.get(region["mode"], ("#52606d", "rgba(82, 96, 109, 0.15)"))
-        polygon = [{"x": x, "y": y} for x, y in region["polygon"]]
+    datasets: list[ChartSpec] = []
+    for region in st.chart.regions:
+        border, fill = MODE_COLOURS.get(region.mode, ("#52606d", "rgba(82, 96, 109, 0.15)"))
+        polygon = [{"x": x, "y": y} for x, y in region.polygon]
         datasets.append({
-            "label": region["mode"], "data": polygon + polygon[:1], "showLine": True,
+            "label": region.mode, "data": polygon + polygon[:1], "showLine": True,
             "fill": "shape", "borderColor": border, "backgroundColor": fill, "borderWidth": 1,
             "pointRadius": 0, "pointHoverRadius": 0,
         })  # fmt: skip
-    rt, ch = float(st.get("rt", 0.0)), float(st.get("ch", 0.0))
+    rt, ch = st.rt, st.ch
     datasets.append({
-        "label": f"本课（Rt={rt:.2f}，Ch={ch:.2f}，{st.get('mode', '')}）",
+        "label": f"本课（Rt={rt:.2f}，Ch={ch:.2f}，{st.mode}）",
         "data": [{"x": round(rt, 4), "y": round(ch, 4)}], "pointRadius": 7, "pointHoverRadius": 9,
         "pointStyle": "rectRot", "backgroundColor": "#1f2933", "borderColor": "#1f2933",
     })  # fmt: skip
@@ -112,7 +127,7 @@ def st_curve_points(codes: str) -> list[dict[str, int]]:
     return points
 
 
-def st_curve_spec(codes: str) -> dict[str, Any]:
+def st_curve_spec(codes: str) -> ChartSpec:
     """The classic S-T diagram (S on the horizontal axis, T on the vertical, same scale)."""
     top = max(codes.count("S"), codes.count("T"), 1)
     return {
@@ -154,7 +169,38 @@ def heat_level(count: int, top: int) -> int:
     return max(1, min(HEAT_LEVELS, round((count / top) ** 0.5 * HEAT_LEVELS)))
 
 
-def fias_heatmap(matrix: Sequence[Sequence[int]]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class HeatCell:
+    count: int
+    level: int  # colour step 0–5 (:func:`heat_level`)
+    region: str  # integrate 积极整合格, defect 缺陷格, content 内容十字格, or ""
+    label: str  # "前一编码 → 后一编码"
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    code: int
+    label: str
+    cells: list[HeatCell]
+    total: int
+
+
+@dataclass(frozen=True)
+class CodeLabel:
+    code: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    codes: list[CodeLabel]
+    rows: list[HeatRow]
+    col_totals: list[int]
+    total: int
+    max: int
+
+
+def fias_heatmap(matrix: Sequence[Sequence[int]]) -> Heatmap:
     """Rows and cells of the 10×10 FIAS matrix for an HTML table heat map.
 
     Each cell has its count, a colour level 0–5 (:func:`heat_level`) and its region
@@ -164,24 +210,32 @@ def fias_heatmap(matrix: Sequence[Sequence[int]]) -> dict[str, Any]:
     rows = []
     for i, row in enumerate(matrix, start=1):
         cells = [
-            {"count": int(n), "level": heat_level(int(n), top), "region": _region(i, j),
-             "label": f"{FIAS_LABELS[i]} → {FIAS_LABELS[j]}"}
+            HeatCell(count=int(n), level=heat_level(int(n), top), region=_region(i, j),
+                     label=f"{FIAS_LABELS[i]} → {FIAS_LABELS[j]}")
             for j, n in enumerate(row, start=1)
         ]  # fmt: skip
-        rows.append({"code": i, "label": FIAS_LABELS[i], "cells": cells, "total": sum(row)})
+        rows.append(HeatRow(code=i, label=FIAS_LABELS[i], cells=cells, total=sum(row)))
     col_totals = [sum(row[j] for row in matrix) for j in range(len(matrix[0]))] if matrix else []
-    return {
-        "codes": [{"code": k, "label": v} for k, v in FIAS_LABELS.items()],
-        "rows": rows,
-        "col_totals": col_totals,
-        "total": sum(col_totals),
-        "max": top,
-    }
+    return Heatmap(
+        codes=[CodeLabel(code=k, label=v) for k, v in FIAS_LABELS.items()],
+        rows=rows,
+        col_totals=col_totals,
+        total=sum(col_totals),
+        max=top,
+    )
 
 
-def fias_ratio_rows(ratios: Mapping[str, float | None]) -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class RatioRow:
+    key: str
+    label: str
+    value: str  # formatted
+    hint: str  # how it is computed, and the norm
+
+
+def fias_ratio_rows(ratios: Mapping[str, float | None]) -> list[RatioRow]:
     return [
-        {"key": k, "label": label, "value": _fmt_ratio(k, ratios.get(k)), "hint": hint}
+        RatioRow(key=k, label=label, value=_fmt_ratio(k, ratios.get(k)), hint=hint)
         for k, (label, hint) in FIAS_RATIO_LABELS.items()
         if k in ratios
     ]
@@ -191,16 +245,16 @@ def fias_ratio_rows(ratios: Mapping[str, float | None]) -> list[dict[str, str]]:
 
 
 def radar_spec(
-    scores: Mapping[str, Mapping[str, Any]],
+    scores: Mapping[str, int],
     *,
     label: str = "得分",
     compare: Mapping[str, int] | None = None,
     compare_label: str = "AI 初评",
-) -> dict[str, Any]:
+) -> ChartSpec:
     """Rubric radar (1–5 per dimension); ``compare`` adds a second outline (e.g. the AI score)."""
     dims = list(scores)
-    datasets = [
-        {"label": label, "data": [int(scores[d]["score"]) for d in dims], "fill": True,
+    datasets: list[ChartSpec] = [
+        {"label": label, "data": [int(scores[d]) for d in dims], "fill": True,
          "borderColor": "#0b6e4f", "backgroundColor": "rgba(11, 110, 79, 0.2)", "pointBackgroundColor": "#0b6e4f"},
     ]  # fmt: skip
     if compare is not None:
@@ -218,9 +272,9 @@ def radar_spec(
     }
 
 
-def bloom_spec(questions: Mapping[str, Any]) -> dict[str, Any]:
+def bloom_spec(questions: QuestionStats) -> ChartSpec:
     """Teacher questions by Bloom level (bar chart)."""
-    bloom = questions.get("bloom", {}) or {}
+    bloom = questions.bloom
     return {
         "type": "bar",
         "data": {
@@ -237,86 +291,157 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def transcript_analytics(analytics: Mapping[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class STPanel:
+    rt: float
+    ch: float
+    mode: str
+    n: int
+    codes: str
+    estimated: bool
+    mode_spec: ChartSpec
+    curve_spec: ChartSpec
+
+
+@dataclass(frozen=True)
+class FiasPanel:
+    heatmap: Heatmap
+    ratios: list[RatioRow]
+    regions: dict[str, RegionCount]
+    n: int
+
+
+@dataclass(frozen=True)
+class QuestionsPanel:
+    count: int
+    open: int
+    open_share: str  # formatted percentages
+    higher_order_share: str
+    bloom: dict[str, int]
+    bloom_spec: ChartSpec
+
+
+@dataclass(frozen=True)
+class TalkPanel:  # formatted percentages
+    teacher_time: str
+    student_time: str
+    teacher_chars: str
+    student_chars: str
+
+
+@dataclass(frozen=True)
+class WaitPanel:
+    count: int  # questions answered by a student
+    mean: str  # formatted seconds
+
+
+@dataclass(frozen=True)
+class UptakePanel:
+    count: int
+    opportunities: int
+    rate: str
+
+
+@dataclass(frozen=True)
+class AnalyticsPanel:
     """Everything the analytics panel of a transcript shows: chart specs and their numbers."""
-    st = analytics.get("st", {}) or {}
-    fias = analytics.get("fias", {}) or {}
-    questions = analytics.get("questions", {}) or {}
-    talk = analytics.get("talk_share", {}) or {}
-    waits = analytics.get("wait_times", {}) or {}
-    up = analytics.get("uptake", {}) or {}
-    matrix = fias.get("matrix") or [[0] * 10 for _ in range(10)]
-    mean_wait = waits.get("mean_s")
-    return {
-        "st": {
-            "rt": st.get("rt", 0.0), "ch": st.get("ch", 0.0), "mode": st.get("mode", ""),
-            "n": st.get("n", 0), "codes": st.get("codes", ""), "estimated": bool(st.get("estimated")),
-            "mode_spec": st_mode_spec(st), "curve_spec": st_curve_spec(st.get("codes", "")),
-        },
-        "fias": {
-            "heatmap": fias_heatmap(matrix), "ratios": fias_ratio_rows(fias.get("ratios", {}) or {}),
-            "regions": fias.get("regions", {}) or {}, "n": fias.get("n", 0),
-        },
-        "questions": {
-            "count": questions.get("count", 0), "open": questions.get("open", 0),
-            "open_share": _pct(questions.get("open_share")),
-            "higher_order_share": _pct(questions.get("higher_order_share")),
-            "bloom": questions.get("bloom", {}) or {}, "bloom_spec": bloom_spec(questions),
-        },
-        "talk": {
-            "teacher_time": _pct(talk.get("teacher_time")), "student_time": _pct(talk.get("student_time")),
-            "teacher_chars": _pct(talk.get("teacher_chars")), "student_chars": _pct(talk.get("student_chars")),
-        },
-        "wait": {"count": len(waits.get("items", []) or []),
-                 "mean": "—" if mean_wait is None else f"{mean_wait:.1f} 秒"},
-        "uptake": {"count": up.get("count", 0), "opportunities": up.get("opportunities", 0),
-                   "rate": _pct(up.get("rate"))},
-        "notes": list(analytics.get("notes", []) or []),
-        "utterances": analytics.get("utterances", 0),
-    }  # fmt: skip
+
+    st: STPanel
+    fias: FiasPanel
+    questions: QuestionsPanel
+    talk: TalkPanel
+    wait: WaitPanel
+    uptake: UptakePanel
+    notes: list[str]
+    utterances: int
+
+
+def transcript_analytics(analytics: TranscriptAnalytics) -> AnalyticsPanel:
+    """The analytics panel of a transcript (empty analytics render as zeros)."""
+    st, fias, questions = analytics.st, analytics.fias, analytics.questions
+    talk, waits, up = analytics.talk_share, analytics.wait_times, analytics.uptake
+    matrix = fias.matrix or [[0] * 10 for _ in range(10)]
+    return AnalyticsPanel(
+        st=STPanel(rt=st.rt, ch=st.ch, mode=st.mode, n=st.n, codes=st.codes, estimated=st.estimated,
+                   mode_spec=st_mode_spec(st), curve_spec=st_curve_spec(st.codes)),
+        fias=FiasPanel(heatmap=fias_heatmap(matrix), ratios=fias_ratio_rows(fias.ratios),
+                       regions=fias.regions, n=fias.n),
+        questions=QuestionsPanel(count=questions.count, open=questions.open,
+                                 open_share=_pct(questions.open_share),
+                                 higher_order_share=_pct(questions.higher_order_share),
+                                 bloom=questions.bloom, bloom_spec=bloom_spec(questions)),
+        talk=TalkPanel(teacher_time=_pct(talk.teacher_time), student_time=_pct(talk.student_time),
+                       teacher_chars=_pct(talk.teacher_chars), student_chars=_pct(talk.student_chars)),
+        wait=WaitPanel(count=len(waits.items),
+                       mean="—" if waits.mean_s is None else f"{waits.mean_s:.1f} 秒"),
+        uptake=UptakePanel(count=up.count, opportunities=up.opportunities, rate=_pct(up.rate)),
+        notes=list(analytics.notes),
+        utterances=analytics.utterances,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- the record itself, with evidence
 
 
 def evidence_index(
-    scores: Mapping[str, Mapping[str, Any]], report: Mapping[str, Any] | None = None
+    scores: Mapping[str, DimensionScore], report: Report | None = None
 ) -> dict[int, list[str]]:
     """Utterance index → the dimensions (and notes) whose evidence cites it."""
     found: dict[int, list[str]] = {}
 
-    def add(dimension: str, items: Sequence[Mapping[str, Any]]) -> None:
-        for ev in items or []:
-            idx = ev.get("utterance")
-            if isinstance(idx, int):
-                note = f"{dimension}：{ev['note']}" if ev.get("note") else dimension
-                if note not in found.setdefault(idx, []):
-                    found[idx].append(note)
+    def add(dimension: str, items: Sequence[Evidence]) -> None:
+        for ev in items:
+            if ev.utterance is not None:
+                note = f"{dimension}：{ev.note}" if ev.note else dimension
+                if note not in found.setdefault(ev.utterance, []):
+                    found[ev.utterance].append(note)
 
     for dim, s in scores.items():
-        add(dim, s.get("evidence", []))
-    for key in ("weaknesses", "strengths"):
-        for item in (report or {}).get(key, []) or []:
-            add(item.get("dimension", ""), item.get("evidence", []))
+        add(dim, s.evidence)
+    if report is not None:
+        for weakness in report.weaknesses:
+            add(weakness.dimension, weakness.evidence)
+        for strength in report.strengths:
+            add(strength.dimension, strength.evidence)
     return found
 
 
+@dataclass(frozen=True)
+class TranscriptRow:
+    """A line of the transcript with its anchor (``u-<index>``) and the evidence citing it."""
+
+    index: int
+    line: int
+    time: str
+    role: str
+    role_label: str
+    speaker: str
+    text: str
+    action: bool
+    evidence: list[str]
+
+
 def transcript_rows(
-    utterances: Sequence[Mapping[str, Any]], evidence: Mapping[int, list[str]]
-) -> list[dict[str, Any]]:
+    utterances: Sequence[Utterance], evidence: Mapping[int, list[str]]
+) -> list[TranscriptRow]:
     """The transcript as rows with an anchor per utterance and the evidence that cites it."""
     return [
-        {
-            "index": u["index"], "line": u["line_no"], "time": clock(u.get("start_s")),
-            "role": u["speaker_role"], "role_label": ROLE_LABELS.get(u["speaker_role"], ""),
-            "speaker": u["speaker_label"], "text": u["text"], "action": bool(u.get("is_action")),
-            "evidence": evidence.get(u["index"], []),
-        }
+        TranscriptRow(
+            index=u.index, line=u.line_no, time=clock(u.start_s), role=u.speaker_role,
+            role_label=ROLE_LABELS.get(u.speaker_role, ""), speaker=u.speaker_label, text=u.text,
+            action=u.is_action, evidence=evidence.get(u.index, []),
+        )
         for u in utterances
     ]  # fmt: skip
 
 
-def _segments(text: str, quotes: Sequence[str]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    mark: bool  # quoted as evidence
+
+
+def _segments(text: str, quotes: Sequence[str]) -> list[Segment]:
     """``text`` cut into plain and marked segments around each quote (first occurrence)."""
     spans = []
     for q in quotes:
@@ -330,36 +455,39 @@ def _segments(text: str, quotes: Sequence[str]) -> list[dict[str, Any]]:
         if a < pos:
             continue
         if a > pos:
-            out.append({"text": text[pos:a], "mark": False})
-        out.append({"text": text[a:b], "mark": True})
+            out.append(Segment(text[pos:a], mark=False))
+        out.append(Segment(text[a:b], mark=True))
         pos = b
     if pos < len(text):
-        out.append({"text": text[pos:], "mark": False})
+        out.append(Segment(text[pos:], mark=False))
     return out
 
 
+@dataclass(frozen=True)
+class PlanSection:
+    key: str
+    present: bool
+    line: int | None  # the heading's line
+    chars: int
+    segments: list[Segment]
+
+
 def plan_sections(
-    parsed: Mapping[str, Any],
-    analytics: Mapping[str, Any],
-    scores: Mapping[str, Mapping[str, Any]],
-) -> list[dict[str, Any]]:
+    sections: Mapping[str, str],
+    analytics: PlanAnalytics | None,
+    scores: Mapping[str, DimensionScore],
+) -> list[PlanSection]:
     """The six lesson-plan sections: present or missing, heading line, text with evidence marked."""
-    sections = parsed.get("sections", {}) or {}
     lines: dict[str, int] = {}
-    for h in analytics.get("headings", []) or []:
-        if h.get("section"):
-            lines.setdefault(h["section"], h["line"])
+    for h in analytics.headings if analytics is not None else []:
+        if h.section:
+            lines.setdefault(h.section, h.line)
     order = list(scores) or list(sections)
     out = []
     for key in order:
         text = sections.get(key, "")
-        quotes = [
-            ev.get("quote", "")
-            for ev in scores.get(key, {}).get("evidence", [])
-            if ev.get("line") is not None
-        ]
-        out.append({
-            "key": key, "present": key in sections, "line": lines.get(key),
-            "chars": len("".join(text.split())), "segments": _segments(text, quotes),
-        })  # fmt: skip
+        cited = scores[key].evidence if key in scores else []
+        quotes = [ev.quote or "" for ev in cited if ev.line is not None]
+        out.append(PlanSection(key=key, present=key in sections, line=lines.get(key),
+                               chars=len("".join(text.split())), segments=_segments(text, quotes)))  # fmt: skip
     return out

@@ -9,9 +9,27 @@ is marked AI-generated with the model version and never reaches the teacher befo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from yanxiu.practice.coder import UtteranceCoder
+from yanxiu.practice.draft import (
+    DiagnosisDraft,
+    DimensionScore,
+    Evidence,
+    FiasSummary,
+    Heading,
+    LessonAnalytics,
+    Measures,
+    MoveSummary,
+    PlanAnalytics,
+    Report,
+    ResourceLink,
+    Strength,
+    Suggestion,
+    TranscriptAnalytics,
+    TurnCodeRecord,
+    WaitTimes,
+    Weakness,
+)
 from yanxiu.practice.lesson_metrics import (
     expand_fias,
     fias_matrix,
@@ -20,21 +38,20 @@ from yanxiu.practice.lesson_metrics import (
     question_stats,
     speech_spans,
     st_analysis,
-    st_chart,
     talk_share,
     timeline,
     uptake,
     wait_times,
 )
 from yanxiu.practice.parse import LessonPlan, Utterance
-from yanxiu.practice.rubric import DimensionScore, move_stats, score_lesson_plan, score_transcript
+from yanxiu.practice.rubric import move_stats, score_lesson_plan, score_transcript
 from yanxiu.practice.talk_codes import CoderChoice, TurnCode, classified, code_turns, resolve_coder
 
 # stored with each diagnosis (≤ 64 characters); a transcript coded by the learned DialogID
 # coder gets ":coder-<first 8 of the model's sha256>" appended
 MODEL_VERSION = "yanxiu-rubric-3 (rules v2, rubric v3)"  # v3: question rules, more evidence
-# resources for a weakness: (competency id, query text, stage) -> [{code, title, …}]
-ResourceFinder = Callable[[str, str, str], list[dict[str, Any]]]
+# resources for a weakness: (competency id, query text, stage) -> catalog courses (no "for" yet)
+ResourceFinder = Callable[[str, str, str], list[ResourceLink]]
 
 SUGGESTIONS: dict[str, str] = {
     "提问质量": "本节课共提问 {questions} 次，开放性问题占 {open_pct}，高阶问题占 {higher_pct}。建议在新知形成和总结环节各设计 1–2 个“为什么/你是怎么判断的/还有别的方法吗”类问题，并把“对不对”“是不是”改为请学生说明理由。",
@@ -64,8 +81,8 @@ def model_version(coder: UtteranceCoder | None) -> str:
 
 def analyse_transcript(
     utts: Sequence[Utterance], *, coder: CoderChoice = "default"
-) -> tuple[dict[str, Any], list[TurnCode]]:
-    """All lesson analytics of a transcript, JSON-ready, and the per-turn codes.
+) -> tuple[TranscriptAnalytics, list[TurnCode]]:
+    """All lesson analytics of a transcript, and the per-turn codes.
 
     ``coder``: the DialogID utterance coder for teacher turns; ``"default"`` loads the shipped
     one once per process (rule codes only if its files are missing), None skips it.
@@ -79,56 +96,51 @@ def analyse_transcript(
     fias_seq = expand_fias([(c.fias, s, e) for c, (s, e) in zip(codes, spans, strict=True)])
     matrix = fias_matrix(fias_seq)
     waits = wait_times(items)
-    analytics = {
-        "utterances": len(utts),
-        "timestamps": not estimated,
-        "st": {"rt": st.rt, "ch": st.ch, "mode": st.mode, "n": st.n, "codes": st.codes, "estimated": st.estimated,
-               "chart": st_chart(st.rt, st.ch)},
-        "fias": {"matrix": matrix, "ratios": fias_ratios(fias_seq), "regions": fias_regions(matrix), "n": len(fias_seq)},
-        "questions": question_stats(items),
-        "wait_times": {"items": waits, "mean_s": sum(w["seconds"] for w in waits) / len(waits) if waits else None},
-        "talk_share": talk_share(utts),
-        "uptake": uptake(utts),
-        "turn_codes": [{"utterance": u.index, "fias": c.fias, "question": c.is_question, "open": c.is_open,
-                        "bloom": c.bloom, "cues": list(c.cues),
-                        "move": None if c.move is None else c.move.name,
-                        "move_zh": None if c.move is None else c.move.zh,
-                        "move_prob": None if c.move is None else c.move.prob,
-                        "move_sentence": None if c.move is None or c.move.text == u.text else c.move.text}
-                       for u, c in zip(utts, codes, strict=True)],
-    }  # fmt: skip
+    analytics = TranscriptAnalytics(
+        utterances=len(utts),
+        timestamps=not estimated,
+        st=st.summary(),
+        fias=FiasSummary(matrix=matrix, ratios=fias_ratios(fias_seq), regions=fias_regions(matrix), n=len(fias_seq)),
+        questions=question_stats(items),
+        wait_times=WaitTimes(items=waits, mean_s=sum(w.seconds for w in waits) / len(waits) if waits else None),
+        talk_share=talk_share(utts),
+        uptake=uptake(utts),
+        turn_codes=[TurnCodeRecord(utterance=u.index, fias=c.fias, question=c.is_question, open=c.is_open,
+                                   bloom=c.bloom, cues=list(c.cues),
+                                   move=None if c.move is None else c.move.name,
+                                   move_zh=None if c.move is None else c.move.zh,
+                                   move_prob=None if c.move is None else c.move.prob,
+                                   move_sentence=None if c.move is None or c.move.text == u.text else c.move.text)
+                    for u, c in zip(utts, codes, strict=True)],
+    )  # fmt: skip
     ms = move_stats(utts, codes)
     if ms is not None:
-        analytics["moves"] = {"available": True, **ms.as_dict()}
+        analytics.moves = ms.summary()
     elif model is None:
-        analytics["moves"] = {"available": False, "note": "未加载话语编码模型（models/utterances），教师话语的对话行为未编码，仅用规则编码"}  # fmt: skip
+        analytics.moves = MoveSummary(available=False, note="未加载话语编码模型（models/utterances），教师话语的对话行为未编码，仅用规则编码")  # fmt: skip
     else:
-        analytics["moves"] = {"available": False, "note": "话语编码模型只适用于中文：本实录的教师话语未编码对话行为"}  # fmt: skip
+        analytics.moves = MoveSummary(available=False, note="话语编码模型只适用于中文：本实录的教师话语未编码对话行为")  # fmt: skip
     if estimated:
-        analytics["notes"] = [
+        analytics.notes = [
             "实录没有时间戳：S-T 采样与候答时间按发言字数估算（约每秒 4 字），仅供参考"
         ]
     elif ends_guessed:
-        analytics["notes"] = [
+        analytics.notes = [
             "实录只有开始时间：每句的说话时长按字数估算（约每秒 4 字），到下一句开始前的空档"
             "计为沉默（FIAS 代码 10）和候答时间，仅供参考"
         ]
     return analytics, codes
 
 
-def _suggestion(dim: DimensionScore, analytics: dict[str, Any]) -> str:
-    return suggestion_text(dim.dimension, dim.measure)
-
-
-def suggestion_text(dimension: str, m: Mapping[str, Any]) -> str:
+def suggestion_text(dimension: str, m: Measures) -> str:
     """The concrete suggestion for a dimension, filled in with the lesson's own measures."""
     values = {
-        "questions": m.get("questions", 0), "open_pct": _pct(m.get("open_share")), "higher_pct": _pct(m.get("higher_order_share")),
-        "student_pct": _pct(m.get("student_time_share")), "speakers": m.get("named_student_speakers", 0),
-        "feedback_turns": m.get("feedback_turns", 0), "generic": m.get("generic", 0), "ch": f"{m.get('ch', 0):.2f}",
-        "mode": m.get("mode", ""), "reasoning": m.get("reasoning_turns", 0),
-        "wait": "—" if m.get("mean_wait_s") is None else f"{m['mean_wait_s']:.1f} 秒", "checks": m.get("closing_checks", 0),
-        "measurable": m.get("measurable_verbs", 0), "vague": m.get("vague_verbs", 0),
+        "questions": m.questions or 0, "open_pct": _pct(m.open_share), "higher_pct": _pct(m.higher_order_share),
+        "student_pct": _pct(m.student_time_share), "speakers": m.named_student_speakers or 0,
+        "feedback_turns": m.feedback_turns or 0, "generic": m.generic or 0, "ch": f"{m.ch or 0:.2f}",
+        "mode": m.mode or "", "reasoning": m.reasoning_turns or 0,
+        "wait": "—" if m.mean_wait_s is None else f"{m.mean_wait_s:.1f} 秒", "checks": m.closing_checks or 0,
+        "measurable": m.measurable_verbs or 0, "vague": m.vague_verbs or 0,
     }  # fmt: skip
     return SUGGESTIONS[dimension].format(**values)
 
@@ -138,12 +150,20 @@ UNSURE_BELOW = 0.5
 
 
 def strength(
-    dimension: str, score: int, evidence: list[dict[str, Any]], confidence: float = 1.0
-) -> dict[str, Any]:
+    dimension: str, score: int, evidence: Sequence[Evidence], confidence: float = 1.0
+) -> Strength:
     """One listed strength; a trainer's score counts as sure."""
     unsure = "；仅凭现有材料推断，置信度低" if confidence < UNSURE_BELOW else ""
-    return {"dimension": dimension, "score": score, "evidence": evidence[:2],
-            "text": f"{dimension}表现较好（{score} 分{unsure}）"}  # fmt: skip
+    return Strength(dimension=dimension, score=score, evidence=list(evidence[:2]),
+                    text=f"{dimension}表现较好（{score} 分{unsure}）")  # fmt: skip
+
+
+def summary_line(strengths: Sequence[str], weaknesses: Sequence[str]) -> str:
+    """The report's one-line summary: strengths and priority weaknesses by dimension."""
+    return (
+        f"优势：{'、'.join(strengths) or '暂无突出项'}；"
+        f"优先改进：{'、'.join(weaknesses) or '无明显短板'}。"
+    )
 
 
 def priority_weaknesses(scored: Mapping[str, tuple[int, float]]) -> list[str]:
@@ -157,12 +177,12 @@ def priority_weaknesses(scored: Mapping[str, tuple[int, float]]) -> list[str]:
 
 
 def draft_report(
-    scores: list[DimensionScore],
-    analytics: dict[str, Any],
+    scores: Sequence[DimensionScore],
     *,
     stage: str,
     find_resources: ResourceFinder | None,
-) -> dict[str, Any]:
+    model_version: str = MODEL_VERSION,
+) -> Report:
     """Strengths, priority weaknesses with evidence, suggestions and resources (Chinese)."""
     # best first, the surer of two equal scores first; a strength the rubric can hardly see
     # (教学目标达成 from a transcript alone) says so, for the trainer and the teacher
@@ -175,22 +195,23 @@ def draft_report(
         by_name[n]
         for n in priority_weaknesses({d.dimension: (d.score, d.confidence) for d in scores})
     ]
-    weaknesses, suggestions, resources = [], [], []
+    weaknesses: list[Weakness] = []
+    suggestions: list[Suggestion] = []
+    resources: list[ResourceLink] = []
     for d in weak:
         severity = round(min(1.0, (3.5 - d.score) / 2.5) * d.confidence**0.5, 2)
-        weaknesses.append({"dimension": d.dimension, "competency": d.competency, "score": d.score, "severity": severity,
-                           "evidence": d.evidence[:3],
-                           "text": f"{d.dimension}{'有待加强' if d.score <= 2 else '相对薄弱'}（{d.score} 分）"})  # fmt: skip
-        suggestions.append({"dimension": d.dimension, "text": _suggestion(d, analytics)})
+        weaknesses.append(Weakness(dimension=d.dimension, competency=d.competency, score=d.score, severity=severity,
+                                   evidence=d.evidence[:3],
+                                   text=f"{d.dimension}{'有待加强' if d.score <= 2 else '相对薄弱'}（{d.score} 分）"))  # fmt: skip
+        suggestions.append(
+            Suggestion(dimension=d.dimension, text=suggestion_text(d.dimension, d.measure))
+        )
         if find_resources is not None:
             for r in find_resources(d.competency, f"{d.dimension} 提升方法", stage)[:2]:
-                resources.append(r | {"for": d.dimension})
-    summary = (
-        f"优势：{'、'.join(str(s['dimension']) for s in strengths) or '暂无突出项'}；"
-        f"优先改进：{'、'.join(w['dimension'] for w in weaknesses) or '无明显短板'}。"
-    )
-    return {"summary": summary, "strengths": strengths, "weaknesses": weaknesses, "suggestions": suggestions,
-            "resources": resources, "ai_generated": True, "model_version": MODEL_VERSION}  # fmt: skip
+                resources.append(r.for_(d.dimension))
+    summary = summary_line([s.dimension for s in strengths], [w.dimension for w in weaknesses])
+    return Report(summary=summary, strengths=strengths, weaknesses=weaknesses, suggestions=suggestions,
+                  resources=resources, ai_generated=True, model_version=model_version)  # fmt: skip
 
 
 def diagnose_transcript(
@@ -200,7 +221,7 @@ def diagnose_transcript(
     find_resources: ResourceFinder | None = None,
     calibration: Mapping[str, Mapping[int, int]] | None = None,
     coder: CoderChoice = "default",
-) -> dict[str, Any]:
+) -> DiagnosisDraft:
     """Analytics, rubric scores and the Chinese report of a transcript (an AI draft)."""
     model = resolve_coder(coder)
     analytics, codes = analyse_transcript(utts, coder=model)
@@ -218,33 +239,32 @@ def diagnose_lesson_plan(
     stage: str = "",
     find_resources: ResourceFinder | None = None,
     calibration: Mapping[str, Mapping[int, int]] | None = None,
-) -> dict[str, Any]:
-    analytics = {"sections": {k: len(v) for k, v in plan.sections.items()}, "missing_sections": plan.missing,
-                 "headings": [{"line": no, "heading": h, "section": k} for no, h, k in plan.headings]}  # fmt: skip
+) -> DiagnosisDraft:
+    analytics = PlanAnalytics(sections={k: len(v) for k, v in plan.sections.items()}, missing_sections=plan.missing,
+                              headings=[Heading(line=no, heading=h, section=k) for no, h, k in plan.headings])  # fmt: skip
     return _package(score_lesson_plan(plan), analytics, stage, find_resources, calibration)
 
 
 def _package(
     scores: list[DimensionScore],
-    analytics: dict[str, Any],
+    analytics: LessonAnalytics,
     stage: str,
     find: ResourceFinder | None,
     calibration: Mapping[str, Mapping[int, int]] | None = None,
     *,
     version: str = MODEL_VERSION,
-) -> dict[str, Any]:
+) -> DiagnosisDraft:
     for d in scores:  # what trainers have taught us (yanxiu train rubric), recorded visibly
         calibrated = (
             calibration.get(d.dimension, {}).get(d.score, d.score) if calibration else d.score
         )
-        if calibrated != d.score:
-            d.raw_score, d.score = d.score, calibrated
+        # raw_score is always recorded: the rule's score when calibration moved it, else None
+        d.raw_score, d.score = (d.score if calibrated != d.score else None), calibrated
     confidence = round(sum(d.confidence for d in scores) / len(scores), 3) if scores else 0.0
-    return {
-        "scores": {d.dimension: d.as_dict() for d in scores},
-        "analytics": analytics,
-        "report": draft_report(scores, analytics, stage=stage, find_resources=find)
-        | {"model_version": version},
-        "confidence": confidence,
-        "model_version": version,
-    }
+    return DiagnosisDraft(
+        scores={d.dimension: d for d in scores},
+        analytics=analytics,
+        report=draft_report(scores, stage=stage, find_resources=find, model_version=version),
+        confidence=confidence,
+        model_version=version,
+    )

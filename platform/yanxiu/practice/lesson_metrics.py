@@ -9,8 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from yanxiu.practice.draft import (
+    ModeRegion,
+    QuestionStats,
+    RegionCount,
+    STChart,
+    STPoint,
+    STSummary,
+    TalkShare,
+    Uptake,
+    UptakeEvent,
+    WaitTime,
+)
 from yanxiu.practice.parse import Utterance
 
 CHARS_PER_SECOND = 4.0  # typical classroom Mandarin: ~240 characters a minute
@@ -33,7 +45,9 @@ def speech_seconds(u: Utterance, cps: float = CHARS_PER_SECOND) -> float:
     return max(1.0, units / cps)
 
 
-def timeline(utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND) -> tuple[list, bool]:
+def timeline(
+    utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND
+) -> tuple[list[tuple[float, float]], bool]:
     """Start and end of every turn, and whether they were estimated.
 
     With a start time on every turn: end = stated ``end_s``, else the next turn's start, else
@@ -43,15 +57,15 @@ def timeline(utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND) -> tuple[
     Returns:
         ([(start, end), …], estimated)
     """
+    spans: list[tuple[float, float]] = []
     if utts and all(u.start_s is not None for u in utts):
-        spans = []
         for i, u in enumerate(utts):
             nxt = utts[i + 1].start_s if i + 1 < len(utts) else None
             end = u.end_s if u.end_s is not None else nxt
             start = u.start_s if u.start_s is not None else 0.0  # timed: every start is set
             spans.append((start, end if end is not None else start + speech_seconds(u, cps)))
         return spans, False
-    spans, t = [], 0.0
+    t = 0.0
     for u in utts:
         d = speech_seconds(u, cps)
         spans.append((t, t + d))
@@ -102,9 +116,10 @@ class STResult:
     estimated: bool
     interval_s: float
 
-    def to_dict(self) -> dict:
-        """JSON-ready form including the Rt–Ch chart data."""
-        return asdict(self) | {"chart": st_chart(self.rt, self.ch)}
+    def summary(self) -> STSummary:
+        """What a diagnosis keeps of it, with the Rt–Ch chart data."""
+        return STSummary(rt=self.rt, ch=self.ch, mode=self.mode, n=self.n, codes=self.codes,
+                         estimated=self.estimated, chart=st_chart(self.rt, self.ch))  # fmt: skip
 
 
 def st_codes(utts: Sequence[Utterance], interval: float = 30.0) -> tuple[str, bool]:
@@ -149,7 +164,7 @@ def st_mode(rt: float, ch: float) -> str:
     return "对话型" if ch >= 0.4 else "混合型"
 
 
-def st_chart(rt: float, ch: float) -> dict:
+def st_chart(rt: float, ch: float) -> STChart:
     """Rt–Ch chart: the lesson's point and the four mode regions as polygons (x = Rt, y = Ch).
 
     The reachable area is the triangle (0,0)–(0.5,1)–(1,0) since Ch ≤ 2·min(Rt, 1 − Rt); it is
@@ -161,12 +176,14 @@ def st_chart(rt: float, ch: float) -> dict:
         "对话型": [(0.3, 0.4), (0.7, 0.4), (0.7, 0.6), (0.5, 1), (0.3, 0.6)],
         "讲授型": [(0.7, 0), (1, 0), (0.7, 0.6)],
     }
-    return {
-        "x": "Rt",
-        "y": "Ch",
-        "point": {"rt": rt, "ch": ch, "mode": st_mode(rt, ch)},
-        "regions": [{"mode": m, "polygon": [list(p) for p in poly]} for m, poly in regions.items()],
-    }
+    return STChart(
+        x="Rt",
+        y="Ch",
+        point=STPoint(rt=rt, ch=ch, mode=st_mode(rt, ch)),
+        regions=[
+            ModeRegion(mode=m, polygon=[list(p) for p in poly]) for m, poly in regions.items()
+        ],
+    )
 
 
 def st_analysis(utts: Sequence[Utterance], interval: float = 30.0) -> STResult:
@@ -236,7 +253,7 @@ def fias_ratios(codes: Sequence[int]) -> dict[str, float | None]:
     }
 
 
-def fias_regions(matrix: Sequence[Sequence[int]]) -> dict[str, dict[str, float | None]]:
+def fias_regions(matrix: Sequence[Sequence[int]]) -> dict[str, RegionCount]:
     """Region totals of a FIAS matrix and their share of all pairs.
 
     积极整合格: cells with row and column in 1–3; 缺陷格: row and column in 6–7; content cross:
@@ -251,7 +268,7 @@ def fias_regions(matrix: Sequence[Sequence[int]]) -> dict[str, dict[str, float |
     out = {}
     for name, where in cells.items():
         count = sum(matrix[i - 1][j - 1] for i, j in where)
-        out[name] = {"count": count, "share": _div(count, total)}
+        out[name] = RegionCount(count=count, share=_div(count, total))
     return out
 
 
@@ -268,7 +285,7 @@ class Classified:
     bloom: str | None = None  # one of BLOOM_LEVELS
 
 
-def question_stats(items: Sequence[Classified]) -> dict:
+def question_stats(items: Sequence[Classified]) -> QuestionStats:
     """Teacher questions: count, open share = open / (open + closed), Bloom distribution.
 
     ``higher_order_share`` = (分析 + 评价 + 创造) / questions with a Bloom level.
@@ -277,17 +294,17 @@ def question_stats(items: Sequence[Classified]) -> dict:
     judged = [x for x in qs if x.is_open is not None]
     bloom = {level: sum(x.bloom == level for x in qs) for level in BLOOM_LEVELS}
     leveled = sum(bloom.values())
-    return {
-        "count": len(qs),
-        "open": sum(bool(x.is_open) for x in judged),
-        "open_share": _div(sum(bool(x.is_open) for x in judged), len(judged)),
-        "bloom": bloom,
-        "bloom_share": {k: _div(v, leveled) for k, v in bloom.items()},
-        "higher_order_share": _div(bloom["分析"] + bloom["评价"] + bloom["创造"], leveled),
-    }
+    return QuestionStats(
+        count=len(qs),
+        open=sum(bool(x.is_open) for x in judged),
+        open_share=_div(sum(bool(x.is_open) for x in judged), len(judged)),
+        bloom=bloom,
+        bloom_share={k: _div(v, leveled) for k, v in bloom.items()},
+        higher_order_share=_div(bloom["分析"] + bloom["评价"] + bloom["创造"], leveled),
+    )
 
 
-def wait_times(items: Sequence[Classified]) -> list[dict]:
+def wait_times(items: Sequence[Classified]) -> list[WaitTime]:
     """Wait time after each teacher question answered by the very next turn (a student's).
 
     wait = next student start − question end, clamped at 0. The question end is its stated
@@ -302,12 +319,12 @@ def wait_times(items: Sequence[Classified]) -> list[dict]:
         if u.start_s is None or v.start_s is None:
             continue
         end = u.end_s if u.end_s is not None else u.start_s + speech_seconds(u)
-        out.append({"question": u.index, "seconds": max(0.0, v.start_s - end),
-                    "estimated": u.end_s is None})  # fmt: skip
+        out.append(WaitTime(question=u.index, seconds=max(0.0, v.start_s - end),
+                            estimated=u.end_s is None))  # fmt: skip
     return out
 
 
-def talk_share(utts: Sequence[Utterance]) -> dict:
+def talk_share(utts: Sequence[Utterance]) -> TalkShare:
     """Teacher and student shares of talk time and of characters.
 
     By time: Σ teacher turn durations / Σ all turn durations (from :func:`timeline`, gaps
@@ -322,13 +339,13 @@ def talk_share(utts: Sequence[Utterance]) -> dict:
     chars = [(u.speaker_role, len(re.sub(r"\s", "", u.text))) for u in utts if not u.is_action]
     t_chars, all_chars = sum(n for r, n in chars if r == "teacher"), sum(n for _, n in chars)
     teacher_time, teacher_chars = _div(t_time, all_time), _div(t_chars, all_chars)
-    return {
-        "teacher_time": teacher_time,
-        "student_time": None if teacher_time is None else 1 - teacher_time,
-        "teacher_chars": teacher_chars,
-        "student_chars": None if teacher_chars is None else 1 - teacher_chars,
-        "estimated": estimated,
-    }
+    return TalkShare(
+        teacher_time=teacher_time,
+        student_time=None if teacher_time is None else 1 - teacher_time,
+        teacher_chars=teacher_chars,
+        student_chars=None if teacher_chars is None else 1 - teacher_chars,
+        estimated=estimated,
+    )
 
 
 _STOP_CHARS = set(
@@ -349,7 +366,7 @@ def content_units(text: str) -> set[str]:
     return units | {w for w in words if len(w) >= 3 and w not in _STOP_WORDS}
 
 
-def uptake(utts: Sequence[Utterance], min_shared: int = 2) -> dict:
+def uptake(utts: Sequence[Utterance], min_shared: int = 2) -> Uptake:
     """Uptake of student ideas: a teacher turn right after a student turn that reuses ≥ 2 of
     its content units (:func:`content_units`). rate = uptakes / student→teacher transitions.
     """
@@ -360,6 +377,6 @@ def uptake(utts: Sequence[Utterance], min_shared: int = 2) -> dict:
         chances += 1
         shared = sorted(content_units(s.text) & content_units(t.text))
         if len(shared) >= min_shared:
-            events.append({"student": s.index, "teacher": t.index, "shared": shared})
-    return {"count": len(events), "opportunities": chances, "rate": _div(len(events), chances),
-            "events": events}  # fmt: skip
+            events.append(UptakeEvent(student=s.index, teacher=t.index, shared=shared))
+    return Uptake(count=len(events), opportunities=chances, rate=_div(len(events), chances),
+                  events=events)  # fmt: skip

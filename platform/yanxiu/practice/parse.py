@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from yanxiu.errors import Invalid
+
 if TYPE_CHECKING:
     from docx.table import _Row
 
@@ -26,13 +28,18 @@ MAX_UTTERANCES = 5000
 TRANSCRIPT_SUFFIXES = (".txt", ".text", ".docx", ".json", ".srt", ".vtt")
 
 
-class TranscriptError(ValueError):
-    """An unusable transcript or lesson plan; ``line_no`` (or None) and ``problem`` say why."""
+class TranscriptError(Invalid, ValueError):
+    """An unusable transcript or lesson plan; ``line_no`` (or None) and ``problem`` say why.
+
+    A kind of :class:`~yanxiu.errors.Invalid` (the line, when known, is ``fields["line"]``),
+    and still a ValueError for callers that catch those.
+    """
 
     def __init__(self, problem: str, line_no: int | None = None, unit: str = "行") -> None:
+        message = f"第{line_no}{unit}：{problem}" if line_no is not None else problem
+        super().__init__(message, fields={} if line_no is None else {"line": str(line_no)})
         self.line_no = line_no
         self.problem = problem
-        super().__init__(f"第{line_no}{unit}：{problem}" if line_no is not None else problem)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from yanxiu.practice.diagnosis import ResourceFinder
+from yanxiu.practice.draft import ResourceLink
 from yanxiu.search.hybrid import CatalogSearch
 
 
@@ -14,15 +13,15 @@ def search_resource_finder(
     """A finder that searches with the competency's description, within the teacher's stage,
     and puts resources tagged with that competency first."""
 
-    def find(competency: str, query: str, stage: str) -> list[dict[str, Any]]:
+    def find(competency: str, query: str, stage: str) -> list[ResourceLink]:
         text = competency_texts.get(competency, "") or query
         hits = search.search(text, k=10, filters={"stage": [stage]} if stage else None)
         hits.sort(
             key=lambda h: competency not in h.doc.competencies
         )  # stable: rank kept within groups
         return [
-            {"code": h.doc.code, "title": h.doc.title, "hours": h.doc.hours, "category": h.doc.category,
-             "tagged": competency in h.doc.competencies}
+            ResourceLink(code=h.doc.code, title=h.doc.title, hours=h.doc.hours, category=h.doc.category,
+                         tagged=competency in h.doc.competencies)
             for h in hits[:3]
         ]  # fmt: skip
 

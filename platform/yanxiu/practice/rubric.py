@@ -62,10 +62,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from yanxiu.practice.coder import LABELS, Move
+from yanxiu.practice.draft import DimensionScore, Evidence, Measures, MoveSummary
 from yanxiu.practice.lesson_metrics import (
     BLOOM_LEVELS,
     Classified,
@@ -112,21 +112,6 @@ REASONING = (
 )
 
 
-@dataclass
-class DimensionScore:
-    dimension: str
-    competency: str
-    score: int  # 1..5
-    measure: dict[str, Any]
-    norm: str
-    confidence: float
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    raw_score: int | None = None  # the rule score before calibration, when calibration moved it
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def banded(value: float | None, cuts: Sequence[float]) -> int:
     """1 + the number of ascending ``cuts`` that ``value`` reaches (None scores 1)."""
     if value is None:
@@ -134,13 +119,12 @@ def banded(value: float | None, cuts: Sequence[float]) -> int:
     return 1 + sum(value >= c for c in cuts)
 
 
-def _ref(u: Utterance) -> dict[str, Any]:
-    return {
-        "utterance": u.index,
-        "line": u.line_no,
-        "speaker": u.speaker_label,
-        "text": u.text[:80],
-    }
+def _ref(u: Utterance, note: str | None = None) -> Evidence:
+    """Evidence citing an utterance (its line, speaker and first 80 characters)."""
+    ref = Evidence(utterance=u.index, line=u.line_no, speaker=u.speaker_label, text=u.text[:80])
+    if note is not None:
+        ref.note = note
+    return ref
 
 
 # DialogID moves that show the teacher pushing thinking forward (思维深度)
@@ -166,7 +150,7 @@ class MoveStats:
     def shares(self) -> dict[str, float]:
         return {k: v / self.n for k, v in self.counts.items()}
 
-    def examples(self, *names: str, k: int = 2) -> list[dict[str, Any]]:
+    def examples(self, *names: str, k: int = 2) -> list[Evidence]:
         """Up to ``k`` turns making one of ``names``: the most confident turn of each name first."""
         firsts: list[tuple[Utterance, Move]] = []
         for name in names:
@@ -184,10 +168,10 @@ class MoveStats:
         chosen = firsts + [h for h in rest if all(h[0] is not u for u, _ in firsts)]
         return [_move_ref(u, m) for u, m in chosen[:k]]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"coded_teacher_turns": self.n, "turns_making": self.counts,
-                "shares": {k: round(v, 3) for k, v in self.shares.items()},
-                "min_probability": MIN_MOVE_PROB}  # fmt: skip
+    def summary(self) -> MoveSummary:
+        return MoveSummary(available=True, coded_teacher_turns=self.n, turns_making=self.counts,
+                           shares={k: round(v, 3) for k, v in self.shares.items()},
+                           min_probability=MIN_MOVE_PROB)  # fmt: skip
 
 
 def move_stats(utts: Sequence[Utterance], codes: Sequence[TurnCode]) -> MoveStats | None:
@@ -200,13 +184,11 @@ def move_stats(utts: Sequence[Utterance], codes: Sequence[TurnCode]) -> MoveStat
     return MoveStats(len(turns), counts, turns)
 
 
-def _move_ref(u: Utterance, move: Move) -> dict[str, Any]:
+def _move_ref(u: Utterance, move: Move) -> Evidence:
     """Evidence from a coded turn: the sentence that carries the move, with its probability."""
-    return _ref(u) | {
-        "note": f"{move.zh}（话语编码模型，概率 {move.prob:.2f}）：{move.text[:60]}",
-        "move": move.name,
-        "sentence": move.text[:80],
-    }
+    ref = _ref(u, f"{move.zh}（话语编码模型，概率 {move.prob:.2f}）：{move.text[:60]}")
+    ref.move, ref.sentence = move.name, move.text[:80]
+    return ref
 
 
 def _blend(rule: float, move: float | None, weight: float = 0.2) -> float:
@@ -222,7 +204,7 @@ def _confidence(n: int, full_at: int, *, timed: bool = True) -> float:
 # A weakness is often an absence (no student talk, no take-up, no summary). A trainer cannot
 # review "nothing", so each transcript dimension also cites where the absence shows: the
 # longest stretch of teacher talk, the turns that moved on, the questions and their levels,
-# the closing lines searched. Same item shape as :func:`_ref` (the templates read it).
+# the closing lines searched. Evidence like any other (:func:`_ref`).
 HIGHER_ORDER = BLOOM_LEVELS[3:]  # 分析, 评价, 创造
 
 
@@ -256,7 +238,7 @@ def teacher_stretch(utts: Sequence[Utterance]) -> tuple[int, int, float, bool] |
 
 def _stretch_ref(
     utts: Sequence[Utterance], found: tuple[int, int, float, bool] | None, prefix: str = ""
-) -> list[dict[str, Any]]:
+) -> list[Evidence]:
     """The longest teacher stretch (:func:`teacher_stretch`) as one item citing its first turn
     (lines and duration)."""
     if found is None:
@@ -264,20 +246,18 @@ def _stretch_ref(
     a, b, seconds, estimated = found
     lines = f"第{utts[a].line_no}行" if a == b else f"第{utts[a].line_no}–{utts[b].line_no}行"
     note = f"{prefix}教师连续讲话最长的一段：{lines}，{b - a + 1} 个话轮，{_duration(seconds, estimated)}"
-    return [_ref(utts[a]) | {"note": note}]
+    return [_ref(utts[a], note)]
 
 
-def _question_ref(x: Classified, waits: dict[int, float]) -> dict[str, Any]:
+def _question_ref(x: Classified, waits: dict[int, float]) -> Evidence:
     """A teacher question with its type and level (and wait time when the lesson is timed)."""
     u = x.utterance
     level = "高阶" if x.bloom in HIGHER_ORDER else "低阶"
     wait = f"，候答 {waits[u.index]:.0f} 秒" if u.index in waits else ""
-    return _ref(u) | {"note": f"提问·{'开放' if x.is_open else '封闭'}·{x.bloom}（{level}）{wait}"}
+    return _ref(u, f"提问·{'开放' if x.is_open else '封闭'}·{x.bloom}（{level}）{wait}")
 
 
-def _weak_first(
-    score: int, found: list[dict[str, Any]], missing: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def _weak_first(score: int, found: list[Evidence], missing: list[Evidence]) -> list[Evidence]:
     """A weak score (≤ 2) leads with what is missing: the report and CLI show the first items."""
     return missing + found if score <= 2 else found + missing
 
@@ -301,23 +281,26 @@ def score_transcript(
     ms = move_stats(utts, codes)
     stretch = teacher_stretch(utts)  # cited by several dimensions' evidence
 
-    open_share, higher = q["open_share"] or 0.0, q["higher_order_share"] or 0.0
+    open_share, higher = q.open_share or 0.0, q.higher_order_share or 0.0
     guidance = None if ms is None else ms.share("guidance")
     quality = 0.5 * min(1.0, open_share / 0.4) + 0.5 * min(1.0, higher / 0.4)
     best = sorted(teacher_qs, key=lambda x: (not x.is_open, x.bloom in ("记忆", "理解")))
+    measure = Measures(questions=q.count, open_share=q.open_share,
+                       higher_order_share=q.higher_order_share, bloom=q.bloom)  # fmt: skip
+    if guidance is not None:
+        measure.guidance_share = round(guidance, 3)
     out.append(DimensionScore(
-        "提问质量", "PRC-QUES", banded(quality, (0.2, 0.4, 0.6, 0.8)),
-        {"questions": q["count"], "open_share": q["open_share"], "higher_order_share": q["higher_order_share"], "bloom": q["bloom"]}
-        | ({} if guidance is None else {"guidance_share": round(guidance, 3)}),
-        "开放性问题占比与高阶（分析/评价/创造）问题占比各达到 40% 记满分；两项平均，每 20% 一档"
+        dimension="提问质量", competency="PRC-QUES", score=banded(quality, (0.2, 0.4, 0.6, 0.8)),
+        measure=measure,
+        norm="开放性问题占比与高阶（分析/评价/创造）问题占比各达到 40% 记满分；两项平均，每 20% 一档"
         + ("" if ms is None else "；话语编码模型判为“引导启发”的教师话轮占比列为证据，不计分"),
-        _confidence(q["count"], 12, timed=True),
-        [_ref(x.utterance) | {"note": ("开放" if x.is_open else "封闭") + f"·{x.bloom}"} for x in (best[:2] + best[-2:] if len(best) > 4 else best)]
+        confidence=_confidence(q.count, 12, timed=True),
+        evidence=[_ref(x.utterance, ("开放" if x.is_open else "封闭") + f"·{x.bloom}") for x in (best[:2] + best[-2:] if len(best) > 4 else best)]
         + ([] if teacher_qs else _stretch_ref(utts, stretch, "全课未检测到教师提问；"))
         + ([] if ms is None else ms.examples("guidance", k=2)),
     ))  # fmt: skip
 
-    student_time = share["student_time"] or 0.0
+    student_time = share.student_time or 0.0
     engage = (
         0.5 * min(1.0, student_time / 0.5)
         + 0.25 * min(1.0, len(speakers) / 6)
@@ -326,16 +309,16 @@ def score_transcript(
     engage_score = banded(engage, (0.2, 0.4, 0.6, 0.8))
     # what participation there was: the longest teacher-only stretch and the first student turns
     heard = [
-        _ref(u) | {"note": f"学生发言 {k}/{len(students)}" + ("（集体）" if u.speaker_role == "students" else "")}
+        _ref(u, f"学生发言 {k}/{len(students)}" + ("（集体）" if u.speaker_role == "students" else ""))
         for k, u in enumerate(students[:3], 1)
-    ] or [_ref(utts[0]) | {"note": "全课没有学生发言"}]  # fmt: skip
+    ] or [_ref(utts[0], "全课没有学生发言")]  # fmt: skip
     out.append(DimensionScore(
-        "学生参与", "PRC-ENGAGE", engage_score,
-        {"student_time_share": share["student_time"], "named_student_speakers": len(speakers), "student_initiations": len(initiations),
-         "student_turns": len(students)},
-        "学生时间占比 50%、6 名以上不同学生发言、3 次以上学生主动提问或质疑记满分（权重 2:1:1）",
-        _confidence(len(students), 15, timed=timed),
-        _weak_first(engage_score, [_ref(u) | {"note": "学生主动发起"} for u in initiations[:3]], _stretch_ref(utts, stretch) + heard),
+        dimension="学生参与", competency="PRC-ENGAGE", score=engage_score,
+        measure=Measures(student_time_share=share.student_time, named_student_speakers=len(speakers),
+                         student_initiations=len(initiations), student_turns=len(students)),
+        norm="学生时间占比 50%、6 名以上不同学生发言、3 次以上学生主动提问或质疑记满分（权重 2:1:1）",
+        confidence=_confidence(len(students), 15, timed=timed),
+        evidence=_weak_first(engage_score, [_ref(u, "学生主动发起") for u in initiations[:3]], _stretch_ref(utts, stretch) + heard),
     ))  # fmt: skip
 
     after_student = [
@@ -357,29 +340,34 @@ def score_transcript(
         else None
     )
     feedback = _blend(
-        0.6 * (specific_share or 0.0) + 0.4 * min(1.0, (up["rate"] or 0.0) / 0.3),
+        0.6 * (specific_share or 0.0) + 0.4 * min(1.0, (up.rate or 0.0) / 0.3),
         None if ms is None else min(1.0, (responsive or 0.0) / MOVE_NORMS["responsive_feedback"]),
     )
     praised = [_move_ref(t, m) for t, c in responses if (m := c.makes("commending")) is not None]
     generic_ids = {id(t) for t in generic}
     # responses that are not generic: those reusing the student's words first (clearly specific)
-    shared_with = {e["teacher"]: e["shared"] for e in up["events"]}
+    shared_with = {e.teacher: e.shared for e in up.events}
     responded = [(s_, t) for s_, t in after_student if id(t) not in generic_ids]
     specific = (
-        [_ref(t) | {"note": f"回应第{s_.line_no}行学生发言，接续：" + "、".join(shared_with[t.index][:3])}
+        [_ref(t, f"回应第{s_.line_no}行学生发言，接续：" + "、".join(shared_with[t.index][:3]))
          for s_, t in responded if t.index in shared_with]
-        + [_ref(t) | {"note": f"回应第{s_.line_no}行学生发言（非笼统反馈）"}
+        + [_ref(t, f"回应第{s_.line_no}行学生发言（非笼统反馈）")
            for s_, t in responded if t.index not in shared_with]
     )  # fmt: skip
+    measure = Measures(feedback_turns=len(after_student), generic=len(generic),
+                       specific_share=specific_share, uptake_rate=up.rate)  # fmt: skip
+    if ms is not None:
+        measure.commending_or_guidance_after_student = (
+            None if responsive is None else round(responsive, 3)
+        )
+        measure.commending_share = round(ms.share("commending"), 3)
     out.append(DimensionScore(
-        "反馈评价", "PRC-FEEDBACK", banded(feedback, (0.3, 0.5, 0.65, 0.8)),
-        {"feedback_turns": len(after_student), "generic": len(generic), "specific_share": specific_share, "uptake_rate": up["rate"]}
-        | ({} if ms is None else {"commending_or_guidance_after_student": None if responsive is None else round(responsive, 3),
-                                   "commending_share": round(ms.share("commending"), 3)}),
-        "学生发言后的教师回应中具体反馈占比（权重 0.6）与接续学生观点的比率（达 30% 记满，权重 0.4）"
+        dimension="反馈评价", competency="PRC-FEEDBACK", score=banded(feedback, (0.3, 0.5, 0.65, 0.8)),
+        measure=measure,
+        norm="学生发言后的教师回应中具体反馈占比（权重 0.6）与接续学生观点的比率（达 30% 记满，权重 0.4）"
         + ("" if ms is None else "；话语编码模型判为“表扬激励”或“引导启发”的回应占 50% 记满分（权重 0.2，前两项共 0.8）"),
-        _confidence(len(after_student), 12, timed=True),
-        [_ref(t) | {"note": "笼统反馈"} for t in generic[:3]] + praised[:2] + specific[:2]
+        confidence=_confidence(len(after_student), 12, timed=True),
+        evidence=[_ref(t, "笼统反馈") for t in generic[:3]] + praised[:2] + specific[:2]
         + ([] if after_student else _stretch_ref(utts, stretch, "没有学生发言可回应；")),
     ))  # fmt: skip
 
@@ -387,13 +375,13 @@ def score_transcript(
     teacher_turns = sum(u.speaker_role == "teacher" for u in utts) or 1
     dialog = (
         0.4 * min(1.0, st.ch / 0.4)
-        + 0.3 * min(1.0, (up["rate"] or 0.0) / 0.3)
+        + 0.3 * min(1.0, (up.rate or 0.0) / 0.3)
         + 0.3 * min(1.0, uses_ideas / teacher_turns / 0.25)
     )
     dialog_score = banded(dialog, (0.2, 0.4, 0.6, 0.8))
     # teacher turns right after a student that take nothing up ("好，下一个" first), then the
     # longest stretch with no student turn in it
-    taken = {e["teacher"] for e in up["events"]}
+    taken = {e.teacher for e in up.events}
     missed = sorted(
         (
             (s_, t)
@@ -402,19 +390,22 @@ def score_transcript(
         ),
         key=lambda st_: id(st_[1]) not in generic_ids,  # bare "好，下一个" first
     )
-    moved_on = [_ref(t) | {"note": f"未接续第{s_.line_no}行学生发言"} for s_, t in missed[:3]]
+    moved_on = [_ref(t, f"未接续第{s_.line_no}行学生发言") for s_, t in missed[:3]]
+    taken_up = [
+        Evidence(utterance=e.teacher, line=utts[e.teacher].line_no, text=utts[e.teacher].text[:80],
+                 note="接续：" + "、".join(e.shared[:3]))
+        for e in up.events[:3]
+    ]  # fmt: skip
     out.append(DimensionScore(
-        "课堂互动", "PRC-DIALOG", dialog_score,
-        {"ch": st.ch, "rt": st.rt, "mode": st.mode, "uptake_rate": up["rate"], "uses_student_ideas": uses_ideas},
-        "S-T 转换率 Ch 达 0.4、接续率达 30%、接纳运用学生观点的教师话轮达 25% 记满分（权重 0.4:0.3:0.3）",
-        _confidence(len(utts), 40, timed=timed),
-        _weak_first(dialog_score,
-                    [{"utterance": e["teacher"], "line": utts[e["teacher"]].line_no, "text": utts[e["teacher"]].text[:80], "note": "接续：" + "、".join(e["shared"][:3])} for e in up["events"][:3]],
-                    moved_on + _stretch_ref(utts, stretch)),
+        dimension="课堂互动", competency="PRC-DIALOG", score=dialog_score,
+        measure=Measures(ch=st.ch, rt=st.rt, mode=st.mode, uptake_rate=up.rate, uses_student_ideas=uses_ideas),
+        norm="S-T 转换率 Ch 达 0.4、接续率达 30%、接纳运用学生观点的教师话轮达 25% 记满分（权重 0.4:0.3:0.3）",
+        confidence=_confidence(len(utts), 40, timed=timed),
+        evidence=_weak_first(dialog_score, taken_up, moved_on + _stretch_ref(utts, stretch)),
     ))  # fmt: skip
 
     reasoning = [u for u in students if any(w in u.text.lower() for w in REASONING)]
-    wait_of = {w["question"]: w["seconds"] for w in wait_times(items)}
+    wait_of = {w.question: w.seconds for w in wait_times(items)}
     waits = list(wait_of.values())
     mean_wait = sum(waits) / len(waits) if waits else None
     think = (
@@ -428,27 +419,28 @@ def score_transcript(
     low_qs = [x for x in teacher_qs if x.bloom not in HIGHER_ORDER]
     asked = (low_qs[:3] + high_qs[:1]) if think_score <= 2 else (high_qs[:2] + low_qs[:1])
     unreasoned = (
-        []
-        if reasoning
-        else [_ref(u) | {"note": "学生回答未说理（无“因为/我认为…”）"} for u in students[:2]]
+        [] if reasoning else [_ref(u, "学生回答未说理（无“因为/我认为…”）") for u in students[:2]]
     )
     shallow = (
         [_question_ref(x, wait_of) for x in asked]
         if teacher_qs
         else _stretch_ref(utts, stretch, "全课未检测到教师提问；")
     ) + unreasoned
+    measure = Measures(higher_order_share=q.higher_order_share, reasoning_turns=len(reasoning),
+                       mean_wait_s=mean_wait)  # fmt: skip
+    if ms is not None:
+        measure.deepening_move_share = round(ms.share(*DEEPENING_MOVES), 3)
+        measure.move_shares = {m: round(ms.share(m), 3) for m in DEEPENING_MOVES}
     out.append(DimensionScore(
-        "思维深度", "PRC-THINK", think_score,
-        {"higher_order_share": q["higher_order_share"], "reasoning_turns": len(reasoning), "mean_wait_s": mean_wait}
-        | ({} if ms is None else {"deepening_move_share": round(ms.share(*DEEPENING_MOVES), 3),
-                                   "move_shares": {m: round(ms.share(m), 3) for m in DEEPENING_MOVES}}),
-        "高阶问题占比达 40%、学生话轮中说理（因为/我认为/如果…）达 40%、平均候答 3 秒记满分（权重 0.45:0.35:0.2）"
+        dimension="思维深度", competency="PRC-THINK", score=think_score,
+        measure=measure,
+        norm="高阶问题占比达 40%、学生话轮中说理（因为/我认为/如果…）达 40%、平均候答 3 秒记满分（权重 0.45:0.35:0.2）"
         + ("" if ms is None else "；含“引导启发/归纳总结/举例说明/回顾旧知”的教师话轮占比列为证据，不计分"),
-        _confidence(len(students), 15, timed=bool(waits)),
-        _weak_first(think_score,
-                    [_ref(u) | {"note": "学生说理"} for u in reasoning[:3]]
-                    + ([] if ms is None else ms.examples("summarization", "example-giving", "reviewing", k=3)),
-                    shallow),
+        confidence=_confidence(len(students), 15, timed=bool(waits)),
+        evidence=_weak_first(think_score,
+                             [_ref(u, "学生说理") for u in reasoning[:3]]
+                             + ([] if ms is None else ms.examples("summarization", "example-giving", "reviewing", k=3)),
+                             shallow),
     ))  # fmt: skip
 
     start = int(len(utts) * 0.75)
@@ -466,22 +458,22 @@ def score_transcript(
             or c.makes(*CLOSING_MOVES) is not None
         )
     ]
-    goal = min(1.0, len(checks) / 2) * 0.7 + (0.3 if q["count"] else 0.0)
+    goal = min(1.0, len(checks) / 2) * 0.7 + (0.3 if q.count else 0.0)
     # no check found: cite the last teacher lines that were searched, so a trainer can confirm
     searched = [u for u in tail if u.speaker_role == "teacher"][-3:] or tail[-2:]
     span = f"第{tail[0].line_no}–{tail[-1].line_no}行" if tail else "末段"
     not_found = [] if checks else [
-        _ref(u) | {"note": f"末段（{span}）未检测到总结或检测" + ("" if u.speaker_role == "teacher" else "；末段没有教师话语")}
+        _ref(u, f"末段（{span}）未检测到总结或检测" + ("" if u.speaker_role == "teacher" else "；末段没有教师话语"))
         for u in searched
     ]  # fmt: skip
     out.append(DimensionScore(
-        "教学目标达成", "PRC-GOAL", banded(goal, (0.2, 0.4, 0.6, 0.85)),
-        {"closing_checks": len(checks)},
-        "实录末段有总结或检测（2 处及以上记满分，权重 0.7）且课中有提问（0.3）；仅凭实录判断目标达成，置信度低"
+        dimension="教学目标达成", competency="PRC-GOAL", score=banded(goal, (0.2, 0.4, 0.6, 0.85)),
+        measure=Measures(closing_checks=len(checks)),
+        norm="实录末段有总结或检测（2 处及以上记满分，权重 0.7）且课中有提问（0.3）；仅凭实录判断目标达成，置信度低"
         + ("" if ms is None else "；末段被话语编码模型判为“归纳总结/回顾旧知”的教师话语也计为总结"),
-        0.35,
-        [_move_ref(u, m) if (m := code_of[id(u)].makes(*CLOSING_MOVES)) is not None
-         else _ref(u) | {"note": "末段总结/检测"} for u in checks[:2]] + not_found,
+        confidence=0.35,
+        evidence=[_move_ref(u, m) if (m := code_of[id(u)].makes(*CLOSING_MOVES)) is not None
+                  else _ref(u, "末段总结/检测") for u in checks[:2]] + not_found,
     ))  # fmt: skip
     return out
 
@@ -534,26 +526,27 @@ _ASSESS = (
 _HOMEWORK = ("分层", "基础", "拓展", "选做", "必做", "实践", "分钟", "弹性", "个性")
 
 
-def _plan_evidence(plan: LessonPlan, key: str, cues: Sequence[str]) -> list[dict[str, Any]]:
+def _plan_evidence(plan: LessonPlan, key: str, cues: Sequence[str]) -> list[Evidence]:
     """Up to two quotes from the section with the scoring cues (else its first sentence), each
     with the line it stands on."""
     text = plan.sections.get(key, "")
     sentences = [s.strip() for s in re.split(r"[。\n；;]", text) if s.strip()]
     quotes = [s for s in sentences if any(c in s for c in cues)][:2] or sentences[:1]
-    return [{"section": key, "line": plan.line_of(key, q), "quote": q[:80]} for q in quotes]
+    return [Evidence(section=key, line=plan.line_of(key, q), quote=q[:80]) for q in quotes]
 
 
 def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
     """Six lesson-plan dimensions from the detected sections (a missing section scores 1)."""
-    out = []
+    out: list[DimensionScore] = []
     for key, comp in PLAN_DIMENSIONS.items():
         # sub-headings such as "重点：" / "难点：" belong to the section's text for scoring
         titles = [h for _, h, k in plan.headings if k == key]
         text = "\n".join([*titles[1:], plan.sections.get(key, "")]) if key in plan.sections else ""
         chars = len(re.sub(r"\s", "", text))
         if not text:
-            out.append(DimensionScore(key, comp, 1, {"present": False}, "缺少该部分记 1 分", 0.9,
-                                      [{"section": key, "line": None, "quote": "（未检测到该部分）"}]))  # fmt: skip
+            out.append(DimensionScore(dimension=key, competency=comp, score=1, measure=Measures(present=False),
+                                      norm="缺少该部分记 1 分", confidence=0.9,
+                                      evidence=[Evidence(section=key, line=None, quote="（未检测到该部分）")]))  # fmt: skip
             continue
         cues: Sequence[str]
         if key == "教学目标":
@@ -563,7 +556,7 @@ def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
             )
             value, measure, norm, cues = (
                 good / (good + vague) if good + vague else 0.3,
-                {"measurable_verbs": good, "vague_verbs": vague},
+                Measures(measurable_verbs=good, vague_verbs=vague),
                 "可观测行为动词（说出、解释、运用…）占目标动词的比例，每 20% 一档",
                 _MEASURABLE,
             )
@@ -571,7 +564,7 @@ def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
             hits = sum(w in text for w in _LEARNER)
             value, measure, norm, cues = (
                 min(1.0, hits / 5),
-                {"cues": hits, "chars": chars},
+                Measures(cues=hits),
                 "提到已有基础、困难/易错、差异、前测数据等 5 类学情证据记满分",
                 _LEARNER,
             )
@@ -579,7 +572,7 @@ def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
             both = ("重点" in text) + ("难点" in text)
             value, measure, norm, cues = (
                 0.35 * both + 0.3 * ("突破" in text or "策略" in text),
-                {"has_key_and_difficult": both, "strategy": "突破" in text or "策略" in text},
+                Measures(has_key_and_difficult=both, strategy="突破" in text or "策略" in text),
                 "同时写明重点与难点（各 0.35）并说明突破策略（0.3）",
                 ("重点", "难点", "突破"),
             )
@@ -593,7 +586,7 @@ def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
                 + 0.2 * ("分钟" in text)
             )
             measure, norm, cues = (
-                {"student_activity_words": student, "lecture_words": teacher, "steps": steps},
+                Measures(student_activity_words=student, lecture_words=teacher, steps=steps),
                 "学生活动占比达 70%、4 个以上环节、标注时间分配记满分（0.5:0.3:0.2）",
                 _STUDENT_ACTIVITY,
             )
@@ -601,7 +594,7 @@ def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
             hits = sum(w in text for w in _ASSESS)
             value, measure, norm, cues = (
                 min(1.0, hits / 4),
-                {"cues": hits},
+                Measures(cues=hits),
                 "写明评价标准/量规、评价方式（自评互评、观察、检测）等 4 类要素记满分",
                 _ASSESS,
             )
@@ -609,12 +602,14 @@ def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
             hits = sum(w in text for w in _HOMEWORK)
             value, measure, norm, cues = (
                 min(1.0, hits / 4),
-                {"cues": hits},
+                Measures(cues=hits),
                 "分层（基础/拓展/选做）、实践性、时长控制等 4 类要素记满分",
                 _HOMEWORK,
             )
         length_ok = min(1.0, chars / 60)  # a one-line section cannot carry much
-        out.append(DimensionScore(key, comp, banded(value * (0.6 + 0.4 * length_ok), (0.2, 0.4, 0.6, 0.8)),
-                                  measure | {"chars": chars}, norm, round(0.5 + 0.4 * length_ok, 2),
-                                  _plan_evidence(plan, key, cues)))  # fmt: skip
+        measure.chars = chars
+        out.append(DimensionScore(dimension=key, competency=comp,
+                                  score=banded(value * (0.6 + 0.4 * length_ok), (0.2, 0.4, 0.6, 0.8)),
+                                  measure=measure, norm=norm, confidence=round(0.5 + 0.4 * length_ok, 2),
+                                  evidence=_plan_evidence(plan, key, cues)))  # fmt: skip
     return out

@@ -7,20 +7,25 @@
   :class:`DiagnosisReview` row, and the diagnosis's status follows the latest decision.
 - The teacher sees only accepted or edited diagnoses, in their reviewed form, and may contest
   one, which puts it back in the review queue.
+- Who may review a record is its teacher's :class:`~yanxiu.accounts.scope.Scope` (trainers and
+  admins over that teacher); a refusal is a :class:`ReviewError` of the domain kind that says
+  why (not found, not allowed, a conflict with the diagnosis's state, invalid input).
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Role, User
-from yanxiu.accounts.scope import Scope
+from yanxiu.accounts.scope import Account, Scope
 from yanxiu.audit.service import record_audit
+from yanxiu.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 from yanxiu.practice.diagnosis import (
     ResourceFinder,
     diagnose_lesson_plan,
@@ -28,6 +33,20 @@ from yanxiu.practice.diagnosis import (
     priority_weaknesses,
     strength,
     suggestion_text,
+    summary_line,
+)
+from yanxiu.practice.draft import (
+    DraftView,
+    PlanAnalytics,
+    Report,
+    ReportEdit,
+    ResourceLink,
+    ReviewedDiagnosis,
+    ReviewedScore,
+    Strength,
+    Suggestion,
+    Weakness,
+    score_values,
 )
 from yanxiu.practice.models import (
     Diagnosis,
@@ -47,9 +66,26 @@ from yanxiu.practice.parse import (
 
 VISIBLE_TO_TEACHER = (DiagnosisStatus.ACCEPTED, DiagnosisStatus.EDITED)
 IN_QUEUE = (DiagnosisStatus.PENDING_REVIEW, DiagnosisStatus.CONTESTED)
+REVIEWER_ROLES = (Role.TRAINER, Role.ADMIN)
 
 
-class ReviewError(ValueError):
+class ReviewError(DomainError):
+    """A review, contest or re-score refused; each is also the domain kind that says why."""
+
+
+class ReviewNotFound(ReviewError, NotFound):
+    pass
+
+
+class ReviewNotAllowed(ReviewError, NotAllowed):
+    pass
+
+
+class ReviewConflict(ReviewError, Conflict):
+    """The diagnosis's state does not allow it (already decided, not yet reviewed…)."""
+
+
+class ReviewInvalid(ReviewError, Invalid):
     pass
 
 
@@ -78,7 +114,7 @@ def submit_record(
         draft = diagnose_transcript(
             utterances, stage=stage, find_resources=find_resources, calibration=calibration
         )
-        parsed: dict[str, Any] = {"utterances": [u.__dict__ for u in utterances]}
+        parsed: dict[str, object] = {"utterances": [asdict(u) for u in utterances]}
         text = "\n".join(f"{u.speaker_label}：{u.text}" for u in utterances)
     else:
         plan = parse_lesson_plan(data, filename)
@@ -99,8 +135,8 @@ def submit_record(
     session.add(record)
     session.flush()
     diagnosis = Diagnosis(
-        record_id=record.id, model_version=draft["model_version"], analytics=draft["analytics"],
-        scores=draft["scores"], report=draft["report"], confidence=draft["confidence"],
+        record_id=record.id, model_version=draft.model_version, analytics=draft.analytics,
+        scores=draft.scores, report=draft.report, confidence=draft.confidence,
         status=DiagnosisStatus.PENDING_REVIEW,
     )  # fmt: skip
     session.add(diagnosis)
@@ -110,16 +146,14 @@ def submit_record(
     return record, diagnosis
 
 
-def can_review(session: Session, reviewer: User, teacher: User) -> bool:
-    """Trainers and admins review the teachers their scope covers."""
-    if reviewer.role not in (Role.TRAINER, Role.ADMIN):
-        return False
-    return Scope.for_user(session, reviewer).can_read_user(session, teacher)
+def can_review(session: Session, scope: Scope, record: PracticeRecord) -> bool:
+    """Trainers and admins review the records of the teachers their scope covers."""
+    return scope.role in REVIEWER_ROLES and scope.can_read(session, record)
 
 
-def _reviewable(session: Session, reviewer: User) -> Scope | None:
+def _reviewable(session: Session, reviewer: Account) -> Scope | None:
     """The reviewer's scope, or None for a role that reviews nothing."""
-    if reviewer.role not in (Role.TRAINER, Role.ADMIN):
+    if reviewer.role not in REVIEWER_ROLES:
         return None
     return Scope.for_user(session, reviewer)
 
@@ -133,10 +167,14 @@ QUEUE_AGE_WEIGHT_PER_DAY = 0.05
 class Queued(Protocol):
     """What the queue order needs of a diagnosis (a Diagnosis, or a row of these columns)."""
 
-    id: Any
-    status: Any
-    confidence: Any
-    created_at: Any
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> DiagnosisStatus: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 def queue_priority(diagnosis: Queued, now: datetime) -> tuple[bool, float, datetime, int]:
@@ -151,7 +189,7 @@ def queue_priority(diagnosis: Queued, now: datetime) -> tuple[bool, float, datet
 
 
 def review_queue(
-    session: Session, *, reviewer: User, limit: int = 100, now: datetime | None = None
+    session: Session, *, reviewer: Account, limit: int = 100, now: datetime | None = None
 ) -> list[Diagnosis]:
     """Diagnoses awaiting this reviewer in :func:`queue_priority` order.
 
@@ -182,7 +220,7 @@ def plan_review(
     summary: str | None,
     suggestions: list[str] | None,
     extra: str = "",
-) -> tuple[ReviewDecision, dict[str, int] | None, dict[str, Any] | None]:
+) -> tuple[ReviewDecision, dict[str, int] | None, ReportEdit | None]:
     """The decision to record from what a trainer submitted (the review form or the API):
     returns (decision, scores, report edit) for :func:`review_diagnosis`.
 
@@ -192,59 +230,57 @@ def plan_review(
     try:
         decision = ReviewDecision(action)
     except ValueError:
-        raise ReviewError("请选择审核结论：通过、修改后通过或退回") from None
+        raise ReviewInvalid("请选择审核结论：通过、修改后通过或退回") from None
     if decision == ReviewDecision.CONTEST:
-        raise ReviewError("申诉由教师本人提出")
+        raise ReviewInvalid("申诉由教师本人提出")
     if decision == ReviewDecision.REJECT:
         return decision, None, None
-    ai = {dim: int(v["score"]) for dim, v in diagnosis.scores.items()}
+    ai = score_values(diagnosis.scores)
     changed_scores = {d: s for d, s in scores.items() if ai.get(d) != s}
-    report: dict[str, Any] = {}
-    if (
-        summary is not None
-        and summary.strip()
-        and summary.strip() != diagnosis.report.get("summary", "")
-    ):
-        report["summary"] = summary.strip()
-    old = diagnosis.report.get("suggestions", []) or []
+    edit = ReportEdit()
+    if summary is not None and summary.strip() and summary.strip() != diagnosis.report.summary:
+        edit.summary = summary.strip()
+    old = diagnosis.report.suggestions
     if suggestions is not None and len(suggestions) == len(old):
-        new = [{**s, "text": t.strip() or s["text"]} for s, t in zip(old, suggestions, strict=True)]
+        new = [
+            s.model_copy(update={"text": t.strip() or s.text})
+            for s, t in zip(old, suggestions, strict=True)
+        ]
         if new != old:
-            report["suggestions"] = new
+            edit.suggestions = new
     if extra.strip():
-        added = {"dimension": "培训者补充", "text": extra.strip(), "by_trainer": True}
-        report["suggestions"] = [*report.get("suggestions", old), added]
+        added = Suggestion(dimension="培训者补充", text=extra.strip(), by_trainer=True)
+        edit.suggestions = [*(old if edit.suggestions is None else edit.suggestions), added]
     if changed_scores:
         # strengths and the one-line summary were written from the AI scores: rebuild them from
         # the trainer's scores, or the teacher reads "提问质量表现较好（5 分）" next to "提问质量有待
         # 加强（2 分，培训者审定）" (a summary the trainer rewrote is kept as written)
         final = {**ai, **scores}
-        report["strengths"] = _strengths_after_edit(diagnosis, final)
-        if "summary" not in report:  # the same weaknesses, in the same order, as the edit shows
-            weak = [w["dimension"] for w in _weaknesses_after_edit(diagnosis, final)]
-            names = "、".join(str(s["dimension"]) for s in report["strengths"]) or "暂无突出项"
-            report["summary"] = f"优势：{names}；优先改进：{'、'.join(weak) or '无明显短板'}。"
-    if decision == ReviewDecision.ACCEPT and (changed_scores or report):
+        edit.strengths = _strengths_after_edit(diagnosis, final)
+        if edit.summary is None:  # the same weaknesses, in the same order, as the edit shows
+            weak = [w.dimension for w in _weaknesses_after_edit(diagnosis, final)]
+            edit.summary = summary_line([s.dimension for s in edit.strengths], weak)
+    if decision == ReviewDecision.ACCEPT and (changed_scores or edit):
         decision = ReviewDecision.EDIT
     if decision == ReviewDecision.ACCEPT:
         return decision, None, None
-    return decision, scores, report or None
+    return decision, scores, edit or None
 
 
-def _strengths_after_edit(diagnosis: Diagnosis, scores: dict[str, int]) -> list[dict[str, Any]]:
+def _strengths_after_edit(diagnosis: Diagnosis, scores: dict[str, int]) -> list[Strength]:
     """The draft's strengths recomputed from the reviewed scores (4 or 5 points, best first)."""
     best = sorted((kv for kv in scores.items() if kv[1] >= 4), key=lambda kv: -kv[1])[:3]
-    return [strength(dim, score, diagnosis.scores[dim]["evidence"]) for dim, score in best]
+    return [strength(dim, score, diagnosis.scores[dim].evidence) for dim, score in best]
 
 
 def review_diagnosis(
     session: Session,
     *,
     diagnosis_id: int,
-    reviewer: User,
+    reviewer: Account,
     decision: ReviewDecision,
     scores: dict[str, int] | None = None,
-    report: dict[str, Any] | None = None,
+    report: ReportEdit | None = None,
     comment: str = "",
     find_resources: ResourceFinder | None = None,
 ) -> DiagnosisReview:
@@ -255,41 +291,38 @@ def review_diagnosis(
     """
     diagnosis = session.get(Diagnosis, diagnosis_id)
     if diagnosis is None:
-        raise ReviewError(f"诊断 {diagnosis_id} 不存在")
-    teacher = session.get(User, diagnosis.record.teacher_id)
-    assert teacher is not None
-    if not can_review(session, reviewer, teacher):
-        raise ReviewError("只能审核本区域教师的诊断")
+        raise ReviewNotFound(f"诊断 {diagnosis_id} 不存在")
+    if not can_review(session, Scope.for_user(session, reviewer), diagnosis.record):
+        raise ReviewNotAllowed("只能审核本区域教师的诊断")
     if decision == ReviewDecision.CONTEST:
-        raise ReviewError("申诉由教师本人提出")
+        raise ReviewInvalid("申诉由教师本人提出")
     if decision == ReviewDecision.REJECT and not comment.strip():
-        raise ReviewError("退回诊断需要填写理由")
-    final_scores = {dim: int(v["score"]) for dim, v in diagnosis.scores.items()}
+        raise ReviewInvalid("退回诊断需要填写理由")
+    ai_scores = score_values(diagnosis.scores)
+    final_scores = dict(ai_scores)
     if decision == ReviewDecision.EDIT:
         for dim, value in (scores or {}).items():
             if dim not in final_scores:
-                raise ReviewError(f"没有维度“{dim}”")
+                raise ReviewInvalid(f"没有维度“{dim}”")
             if not 1 <= int(value) <= 5:
-                raise ReviewError(f"“{dim}”的分数须在 1–5 之间")
+                raise ReviewInvalid(f"“{dim}”的分数须在 1–5 之间")
             final_scores[dim] = int(value)
-        if final_scores == {d: int(v["score"]) for d, v in diagnosis.scores.items()} and not report:
-            raise ReviewError("没有修改任何内容：请选择“通过”")
-    final_report = dict(diagnosis.report)
-    if report:
-        final_report.update(report)
+        if final_scores == ai_scores and not report:
+            raise ReviewInvalid("没有修改任何内容：请选择“通过”")
+    final_report = report.applied_to(diagnosis.report) if report else diagnosis.report
     if decision == ReviewDecision.EDIT:
-        final_report["weaknesses"] = _weaknesses_after_edit(diagnosis, final_scores)
-        final_report["suggestions"] = _suggestions_after_edit(
-            diagnosis, final_report["weaknesses"], final_report.get("suggestions") or []
-        )
-        if find_resources is not None and not (report or {}).get("resources"):
-            final_report["resources"] = _resources_after_edit(
-                diagnosis, final_report["weaknesses"], find_resources
-            )
-    final_report["reviewed"] = True
+        weaknesses = _weaknesses_after_edit(diagnosis, final_scores)
+        changes: dict[str, object] = {
+            "weaknesses": weaknesses,
+            "suggestions": _suggestions_after_edit(diagnosis, weaknesses, final_report.suggestions),
+        }
+        if find_resources is not None and not (report and report.resources):
+            changes["resources"] = _resources_after_edit(diagnosis, weaknesses, find_resources)
+        final_report = final_report.model_copy(update=changes)
+    final_report = final_report.model_copy(update={"reviewed": True})
     row = DiagnosisReview(
-        diagnosis_id=diagnosis.id, reviewer_id=reviewer.id, decision=decision,
-        scores=final_scores, report=final_report if decision != ReviewDecision.REJECT else {}, comment=comment.strip(),
+        diagnosis_id=diagnosis.id, reviewer_id=reviewer.id, decision=decision, scores=final_scores,
+        report=final_report if decision != ReviewDecision.REJECT else None, comment=comment.strip(),
     )  # fmt: skip
     session.add(row)
     diagnosis.status = {
@@ -303,64 +336,58 @@ def review_diagnosis(
     return row
 
 
-def _weaknesses_after_edit(diagnosis: Diagnosis, scores: dict[str, int]) -> list[dict[str, Any]]:
+def _weaknesses_after_edit(diagnosis: Diagnosis, scores: dict[str, int]) -> list[Weakness]:
     """Weaknesses recomputed from the trainer's scores: the trainer's judgement is what counts.
 
     The draft's rule (:func:`~yanxiu.practice.diagnosis.priority_weaknesses`), applied to the
     reviewed scores.
     """
     weak = priority_weaknesses(
-        {dim: (score, diagnosis.scores[dim]["confidence"]) for dim, score in scores.items()}
+        {dim: (score, diagnosis.scores[dim].confidence) for dim, score in scores.items()}
     )
     out = []
     for dim in weak:
         ai, score = diagnosis.scores[dim], scores[dim]
         label = "有待加强" if score <= 2 else "相对薄弱"
-        out.append({"dimension": dim, "competency": ai["competency"], "score": score,
-                    "severity": round((3.5 - score) / 2.5, 2), "evidence": ai["evidence"][:3],
-                    "text": f"{dim}{label}（{score} 分，培训者审定）"})  # fmt: skip
+        out.append(Weakness(dimension=dim, competency=ai.competency, score=score,
+                            severity=round((3.5 - score) / 2.5, 2), evidence=ai.evidence[:3],
+                            text=f"{dim}{label}（{score} 分，培训者审定）"))  # fmt: skip
     return out
 
 
 def _suggestions_after_edit(
-    diagnosis: Diagnosis, weaknesses: list[dict[str, Any]], submitted: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+    diagnosis: Diagnosis, weaknesses: list[Weakness], submitted: list[Suggestion]
+) -> list[Suggestion]:
     """Suggestions that match the reviewed weaknesses, in their order.
 
     A dimension the trainer made weak gets the suggestion written from the lesson's own
     measures; the AI's suggestion for a dimension that is no longer a weakness goes. Text the
     trainer wrote or changed in this review is theirs and stays, whatever the scores.
     """
-    drafted = [
-        (s.get("dimension"), s.get("text")) for s in diagnosis.report.get("suggestions") or []
-    ]
-    weak = [w["dimension"] for w in weaknesses]
-    out = []
+    drafted = [(s.dimension, s.text) for s in diagnosis.report.suggestions]
+    weak = [w.dimension for w in weaknesses]
+    out: list[Suggestion] = []
     for dim in weak:
-        kept = [s for s in submitted if s.get("dimension") == dim]
-        measure = diagnosis.scores[dim].get("measure") or {}
-        out += kept or [{"dimension": dim, "text": suggestion_text(dim, measure)}]
+        kept = [s for s in submitted if s.dimension == dim]
+        measure = diagnosis.scores[dim].measure
+        out += kept or [Suggestion(dimension=dim, text=suggestion_text(dim, measure))]
     trainers = [
-        s for s in submitted
-        if s.get("dimension") not in weak and (s.get("dimension"), s.get("text")) not in drafted
-    ]  # fmt: skip
+        s for s in submitted if s.dimension not in weak and (s.dimension, s.text) not in drafted
+    ]
     return out + trainers
 
 
 def _resources_after_edit(
-    diagnosis: Diagnosis, weaknesses: list[dict[str, Any]], find: ResourceFinder
-) -> list[dict[str, Any]]:
+    diagnosis: Diagnosis, weaknesses: list[Weakness], find: ResourceFinder
+) -> list[ResourceLink]:
     """Resources for the reviewed weaknesses: the draft's where it had them, else found anew."""
-    drafted = diagnosis.report.get("resources", []) or []
-    out: list[dict[str, Any]] = []
+    out: list[ResourceLink] = []
     for w in weaknesses:
-        kept = [r for r in drafted if r.get("for") == w["dimension"]]
+        kept = [r for r in diagnosis.report.resources if r.for_dimension == w.dimension]
         if not kept:
-            query = f"{w['dimension']} 提升方法"
-            kept = [
-                r | {"for": w["dimension"]}
-                for r in find(w["competency"], query, diagnosis.record.stage)[:2]
-            ]
+            query = f"{w.dimension} 提升方法"
+            found = find(w.competency, query, diagnosis.record.stage)[:2]
+            kept = [r.for_(w.dimension) for r in found]
         out += kept
     return out
 
@@ -376,22 +403,27 @@ def latest_review(session: Session, diagnosis_id: int) -> DiagnosisReview | None
     )
 
 
-def reviewed_view(session: Session, diagnosis: Diagnosis) -> dict[str, Any]:
+def reviewed_view(session: Session, diagnosis: Diagnosis) -> ReviewedDiagnosis:
     """What the teacher sees: the reviewed scores and report, with the AI draft's evidence."""
     if diagnosis.status not in VISIBLE_TO_TEACHER:
-        raise ReviewError("该诊断尚未经过培训者审核")
+        raise ReviewConflict("该诊断尚未经过培训者审核")
     review = latest_review(session, diagnosis.id)
     assert review is not None
     scores = {
-        dim: v | {"score": review.scores.get(dim, v["score"]), "ai_score": v["score"]}
+        dim: ReviewedScore.model_validate(
+            v.model_dump() | {"score": review.scores.get(dim, v.score), "ai_score": v.score}
+        )
         for dim, v in diagnosis.scores.items()
     }
-    return {"diagnosis_id": diagnosis.id, "status": diagnosis.status.value, "scores": scores, "report": review.report,
-            "analytics": diagnosis.analytics, "reviewed_at": review.created_at.isoformat(), "review_comment": review.comment,
-            "model_version": diagnosis.model_version}  # fmt: skip
+    return ReviewedDiagnosis(
+        diagnosis_id=diagnosis.id, status=diagnosis.status.value, scores=scores,
+        report=review.report or Report(), analytics=diagnosis.analytics,
+        reviewed_at=review.created_at.isoformat(), review_comment=review.comment,
+        model_version=diagnosis.model_version,
+    )  # fmt: skip
 
 
-def teacher_diagnoses(session: Session, teacher_id: int) -> list[dict[str, Any]]:
+def teacher_diagnoses(session: Session, teacher_id: int) -> list[ReviewedDiagnosis]:
     """A teacher's reviewed diagnoses (pending, rejected and contested ones are not shown)."""
     rows = session.scalars(
         select(Diagnosis).join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
@@ -402,16 +434,16 @@ def teacher_diagnoses(session: Session, teacher_id: int) -> list[dict[str, Any]]
 
 
 def contest_diagnosis(
-    session: Session, *, diagnosis_id: int, teacher: User, comment: str
+    session: Session, *, diagnosis_id: int, teacher: Account, comment: str
 ) -> DiagnosisReview:
     """The teacher disputes a reviewed diagnosis; it returns to the review queue."""
     diagnosis = session.get(Diagnosis, diagnosis_id)
     if diagnosis is None or diagnosis.record.teacher_id != teacher.id:
-        raise ReviewError("只能对本人的诊断提出申诉")
+        raise ReviewNotAllowed("只能对本人的诊断提出申诉")
     if diagnosis.status not in VISIBLE_TO_TEACHER:
-        raise ReviewError("只能对已审核的诊断提出申诉")
+        raise ReviewConflict("只能对已审核的诊断提出申诉")
     if not comment.strip():
-        raise ReviewError("请写明申诉理由")
+        raise ReviewInvalid("请写明申诉理由")
     row = DiagnosisReview(diagnosis_id=diagnosis.id, reviewer_id=teacher.id, decision=ReviewDecision.CONTEST,
                           comment=comment.strip())  # fmt: skip
     session.add(row)
@@ -470,7 +502,7 @@ def teacher_records(
 
 
 def records_in_scope(
-    session: Session, reviewer: User, *, limit: int = 200
+    session: Session, reviewer: Account, *, limit: int = 200
 ) -> list[tuple[PracticeRecord, Diagnosis | None]]:
     """Records of the teachers a trainer or admin may review (their scope), newest first."""
     scope = _reviewable(session, reviewer)
@@ -486,7 +518,21 @@ def records_in_scope(
     return [(r, latest_diagnosis(session, r.id)) for r in records]
 
 
-def review_history(session: Session, diagnosis_id: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One decision or contest on a diagnosis, as people read the audit trail."""
+
+    id: int
+    decision: str
+    decision_label: str
+    by: str  # the reviewer's (or contesting teacher's) name
+    by_role: str
+    comment: str
+    scores: dict[str, int]
+    at: datetime
+
+
+def review_history(session: Session, diagnosis_id: int) -> list[HistoryEntry]:
     """Every decision and contest on a diagnosis, oldest first (the audit trail people read)."""
     rows = session.execute(
         select(DiagnosisReview, User.display_name, User.role)
@@ -495,16 +541,16 @@ def review_history(session: Session, diagnosis_id: int) -> list[dict[str, Any]]:
         .order_by(DiagnosisReview.id)
     ).all()
     return [
-        {
-            "id": review.id,
-            "decision": review.decision.value,
-            "decision_label": DECISION_LABELS[review.decision],
-            "by": name,
-            "by_role": role.value,
-            "comment": review.comment,
-            "scores": review.scores,
-            "at": review.created_at,
-        }
+        HistoryEntry(
+            id=review.id,
+            decision=review.decision.value,
+            decision_label=DECISION_LABELS[review.decision],
+            by=name,
+            by_role=role.value,
+            comment=review.comment,
+            scores=review.scores,
+            at=review.created_at,
+        )  # fmt: skip
         for review, name, role in rows
     ]
 
@@ -520,7 +566,21 @@ def latest_contest(session: Session, diagnosis_id: int) -> DiagnosisReview | Non
     )
 
 
-def queue_entries(session: Session, *, reviewer: User, limit: int = 100) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class QueueEntry:
+    """A diagnosis waiting for review, as the queue shows it."""
+
+    diagnosis: Diagnosis
+    record: PracticeRecord
+    teacher: User
+    school: str
+    contested: bool
+    contest_reason: str
+    submitted_at: datetime
+    urgency: float  # the AI's confidence less 0.05 a day waited: the queue order
+
+
+def queue_entries(session: Session, *, reviewer: Account, limit: int = 100) -> list[QueueEntry]:
     """The review queue as people read it: record, teacher, school, confidence, age, contest,
     and the urgency it is ordered by (confidence less 0.05 a day waited)."""
     out = []
@@ -535,16 +595,16 @@ def queue_entries(session: Session, *, reviewer: User, limit: int = 100) -> list
             else None
         )
         out.append(
-            {
-                "diagnosis": diagnosis,
-                "record": record,
-                "teacher": teacher,
-                "school": teacher.school.name if teacher.school else "",
-                "contested": contest is not None,
-                "contest_reason": contest.comment if contest else "",
-                "submitted_at": record.created_at,
-                "urgency": round(queue_priority(diagnosis, now)[1], 4),
-            }
+            QueueEntry(
+                diagnosis=diagnosis,
+                record=record,
+                teacher=teacher,
+                school=teacher.school.name if teacher.school else "",
+                contested=contest is not None,
+                contest_reason=contest.comment if contest else "",
+                submitted_at=record.created_at,
+                urgency=round(queue_priority(diagnosis, now)[1], 4),
+            )
         )
     return out
 
@@ -557,10 +617,10 @@ def review_from_queue(
     session: Session,
     *,
     diagnosis_id: int,
-    reviewer: User,
+    reviewer: Account,
     decision: ReviewDecision,
     scores: dict[str, int] | None = None,
-    report: dict[str, Any] | None = None,
+    report: ReportEdit | None = None,
     comment: str = "",
     find_resources: ResourceFinder | None = None,
 ) -> DiagnosisReview:
@@ -568,25 +628,25 @@ def review_from_queue(
     contested); a decided diagnosis is not decided again until the teacher contests it."""
     diagnosis = session.get(Diagnosis, diagnosis_id)
     if diagnosis is not None and not in_queue(diagnosis):
-        raise ReviewError(f"该诊断已{status_label(diagnosis.status)}，不在审核队列中")
+        raise ReviewConflict(f"该诊断已{status_label(diagnosis.status)}，不在审核队列中")
     return review_diagnosis(
         session, diagnosis_id=diagnosis_id, reviewer=reviewer, decision=decision,
         scores=scores, report=report, comment=comment, find_resources=find_resources,
     )  # fmt: skip
 
 
-def draft_view(diagnosis: Diagnosis) -> dict[str, Any]:
+def draft_view(diagnosis: Diagnosis) -> DraftView:
     """The full AI draft, for a reviewer (never for the teacher before review)."""
-    return {
-        "diagnosis_id": diagnosis.id,
-        "status": diagnosis.status.value,
-        "model_version": diagnosis.model_version,
-        "confidence": diagnosis.confidence,
-        "scores": diagnosis.scores,
-        "report": diagnosis.report,
-        "analytics": diagnosis.analytics,
-        "created_at": diagnosis.created_at.isoformat(),
-    }
+    return DraftView(
+        diagnosis_id=diagnosis.id,
+        status=diagnosis.status.value,
+        model_version=diagnosis.model_version,
+        confidence=diagnosis.confidence,
+        scores=diagnosis.scores,
+        report=diagnosis.report,
+        analytics=diagnosis.analytics,
+        created_at=diagnosis.created_at.isoformat(),
+    )
 
 
 def rejection_comment(session: Session, diagnosis: Diagnosis) -> str:
@@ -615,7 +675,7 @@ def tagged_resource_finder(session: Session, *, subject: str = "") -> ResourceFi
         )
     )
 
-    def find(competency: str, query: str, stage: str) -> list[dict[str, Any]]:
+    def find(competency: str, query: str, stage: str) -> list[ResourceLink]:
         hits = [
             c
             for c in courses
@@ -625,10 +685,11 @@ def tagged_resource_finder(session: Session, *, subject: str = "") -> ResourceFi
         ]
         hits.sort(key=lambda c: (c.competencies.index(competency), len(c.competencies), c.code))
         return [
-            {"code": c.code, "title": c.title, "hours": c.hours, "category": c.category,
-             "tagged": True}
+            ResourceLink(
+                code=c.code, title=c.title, hours=c.hours, category=c.category, tagged=True
+            )
             for c in hits[:3]
-        ]  # fmt: skip
+        ]
 
     return find
 
@@ -638,20 +699,26 @@ def stored_utterances(record: PracticeRecord) -> list[Utterance]:
     return [Utterance(**u) for u in record.parsed.get("utterances", [])]
 
 
+def stored_sections(record: PracticeRecord) -> dict[str, str]:
+    """The sections of a lesson-plan record (canonical key -> text), as parsed."""
+    return {str(k): str(v) for k, v in (record.parsed.get("sections") or {}).items()}
+
+
 def stored_plan(record: PracticeRecord, diagnosis: Diagnosis | None) -> LessonPlan:
     """The parsed lesson plan stored with a record (headings come from its analytics; records
     stored before section lines were kept re-score with evidence at the headings' lines)."""
-    headings = (diagnosis.analytics.get("headings", []) if diagnosis is not None else []) or []
+    analytics = diagnosis.analytics if diagnosis is not None else None
+    headings = analytics.headings if isinstance(analytics, PlanAnalytics) else []
     lines = record.parsed.get("lines", {}) or {}
     return LessonPlan(
-        sections=dict(record.parsed.get("sections", {})),
-        headings=[(h["line"], h["heading"], h["section"]) for h in headings],
+        sections=stored_sections(record),
+        headings=[(h.line, h.heading, h.section) for h in headings],
         missing=list(record.parsed.get("missing", [])),
         lines={key: [(int(no), text) for no, text in rows] for key, rows in lines.items()},
     )
 
 
-def pending_in_scope(session: Session, reviewer: User) -> list[int]:
+def pending_in_scope(session: Session, reviewer: Account) -> list[int]:
     """Ids of diagnoses pending review (never yet reviewed) that ``reviewer`` may review."""
     scope = _reviewable(session, reviewer)
     if scope is None:
@@ -684,9 +751,9 @@ def rescore_diagnosis(
     """
     diagnosis = session.get(Diagnosis, diagnosis_id)
     if diagnosis is None:
-        raise ReviewError(f"诊断 {diagnosis_id} 不存在")
+        raise ReviewNotFound(f"诊断 {diagnosis_id} 不存在")
     if diagnosis.status != DiagnosisStatus.PENDING_REVIEW:
-        raise ReviewError("只能重新评分尚未审核的诊断")
+        raise ReviewConflict("只能重新评分尚未审核的诊断")
     record = diagnosis.record
     if record.kind == RecordKind.TRANSCRIPT:
         draft = diagnose_transcript(
@@ -698,12 +765,11 @@ def rescore_diagnosis(
             stored_plan(record, diagnosis), stage=record.stage, find_resources=find_resources,
             calibration=calibration,
         )  # fmt: skip
-    before = {dim: v["score"] for dim, v in diagnosis.scores.items()}
-    after = {dim: v["score"] for dim, v in draft["scores"].items()}
+    before, after = score_values(diagnosis.scores), score_values(draft.scores)
     old_version = diagnosis.model_version
-    diagnosis.model_version = draft["model_version"]
-    diagnosis.analytics, diagnosis.scores = draft["analytics"], draft["scores"]
-    diagnosis.report, diagnosis.confidence = draft["report"], draft["confidence"]
+    diagnosis.model_version = draft.model_version
+    diagnosis.analytics, diagnosis.scores = draft.analytics, draft.scores
+    diagnosis.report, diagnosis.confidence = draft.report, draft.confidence
     session.flush()
     record_audit(session, actor_id=actor_id, action="diagnosis.rescore", entity="diagnosis",
                  entity_id=diagnosis.id, detail={"from": old_version, "to": diagnosis.model_version,

@@ -163,7 +163,7 @@ def reviewed_weaknesses(session: Session, teacher_id: int) -> list[Weakness]:
     """Weaknesses of the teacher's latest reviewed diagnosis per competency (strongest kept).
 
     A diagnosis reaches the teacher, and their vector and path, only once a trainer accepted or
-    edited it: its ``report["weaknesses"]`` is a list of ``{"competency", "severity"}``.
+    edited it: its report's weaknesses name a competency and a severity.
     """
     from yanxiu.practice.models import Diagnosis, DiagnosisStatus, PracticeRecord
 
@@ -191,10 +191,9 @@ def reviewed_weaknesses(session: Session, teacher_id: int) -> list[Weakness]:
             .order_by(DiagnosisReview.id.desc())
         )
         report = review.report if review is not None and review.report else diagnosis.report
-        for item in (report or {}).get("weaknesses", []):
-            comp, sev = item.get("competency"), float(item.get("severity", 0.5))
-            if comp:
-                strongest[comp] = max(strongest.get(comp, 0.0), sev)
+        for item in report.weaknesses:
+            if item.competency:
+                strongest[item.competency] = max(strongest.get(item.competency, 0.0), item.severity)
     return [Weakness(c, s) for c, s in sorted(strongest.items())]
 
 

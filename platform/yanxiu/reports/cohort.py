@@ -153,8 +153,8 @@ def diagnosis_flags(session: Session, teacher_ids: Collection[int]) -> tuple[lis
     )
     flags: dict[int, dict[str, bool]] = defaultdict(dict)
     for teacher_id, _, scores in session.execute(query):
-        for dim, score in (scores or {}).items():  # later reviews and diagnoses overwrite
-            flags[teacher_id][dim] = int(score) <= WEAK_SCORE
+        for dim, score in scores.items():  # later reviews and diagnoses overwrite
+            flags[teacher_id][dim] = score <= WEAK_SCORE
     present = {d for f in flags.values() for d in f}
     order = list(TRANSCRIPT_DIMENSIONS) + [
         d for d in PLAN_DIMENSIONS if d not in TRANSCRIPT_DIMENSIONS

@@ -133,7 +133,7 @@ def personal_data(
         )
     ]
     diagnoses = [
-        {"record_id": d.record_id, **reviewed_view(session, d)}
+        {"record_id": d.record_id, **reviewed_view(session, d).model_dump(mode="json")}
         for d in session.scalars(
             select(Diagnosis)
             .join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)

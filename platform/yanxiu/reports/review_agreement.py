@@ -51,8 +51,8 @@ def scoped_review_pairs(session: Session, teacher_ids: Collection[int] | None) -
     pairs: list[Pair] = []
     for _, (review, diagnosis) in sorted(latest.items()):
         for dim, ai in diagnosis.scores.items():
-            raw = int(ai.get("raw_score") or ai["score"])
-            pairs.append((dim, raw, int(review.scores.get(dim, ai["score"]))))
+            raw = ai.raw_score or ai.score
+            pairs.append((dim, raw, review.scores.get(dim, ai.score)))
     return pairs
 
 

@@ -19,13 +19,14 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Region, Role, TeacherProfile, User
 from yanxiu.content import Content
+from yanxiu.practice.draft import Report, ReportEdit, Suggestion, score_values
 from yanxiu.practice.models import PracticeRecord, RecordKind, ReviewDecision
 from yanxiu.practice.service import (
     contest_diagnosis,
@@ -114,14 +115,12 @@ def _filename(title: str, kind: str) -> str:
     return f"{stem}.{'txt' if kind == 'transcript' else 'md'}"
 
 
-def _with_advice(
-    report: dict[str, Any], advice: tuple[tuple[str, str], ...]
-) -> dict[str, Any] | None:
+def _with_advice(report: Report, advice: tuple[tuple[str, str], ...]) -> ReportEdit | None:
     """The draft's suggestions plus the trainer's own, as a report edit (None: no change)."""
     if not advice:
         return None
-    added = [{"dimension": dim, "text": text, "by_trainer": True} for dim, text in advice]
-    return {"suggestions": list(report.get("suggestions", []) or []) + added}
+    added = [Suggestion(dimension=dim, text=text, by_trainer=True) for dim, text in advice]
+    return ReportEdit(suggestions=[*report.suggestions, *added])
 
 
 def _pick_teacher(
@@ -207,14 +206,15 @@ def seed_practice_demo(session: Session, content: Content) -> int:
         scores = None
         report = _with_advice(diagnosis.report, spec.advice)
         if decision == ReviewDecision.EDIT:
-            ai = {d: int(v["score"]) for d, v in diagnosis.scores.items()}
+            ai = score_values(diagnosis.scores)
             scores = {}
             for dim, change in spec.edits.items():
                 new = min(5, max(1, ai[dim] + change))
                 scores[dim] = new if new != ai[dim] else (ai[dim] - 1 if ai[dim] > 1 else 2)
             # as the review form does: strengths and summary follow the trainer's scores
             _, _, rebuilt = plan_review(diagnosis, "edit", {**ai, **scores}, None, None)
-            report = {**(report or {}), **(rebuilt or {})}
+            if rebuilt is not None:
+                report = rebuilt if report is None else report.then(rebuilt)
         review_diagnosis(
             session, diagnosis_id=diagnosis.id, reviewer=reviewer, decision=decision,
             scores=scores, comment=spec.comment, report=report,

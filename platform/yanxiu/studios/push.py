@@ -388,6 +388,7 @@ def reviewed_weaknesses_bulk(
     accepted or edited diagnoses; the trainer's edited report when there is one), in a
     constant number of queries however many teachers there are.
     """
+    from yanxiu.practice.draft import Report
     from yanxiu.practice.models import (
         Diagnosis,
         DiagnosisReview,
@@ -408,15 +409,15 @@ def reviewed_weaknesses_bulk(
         )
         .order_by(Diagnosis.created_at.desc(), Diagnosis.id.desc())
     ).all()
-    kept: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+    kept: dict[int, list[tuple[int, Report]]] = {}
     for diagnosis_id, teacher_id, report in rows:
         mine = kept.setdefault(teacher_id, [])
         if len(mine) < RECENT_DIAGNOSES:
-            mine.append((diagnosis_id, report or {}))
+            mine.append((diagnosis_id, report))
     diagnosis_ids = [d for mine in kept.values() for d, _ in mine]
-    edited: dict[int, dict[str, Any]] = {}
+    edited: dict[int, Report] = {}
     if diagnosis_ids:
-        for diagnosis_id, report in session.execute(
+        for diagnosis_id, decided in session.execute(
             select(DiagnosisReview.diagnosis_id, DiagnosisReview.report)
             .where(
                 DiagnosisReview.diagnosis_id.in_(diagnosis_ids),
@@ -424,25 +425,20 @@ def reviewed_weaknesses_bulk(
             )
             .order_by(DiagnosisReview.id)
         ):
-            if report:
-                edited[diagnosis_id] = report  # the latest review wins
+            if decided is not None:
+                edited[diagnosis_id] = decided  # the latest review wins
     out: dict[int, list[ReviewedWeakness]] = {}
     for teacher_id, mine in kept.items():
         strongest: dict[str, ReviewedWeakness] = {}
         for diagnosis_id, report in mine:
-            for item in edited.get(diagnosis_id, report).get("weaknesses", []) or []:
-                comp = item.get("competency")
+            for item in edited.get(diagnosis_id, report).weaknesses:
+                comp = item.competency
                 if not comp:
                     continue
-                try:
-                    severity = min(1.0, max(0.0, float(item.get("severity", 0.5))))
-                except (TypeError, ValueError):
-                    severity = 0.5
+                severity = min(1.0, max(0.0, item.severity))
                 old = strongest.get(comp)
                 if old is None or severity > old.severity:
-                    strongest[comp] = ReviewedWeakness(
-                        comp, severity, str(item.get("dimension") or "")
-                    )
+                    strongest[comp] = ReviewedWeakness(comp, severity, item.dimension)
         out[teacher_id] = sorted(strongest.values(), key=lambda w: w.competency)
     return out
 
