@@ -107,11 +107,6 @@ def package_modules() -> list[tuple[str, Path]]:
     return out
 
 
-# Issue 16 in progress: the practice routes are being thinned.
-# strict: these marks must go as soon as the checks pass.
-IN_PROGRESS = pytest.mark.xfail(strict=True, reason="issue 16: refactor in progress")
-
-
 def test_no_module_imports_upward_or_into_the_lab() -> None:
     found = [
         v
@@ -148,7 +143,6 @@ def test_the_check_catches_a_deliberate_upward_import(
     assert len(violations(module, source)) == expected
 
 
-@IN_PROGRESS
 def test_route_modules_run_no_sql() -> None:
     """Routes parse, call one service and render: queries live in the domain services."""
     offenders = [
@@ -170,7 +164,6 @@ def _sqlalchemy_imports(node: ast.AST) -> list[int]:
     return []
 
 
-@IN_PROGRESS
 def test_route_modules_stay_short() -> None:
     long = {
         path.name: n
