@@ -1,0 +1,3 @@
+from yanxiu.cli import main
+
+main()

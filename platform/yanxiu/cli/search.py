@@ -1,0 +1,161 @@
+"""Search and paths from the command line: build the index, search, recommend, evaluate, bench."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, cast
+
+import typer
+
+from yanxiu.cli.app import (
+    app,
+    bench_app,
+    eval_app,
+    fail,
+    index_app,
+    search_service,
+)
+from yanxiu.config import get_settings
+from yanxiu.search.hybrid import Mode
+
+
+@index_app.command("build")
+def index_build() -> None:
+    """Build or sync the catalog search index (only changed resources are embedded)."""
+    search, report = search_service(progress=sys.stderr.isatty())
+    how = "rebuilt" if report.rebuilt else "synced"
+    typer.echo(
+        f"catalog index {how}: {len(search.index)} resources, +{report.added} ~{report.updated} "
+        f"-{report.removed}, {report.embedded} embedded"
+        + (f" ({report.reason})" if report.reason else "")
+    )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in Chinese or English")],
+    k: Annotated[int, typer.Option(help="Number of results")] = 10,
+    stage: Annotated[list[str] | None, typer.Option(help="学段, e.g. 初中 (repeatable)")] = None,
+    subject: Annotated[list[str] | None, typer.Option(help="学科 (repeatable)")] = None,
+    category: Annotated[list[str] | None, typer.Option(help="类别 (repeatable)")] = None,
+    fmt: Annotated[list[str] | None, typer.Option("--format", help="online/offline/hybrid")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or lexical")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Semantic catalog search."""
+    service, _ = search_service(progress=False)
+    filters = {"stage": stage, "subject": subject, "category": category, "format": fmt}
+    try:
+        # search() refuses an unknown mode (ValueError), so the cast only names the checked type
+        hits = service.search(query, k=k, filters=filters, mode=cast(Mode, mode))
+    except ValueError as err:
+        raise fail(err) from err
+    if as_json:
+        typer.echo(
+            json.dumps({"query": query, "results": [h.as_dict() for h in hits]}, ensure_ascii=False)
+        )
+        return
+    if not hits:
+        typer.echo("没有找到匹配的课程资源")
+    for rank, h in enumerate(hits, start=1):
+        d = h.doc
+        snippet = h.snippet_html.replace("<mark>", "【").replace("</mark>", "】")
+        typer.echo(
+            f"{rank:>2}. [{d.code}] {d.title}  ({d.category}·{'/'.join(d.stages)}·{d.hours:g}学时)"
+        )
+        typer.echo(f"    {snippet}")
+
+
+@app.command()
+def recommend(
+    teacher: Annotated[str, typer.Argument(help="Teacher user id or username, e.g. t001")],
+    today: Annotated[str | None, typer.Option(help="Plan as of this date (YYYY-MM-DD)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """A teacher's precise training path, each step with its reasons."""
+    from yanxiu.credits.policy import load_policies
+    from yanxiu.db import session_scope
+    from yanxiu.recommend.service import build_recommender, load_ranker, resolve_teacher
+    from yanxiu.runtime import get_session_factory
+    from yanxiu.search.embed_cache import EmbeddingCache
+
+    settings = get_settings()
+    service, _ = search_service(progress=False)
+    policy = load_policies(settings.content_dir / "policies")[settings.policy]
+    ranker, label = load_ranker(settings.models_dir, settings.embed_backend)
+    with (
+        session_scope(get_session_factory(settings)) as session,
+        EmbeddingCache(settings.data_dir / "embeddings") as cache,
+    ):
+        try:
+            teacher_id = resolve_teacher(session, teacher)
+        except ValueError as err:
+            raise fail(err) from err
+        planner = build_recommender(session, service, cache=cache, ranker=ranker, ranker_name=label)
+        path = planner.recommend(
+            session,
+            teacher_id=teacher_id,
+            policy=policy,
+            today=date.fromisoformat(today) if today else date.today(),
+        )
+    if as_json:
+        typer.echo(json.dumps(path.as_dict(), ensure_ascii=False))
+        return
+    typer.echo(
+        f"研训路径（{path.generated_on}，共 {len(path.steps)} 步 {path.total_hours:g} 学时；排序：{path.ranker}）"
+    )
+    if path.cold_start == "induction":
+        typer.echo("新教师：优先安排入职培训与师德必修")
+    for n, st in enumerate(path.steps, start=1):
+        typer.echo(f"{n:>2}. [{st.code}] {st.title}（{st.category}·{st.hours:g}学时·{st.format}）")
+        for reason in st.reasons:
+            typer.echo(f"      - {reason}")
+    if path.in_progress:
+        typer.echo("正在学习：" + "、".join(path.in_progress))
+    for key, hours in path.unmet.items():
+        label_ = "本学年" if key == "yearly" else f"「{key}」"
+        typer.echo(f"注意：{label_}还差 {hours:g} 学时，目录中适合您的资源不足，请联系培训者")
+
+
+@eval_app.command("search")
+def eval_search(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    queries: Annotated[
+        Path | None, typer.Option(help="Labelled queries (default content/eval)")
+    ] = None,
+) -> None:
+    """nDCG@10, recall@10 and MRR of lexical, dense and hybrid search in one run."""
+    from yanxiu.lab.search_eval import evaluate, format_table, load_queries
+
+    service, _ = search_service(progress=sys.stderr.isatty())
+    path = queries or get_settings().content_dir / "eval" / "search_queries.yaml"
+    report = evaluate(service, load_queries(path))
+    lex, hyb = report["modes"]["lexical"]["all"], report["modes"]["hybrid"]["all"]
+    report["hybrid_vs_lexical_ndcg"] = round(hyb["ndcg@10"] - lex["ndcg@10"], 4)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        typer.echo(format_table(report))
+        typer.echo(f"\nhybrid − lexical nDCG@10: {report['hybrid_vs_lexical_ndcg']:+.3f}")
+
+
+@bench_app.command("search")
+def bench_search(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    sizes: Annotated[
+        str, typer.Option(help="Index sizes, comma-separated")
+    ] = "10000,100000,1000000",
+) -> None:
+    """Index build/latency/recall vs numpy, embedding throughput, end-to-end query latency."""
+    from yanxiu.lab.search_bench import format_report, run
+
+    settings = get_settings()
+    result = run(
+        settings.content_dir,
+        settings.data_dir / "embeddings",
+        [int(s) for s in sizes.split(",") if s],
+    )
+    typer.echo(json.dumps(result, ensure_ascii=False) if as_json else format_report(result))

@@ -1,0 +1,203 @@
+"""Running a site: initialise, check content, demo logins, serve, import, export, report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from yanxiu.cli.app import (
+    app,
+    export_app,
+    fail,
+    import_app,
+    report_app,
+)
+from yanxiu.config import get_settings
+from yanxiu.errors import InputError
+
+
+@app.command()
+def init(
+    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Seed the demo roster")] = False,
+) -> None:
+    """Migrate the database and load content (and the demo). Safe to run again."""
+    from yanxiu.setup import initialise
+
+    settings = get_settings()
+    try:
+        result = initialise(settings, demo=demo, progress=sys.stderr.isatty())
+    except InputError as err:
+        raise fail(err) from err
+    c = result.content
+    typer.echo(
+        f"content: {len(c.resources)} resources, {len(c.cases)} cases, {len(c.competencies)} competencies, "
+        f"policies {', '.join(sorted(c.policies))}"
+    )
+    typer.echo(f"catalog: {result.catalog}")
+    if demo:
+        if result.demo is None:
+            typer.echo("demo: already seeded; left as it is")
+        else:
+            d = result.demo
+            typer.echo(
+                f"demo: {d.schools} schools, {d.teachers} teachers, {d.staff} staff, {d.studios} studios, "
+                f"{d.cases} cases, {d.enrolments} enrolments, {d.credits} credit records, "
+                f"{d.attendance} attendance records, {d.pushes} pushes"
+            )
+
+
+@app.command("validate-content")
+def validate_content() -> None:
+    """Check every file in content/ and report all problems."""
+    from yanxiu.content import load_content
+
+    try:
+        c = load_content(get_settings().content_dir)
+    except InputError as err:
+        raise fail(err) from err
+    typer.echo(
+        f"ok: {len(c.resources)} resources, {len(c.cases)} cases, {len(c.policies)} policies"
+    )
+
+
+@app.command("demo-logins")
+def demo_logins() -> None:
+    """Print one demo login per role."""
+    from yanxiu.db import session_scope
+    from yanxiu.runtime import get_session_factory
+    from yanxiu.seed.demo import demo_logins as logins
+
+    settings = get_settings()
+    with session_scope(get_session_factory(settings)) as session:
+        rows = logins(session)
+    if not rows:
+        typer.echo("no demo accounts (run `yanxiu init --demo`)")
+        return
+    labels = {"admin": "管理员", "trainer": "培训者", "host": "工作室主持人", "teacher": "教师"}
+    typer.echo(f"Demo logins (password: {settings.demo_password.get_secret_value()}):")
+    for role, username, who in rows:
+        typer.echo(f"  {labels[role]:<8} {username:<18} {who}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+) -> None:
+    """Serve the web application."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "yanxiu.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )  # fmt: skip
+
+
+@import_app.command("catalog")
+def import_catalog(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, JSON or YAML")],
+) -> None:
+    """Import catalog resources; every bad row is reported and nothing is written."""
+    from yanxiu.catalog.service import import_catalog_file
+    from yanxiu.db import session_scope
+    from yanxiu.runtime import get_session_factory
+
+    try:
+        with session_scope(get_session_factory(get_settings())) as session:
+            counts = import_catalog_file(session, file)
+    except InputError as err:
+        raise fail(err) from err
+    typer.echo(f"imported {file.name}: {counts}")
+
+
+@export_app.command("ledger")
+def export_ledger(
+    fmt: Annotated[str, typer.Option("--format", help="csv or xapi")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout)")
+    ] = None,
+) -> None:
+    """Export the hour ledger as CSV (all records) or xAPI statements (records that count)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    from yanxiu.accounts.models import User
+    from yanxiu.credits.export import ledger_csv, xapi_statements
+    from yanxiu.credits.ledger import ledger_entries
+    from yanxiu.db import session_scope
+    from yanxiu.runtime import get_session_factory
+
+    settings = get_settings()
+    with session_scope(get_session_factory(settings)) as session:
+        entries = ledger_entries(session)
+        people = {
+            u.id: (u.username, u.display_name, u.school.name if u.school else "")
+            for u in session.scalars(select(User).options(joinedload(User.school)))
+        }
+    if fmt == "csv":
+        text = ledger_csv(entries, people)
+    elif fmt == "xapi":
+        text = json.dumps(
+            list(xapi_statements(entries, people, home_page=settings.public_url)),
+            ensure_ascii=False,
+            indent=1,
+        )
+    else:
+        raise fail(ValueError("--format must be csv or xapi"))
+    if output:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
+    else:
+        sys.stdout.write(text)
+
+
+@report_app.command("compliance")
+def report_compliance(
+    by: Annotated[str, typer.Option(help="teacher, school or county")] = "teacher",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="CSV file (default: stdout)")
+    ] = None,
+    today: Annotated[str | None, typer.Option(help="Report as of this date (YYYY-MM-DD)")] = None,
+    policy_code: Annotated[
+        str | None, typer.Option("--policy", help="Policy code (default: setting)")
+    ] = None,
+) -> None:
+    """Compliance with the credit policy per teacher, school or county, as CSV."""
+    import csv
+    import io
+
+    from yanxiu.credits.policy import load_policies
+    from yanxiu.db import session_scope
+    from yanxiu.reports.compliance import group_compliance, teacher_compliance, teacher_row_dict
+    from yanxiu.runtime import get_session_factory
+
+    settings = get_settings()
+    policies = load_policies(settings.content_dir / "policies")
+    code = policy_code or settings.policy
+    if code not in policies:
+        raise fail(ValueError(f"no policy {code!r}; have {sorted(policies)}"))
+    as_of = date.fromisoformat(today) if today else date.today()
+    with session_scope(get_session_factory(settings)) as session:
+        rows = teacher_compliance(session, policy=policies[code], today=as_of)
+        if by == "teacher":
+            dicts = [teacher_row_dict(r) for r in rows]
+        elif by in ("school", "county"):
+            dicts = [g.as_row() for g in group_compliance(rows, by=by)]
+        else:
+            raise fail(ValueError("--by must be teacher, school or county"))
+    buf = io.StringIO()
+    if dicts:
+        writer = csv.DictWriter(buf, fieldnames=list(dicts[0]))
+        writer.writeheader()
+        writer.writerows(dicts)
+    if output:
+        output.write_text("\ufeff" + buf.getvalue(), encoding="utf-8")
+        typer.echo(f"wrote {len(dicts)} rows to {output}", err=True)
+    else:
+        sys.stdout.write(buf.getvalue())
