@@ -24,7 +24,7 @@ from yanxiu.practice.models import (
 )
 from yanxiu.search.embed import LexicalEmbedder
 from yanxiu.studios import push as pushes
-from yanxiu.studios import service
+from yanxiu.studios import push_analytics, service
 from yanxiu.studios.models import CaseKind, CaseResource, Push, PushDelivery, Studio, StudioMember
 
 EMBEDDER = LexicalEmbedder()
@@ -270,7 +270,7 @@ def test_open_complete_and_analytics_match_the_database(world: World) -> None:
     with pytest.raises(Conflict, match="不是推送给您的"):
         service.mark_completed(world.s, teacher_id=outsider.id, case_id=world.case.id)
 
-    stats = pushes.push_stats(world.s, result.push.id)
+    stats = push_analytics.push_stats(world.s, result.push.id)
     rows = world.s.scalars(select(PushDelivery).where(PushDelivery.push_id == result.push.id)).all()
     assert stats.delivered == len(rows) == 5
     assert stats.opened == sum(r.opened_at is not None for r in rows) == 3
@@ -284,12 +284,12 @@ def test_open_complete_and_analytics_match_the_database(world: World) -> None:
     assert stats.by_location["town"] == (1, 0, 0)
     assert sum(s.delivered for s in stats.schools) == 5
     assert {s.school: (s.delivered, s.opened) for s in stats.schools}[world.urban.name] == (2, 1)
-    (summary,) = pushes.recent_pushes(world.s, [world.studio.id])
+    (summary,) = push_analytics.recent_pushes(world.s, [world.studio.id])
     assert (summary.delivered, summary.opened, summary.completed) == (5, 3, 1)
-    assert [r.teacher_id for r in pushes.push_recipients(world.s, result.push.id)][:3] == sorted(
+    assert [r.teacher_id for r in push_analytics.push_recipients(world.s, result.push.id)][:3] == sorted(
         [r1.id, rw1.id, tw1.id], key=lambda i: {r1.id: world.rural.name, rw1.id: world.rural_weak.name,
                                                  tw1.id: world.town_weak.name}[i])  # fmt: skip
-    assert u2.id in {r.teacher_id for r in pushes.push_recipients(world.s, result.push.id)}
+    assert u2.id in {r.teacher_id for r in push_analytics.push_recipients(world.s, result.push.id)}
 
 
 def test_relevance_is_rescaled_per_case(world: World) -> None:

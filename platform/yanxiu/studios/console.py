@@ -24,7 +24,14 @@ from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.studios import push as pushes
 from yanxiu.studios import service
 from yanxiu.studios.models import CaseResource, Push, Studio
-from yanxiu.studios.push import PushSummary
+from yanxiu.studios.push_analytics import (
+    PushStats,
+    PushSummary,
+    Recipient,
+    push_recipients,
+    push_stats,
+    recent_pushes,
+)
 
 NO_STUDIO_TO_PUBLISH = "无权访问：您还没有主持的工作室，无法发布案例。"
 COMPETENCY_GROUPS = {
@@ -70,7 +77,7 @@ def overview(session: Session, host_id: int, studio_id: int | None = None) -> Co
     if studio is None:
         return ConsoleView(None, own, [], [], [], {}, None, 0)
     members = service.studio_members(session, studio.id)
-    recent = pushes.recent_pushes(session, [studio.id], limit=10)
+    recent = recent_pushes(session, [studio.id], limit=10)
     delivered = sum(p.delivered for p in recent)
     return ConsoleView(
         studio=studio, own=own, members=members, cases=service.studio_cases(session, studio.id),
@@ -307,12 +314,12 @@ class PushAnalytics:
     push: Push
     case: CaseResource
     studio: Studio
-    stats: pushes.PushStats
+    stats: PushStats
     chart: dict[str, Any]  # Chart.js spec, by school location
-    recipients: list[pushes.Recipient]
+    recipients: list[Recipient]
 
 
-def location_chart(stats: pushes.PushStats) -> dict[str, Any]:
+def location_chart(stats: PushStats) -> dict[str, Any]:
     """Chart.js bar spec: delivered / opened / completed by school location."""
     order = ["rural", "town", "urban"]
     labels = [service.LOCATION_LABELS[k] for k in order]
@@ -337,8 +344,8 @@ def push_analytics(session: Session, host_id: int, push_id: int) -> PushAnalytic
     studio = session.get(Studio, push.studio_id)
     if studio is None or studio.host_id != host_id:
         raise service.StudioAccessError("无权访问：您只能查看自己工作室的推送。")
-    stats = pushes.push_stats(session, push.id)
+    stats = push_stats(session, push.id)
     return PushAnalytics(
         push=push, case=push.case, studio=studio, stats=stats, chart=location_chart(stats),
-        recipients=pushes.push_recipients(session, push.id),
+        recipients=push_recipients(session, push.id),
     )  # fmt: skip
