@@ -13,8 +13,9 @@ from yanxiu.lab.score_bench import bench_score, long_transcript
 from yanxiu.practice.agreement import load_calibration
 from yanxiu.practice.models import RecordKind, ReviewDecision
 from yanxiu.practice.parse import parse_transcript
+from yanxiu.practice.review import review_diagnosis
 from yanxiu.practice.rubric import PLAN_DIMENSIONS
-from yanxiu.practice.service import review_diagnosis, submit_record
+from yanxiu.practice.service import submit_record
 
 
 def run(db, tmp_path, *args):

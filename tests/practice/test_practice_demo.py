@@ -13,7 +13,8 @@ from yanxiu.accounts.service import create_teacher_profile, create_user
 from yanxiu.catalog.service import sync_competencies, sync_courses
 from yanxiu.practice.models import Diagnosis, DiagnosisReview, DiagnosisStatus, PracticeRecord
 from yanxiu.practice.parse import parse_transcript
-from yanxiu.practice.service import queue_entries, teacher_diagnoses
+from yanxiu.practice.review import queue_entries
+from yanxiu.practice.service import teacher_diagnoses
 from yanxiu.seed.practice_demo import DEMO_RECORDS, POLITICS_TRANSCRIPT, seed_practice_demo
 
 

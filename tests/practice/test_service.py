@@ -23,14 +23,8 @@ from yanxiu.practice.models import (
     ReviewDecision,
 )
 from yanxiu.practice.parse import TranscriptError
-from yanxiu.practice.service import (
-    ReviewError,
-    contest_diagnosis,
-    review_diagnosis,
-    review_queue,
-    submit_record,
-    teacher_diagnoses,
-)
+from yanxiu.practice.review import contest_diagnosis, review_diagnosis, review_queue
+from yanxiu.practice.service import ReviewError, submit_record, teacher_diagnoses
 from yanxiu.recommend.profiles import reviewed_weaknesses
 
 

@@ -30,16 +30,18 @@ from yanxiu.practice.draft import (
     load_scores,
 )
 from yanxiu.practice.models import DiagnosisStatus, RecordKind, ReviewDecision
-from yanxiu.practice.service import (
-    ReviewError,
+from yanxiu.practice.review import (
     contest_diagnosis,
     pending_in_scope,
     plan_review,
     queue_entries,
-    rescore_diagnosis,
     review_diagnosis,
     review_from_queue,
     review_history,
+)
+from yanxiu.practice.service import (
+    ReviewError,
+    rescore_diagnosis,
     reviewed_view,
     status_label,
     stored_utterances,

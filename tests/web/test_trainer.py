@@ -15,7 +15,8 @@ from yanxiu.content import load_content
 from yanxiu.credits.ledger import ledger_entries
 from yanxiu.practice.agreement import agreement_by_dimension, review_pairs
 from yanxiu.practice.models import RecordKind, ReviewDecision
-from yanxiu.practice.service import review_diagnosis, review_queue, submit_record
+from yanxiu.practice.review import review_diagnosis, review_queue
+from yanxiu.practice.service import submit_record
 from yanxiu.programs.checkin import checkin_code
 from yanxiu.programs.models import OfflineSession, Program, program_participants
 

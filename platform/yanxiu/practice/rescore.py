@@ -18,7 +18,8 @@ from yanxiu.db import session_scope
 from yanxiu.jobs import Job, JobFunction, Progress
 from yanxiu.practice.diagnosis import ResourceFinder
 from yanxiu.practice.models import Diagnosis
-from yanxiu.practice.service import ReviewError, pending_in_scope, rescore_diagnosis
+from yanxiu.practice.review import pending_in_scope
+from yanxiu.practice.service import ReviewError, rescore_diagnosis
 
 RESCORE_TITLE = "重新评分待审核的教学实践记录"
 

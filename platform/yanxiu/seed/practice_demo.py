@@ -28,13 +28,8 @@ from yanxiu.accounts.models import Region, Role, TeacherProfile, User
 from yanxiu.content import Content
 from yanxiu.practice.draft import Report, ReportEdit, Suggestion, score_values
 from yanxiu.practice.models import PracticeRecord, RecordKind, ReviewDecision
-from yanxiu.practice.service import (
-    contest_diagnosis,
-    plan_review,
-    review_diagnosis,
-    submit_record,
-    tagged_resource_finder,
-)
+from yanxiu.practice.review import contest_diagnosis, plan_review, review_diagnosis
+from yanxiu.practice.service import submit_record, tagged_resource_finder
 
 Outcome = Literal["pending", "accepted", "edited", "rejected", "contested"]
 

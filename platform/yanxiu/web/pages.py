@@ -142,7 +142,7 @@ def nav_badges(request: Request, user: object) -> dict[str, int]:
     """Counts shown next to navigation links: a teacher's unread pushed cases, a trainer's
     review queue."""
     from yanxiu.accounts.models import User
-    from yanxiu.practice.service import review_queue
+    from yanxiu.practice.review import review_queue
     from yanxiu.studios.service import unread_count
 
     role = getattr(user, "role", None)
