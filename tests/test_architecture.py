@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("db",),  # engine, sessions, base, migrations runner
     ("audit",),
     ("accounts",),  # regions, schools, users, passwords, scope (who may see whom)
+    ("notifications",),  # the inbox: any domain above may tell a person something
     ("catalog",),  # courses and competencies
     ("credits",),  # policy, the append-only ledger, compliance
     ("search",),  # embedders, FAISS, hybrid catalog search

@@ -185,3 +185,20 @@ def test_narrowing_never_widens(world: World, session: Session) -> None:
 def test_every_object_needs_a_rule(world: World, session: Session) -> None:
     with pytest.raises(TypeError):
         Scope.for_user(session, world.users["省管理员"]).can_read(session, object())
+
+
+def test_overseers_are_exactly_the_staff_whose_scope_covers_a_person(
+    world: World, session: Session
+) -> None:
+    """The inverse question (whom to tell about a teacher's contest) agrees with the table."""
+    from yanxiu.accounts.scope import overseers
+
+    staff_roles = (Role.TRAINER, Role.ADMIN)
+    for target in ("教师A1", "无区域教师A1", "教师A2", "教师B1"):
+        person = world.users[target]
+        expected = {
+            u.username
+            for u in world.users.values()
+            if u.role in staff_roles and Scope.for_user(session, u).can_read_user(session, person)
+        }
+        assert {u.username for u in overseers(session, person, staff_roles)} == expected

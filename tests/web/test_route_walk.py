@@ -30,6 +30,8 @@ from tests.web.helpers import login
 from yanxiu.accounts.models import Role, School, User
 from yanxiu.catalog.models import Course
 from yanxiu.config import PROJECT_ROOT
+from yanxiu.notifications.models import Notification, NotificationKind
+from yanxiu.notifications.service import notify
 from yanxiu.practice.models import RecordKind
 from yanxiu.practice.service import submit_record
 from yanxiu.programs.models import OfflineSession, Program
@@ -95,6 +97,16 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/teacher/path"): only(TEACHER),
     ("GET", "/teacher/export"): only(TEACHER),
     ("GET", "/api/v1/me/compliance"): only(TEACHER),
+    ("GET", "/teacher/ledger"): only(TEACHER, query="year=1&category=师德师风&page=1"),
+    # -- a teacher's record, for staff in scope
+    ("GET", "/people/teachers/{teacher_id}"): only(*REVIEWERS),
+    ("GET", "/people/teachers/{teacher_id}/path"): only(*REVIEWERS),
+    # -- everyone's messages (each role opens a notification of its own)
+    ("GET", "/notifications"): only(*ANY),
+    ("POST", "/notifications/{notification_id}/open"): only(*ANY),
+    ("POST", "/notifications/read-all"): only(*ANY),
+    ("GET", "/api/v1/me/notifications"): only(*ANY, query="unread=true"),
+    ("POST", "/api/v1/me/notifications/{notification_id}/read"): only(*ANY),
     # -- catalog
     ("GET", "/courses"): only(*ANY),
     ("GET", "/courses/search"): only(*ANY, query="q=作业设计"),
@@ -289,7 +301,7 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         )
         ids = {
             "teacher": teacher.username, "teacher_id": teacher.id,
-            "other_teacher": other_teacher.username, "studio": studio.id,
+            "other_teacher": other_teacher.username, "other_teacher_id": other_teacher.id, "studio": studio.id,
             "other_studio": other_studio.id, "case": delivery.push.case_id,
             "foreign_case": foreign_case.id, "push": delivery.push_id, "other_push": other_push.id,
             "course": course, "region": admin.region_id, "other_region": trainer.region_id,
@@ -311,6 +323,17 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 "other_diagnosis": odiag.id}  # fmt: skip
 
     users = {TEACHER: ids["teacher"], **USERS}
+    with f() as s:  # one message of its own for every signed-in role (anonymous: any id)
+        notes = {}
+        for role, username in users.items():
+            uid = s.scalar(select(User.id).where(User.username == username))
+            notify(s, user_id=uid, kind=NotificationKind.CASE_PUSHED, title="路由巡检消息",
+                   link="/", event_key=f"walk:{role}")  # fmt: skip
+            notes[role] = s.scalar(
+                select(Notification.id).where(Notification.event_key == f"walk:{role}")
+            )
+        s.commit()
+        ids["other_notification"] = notes[TEACHER]
     fx = Fixture(site, users)
     for role in ROLES:  # each client runs the lifespan (a new job registry): all first
         fx.client(role)
@@ -328,12 +351,16 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "case_id": ids["case"], "studio_id": ids["studio"], "push_id": ids["push"],
         "region_id": ids["region"], "school_id": ids["school"], "job_id": ids["job"],
         "teacher": ids["teacher"], "program_id": ids["program"], "session_id": ids["session"],
+        "teacher_id": ids["teacher_id"],
     }  # fmt: skip
     # the admin (白石县) sees its own county's records
     admin_own = base | {"record_id": ids["other_record"], "diagnosis_id": ids["other_diagnosis"],
                         "teacher": ids["other_teacher"], "job_id": admin_job.id}  # fmt: skip
+    admin_own["teacher_id"] = other_id
     fx.own = {role: dict(base) for role in ROLES}
     fx.own[ADMIN] = admin_own
+    for role in ROLES:
+        fx.own[role]["notification_id"] = notes.get(role, notes[TEACHER])
     fx.other = ids
     yield fx
     site.close()
@@ -431,6 +458,9 @@ DENIED: list[tuple[str, str, str, dict[str, Any] | None]] = [
     (ADMIN, "GET", "/api/v1/practice?teacher={teacher}", None),
     (ADMIN, "GET", "/admin/regions/{other_region}", None),
     (ADMIN, "GET", "/admin/schools/{other_school}", None),
+    (ADMIN, "GET", "/people/teachers/{teacher_id}", None),
+    (ADMIN, "GET", "/people/teachers/{teacher_id}/path", None),
+    (TRAINER, "GET", "/people/teachers/{other_teacher_id}", None),
     (HOST, "GET", "/studio/pushes/{other_push}", None),
     (HOST, "GET", "/studios/cases/{foreign_case}", None),
     (HOST, "GET", "/studio/push?case_id={foreign_case}", None),

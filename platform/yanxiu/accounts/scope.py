@@ -94,6 +94,40 @@ def reach_root(session: Session, account: Account) -> int | None:
     return root
 
 
+def region_ancestry(session: Session, region_id: int) -> list[int]:
+    """``region_id`` and every region above it, nearest first."""
+    parents: dict[int, int | None] = {
+        int(rid): parent for rid, parent in session.execute(select(Region.id, Region.parent_id))
+    }
+    chain, seen = [], set()
+    current: int | None = region_id
+    while current is not None and current not in seen:
+        chain.append(current)
+        seen.add(current)
+        current = parents.get(current)
+    return chain
+
+
+def overseers(session: Session, person: User, roles: Collection[Role]) -> list[User]:
+    """Active staff of ``roles`` whose scope covers ``person`` (the inverse of the rule below:
+    a trainer's or admin's region is the person's home region or one above it). Hosts reach by
+    city, so they are not asked here."""
+    home = home_region(session, account=person)
+    if home is None:
+        return []
+    wanted = [r for r in roles if r in (Role.TRAINER, Role.ADMIN)]
+    query = (
+        select(User)
+        .where(
+            User.role.in_(wanted),
+            User.is_active.is_(True),
+            User.region_id.in_(region_ancestry(session, home)),
+        )
+        .order_by(User.id)
+    )
+    return list(session.scalars(query))
+
+
 @dataclass(frozen=True)
 class Scope:
     """The people one user may see (see the module docstring for the rule)."""

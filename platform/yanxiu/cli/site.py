@@ -71,10 +71,11 @@ def demo_logins() -> None:
     from yanxiu.db import session_scope
     from yanxiu.runtime import get_session_factory
     from yanxiu.seed.demo import demo_logins as logins
+    from yanxiu.seed.demo import featured_logins
 
     settings = get_settings()
     with session_scope(get_session_factory(settings)) as session:
-        rows = logins(session)
+        rows = logins(session, featured_logins(settings.content_dir))
     if not rows:
         typer.echo("no demo accounts (run `yanxiu init --demo`)")
         return

@@ -31,12 +31,12 @@ class Base(DeclarativeBase):
     }
 
 
-def str_enum(enum_cls: type[enum.StrEnum]) -> Enum:
+def str_enum(enum_cls: type[enum.StrEnum], length: int = 16) -> Enum:
     """A portable enum column that stores the member *values* ("online"), not names."""
     return Enum(
         enum_cls,
         native_enum=False,
-        length=16,
+        length=length,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )

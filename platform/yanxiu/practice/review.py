@@ -41,6 +41,7 @@ from yanxiu.practice.models import (
     PracticeRecord,
     ReviewDecision,
 )
+from yanxiu.practice.notices import tell_teacher_reviewed, tell_trainers_contested
 from yanxiu.practice.service import (
     DECISION_LABELS,
     IN_QUEUE,
@@ -221,6 +222,7 @@ def review_diagnosis(
         report=final_report if decision != ReviewDecision.REJECT else None, comment=comment.strip(),
     )  # fmt: skip
     session.add(row)
+    was_contested = diagnosis.status == DiagnosisStatus.CONTESTED
     diagnosis.status = {
         ReviewDecision.ACCEPT: DiagnosisStatus.ACCEPTED,
         ReviewDecision.EDIT: DiagnosisStatus.EDITED,
@@ -229,6 +231,7 @@ def review_diagnosis(
     session.flush()
     record_audit(session, actor_id=reviewer.id, action=f"diagnosis.{decision.value}", entity="diagnosis",
                  entity_id=diagnosis.id, detail={"scores": final_scores, "comment": comment})  # fmt: skip
+    tell_teacher_reviewed(session, diagnosis, row, was_contested=was_contested)
     return row
 
 
@@ -306,6 +309,7 @@ def contest_diagnosis(
     session.flush()
     record_audit(session, actor_id=teacher.id, action="diagnosis.contest", entity="diagnosis",
                  entity_id=diagnosis.id, detail={"comment": comment})  # fmt: skip
+    tell_trainers_contested(session, diagnosis, row)
     return row
 
 

@@ -15,8 +15,10 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
@@ -107,11 +109,25 @@ def roster_hash(roster: dict[str, Any]) -> str:
     ).hexdigest()
 
 
-def demo_logins(session: Session) -> list[tuple[str, str, str]]:
-    """One account per role to show on start-up (the first of each role)."""
+def featured_logins(content_dir: Path) -> list[str]:
+    """The usernames the roster names to print (``demo_logins`` in content/demo/roster.yaml)."""
+    path = content_dir / "demo" / "roster.yaml"
+    roster = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    names = (roster or {}).get("demo_logins") or []
+    return [str(n) for n in names]
+
+
+def demo_logins(session: Session, featured: list[str] | None = None) -> list[tuple[str, str, str]]:
+    """One account per role to show on start-up: the roster's featured logins when given (they
+    complete each other's loops), else the first account of each role."""
     out = []
+    chosen = {
+        u.role: u for u in session.scalars(select(User).where(User.username.in_(featured or [])))
+    }
     for role in (Role.ADMIN, Role.TRAINER, Role.HOST, Role.TEACHER):
-        user = session.scalar(select(User).where(User.role == role).order_by(User.id))
+        user = chosen.get(role) or session.scalar(
+            select(User).where(User.role == role).order_by(User.id)
+        )
         if user is not None:
             where = user.school.name if user.school else (user.region.name if user.region else "")
             out.append((role.value, user.username, f"{user.display_name}（{where}）"))
@@ -274,7 +290,7 @@ def seed_demo(
     summary.credits = _count_credits(session)
     seed_practice_demo(session, content)  # practice records, reviews and a contest
     set_meta(session, DEMO_MARKER, roster_hash(roster))
-    summary.logins = demo_logins(session)
+    summary.logins = demo_logins(session, list(roster.get("demo_logins") or []))
     return summary
 
 

@@ -63,6 +63,8 @@ from yanxiu.accounts.scope import Scope
 from yanxiu.audit.service import record_audit
 from yanxiu.catalog.models import Competency
 from yanxiu.errors import Invalid
+from yanxiu.notifications.models import NotificationKind
+from yanxiu.notifications.service import notify
 from yanxiu.search.embed import Embedder
 from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.studios.models import CaseResource, Push, PushDelivery, Studio, StudioMember
@@ -669,4 +671,10 @@ def create_push(
     record_audit(session, actor_id=host.id, action="studio.push", entity="push", entity_id=push.id,
                  detail={"studio": studio.code, "case": case.code, "teachers": len(fresh),
                          "skipped": len(chosen) - len(fresh)})  # fmt: skip
+    for teacher_id in fresh:
+        notify(
+            session, user_id=teacher_id, kind=NotificationKind.CASE_PUSHED,
+            title=f"{studio.name}向您推送了案例《{case.title}》", body=note,
+            link=f"/studios/cases/{case.id}", event_key=f"push:{push.id}", at=when,
+        )  # fmt: skip
     return PushResult(push, created=True, delivered=len(fresh), skipped=len(chosen) - len(fresh))

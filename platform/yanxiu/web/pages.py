@@ -83,19 +83,23 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("/checkin", "线下签到"),
         ("/practice", "教学实践"),
         ("/studios", "名师工作室"),
+        ("/teacher/ledger", "学时台账"),
+        ("/notifications", "消息"),
     ],
-    Role.HOST: [("/studio", "工作室控制台"), ("/courses", "课程")],
+    Role.HOST: [("/studio", "工作室控制台"), ("/courses", "课程"), ("/notifications", "消息")],
     Role.TRAINER: [
         ("/trainer", "培训工作台"),
         ("/review", "审核队列"),
         ("/trainer/programs", "培训项目"),
         ("/courses", "课程"),
+        ("/notifications", "消息"),
     ],
     Role.ADMIN: [
         ("/admin", "达标看板"),
         ("/admin/catalog", "课程目录"),
         ("/admin/policy", "学时政策"),
         ("/jobs", "后台任务"),
+        ("/notifications", "消息"),
     ],
 }
 
@@ -139,23 +143,28 @@ def nav_current(user: object, path: str) -> str | None:
 
 
 def nav_badges(request: Request, user: object) -> dict[str, int]:
-    """Counts shown next to navigation links: a teacher's unread pushed cases, a trainer's
-    review queue."""
+    """Counts shown next to navigation links: everyone's unread messages, a teacher's unread
+    pushed cases, a trainer's review queue."""
     from yanxiu.accounts.models import User
     from yanxiu.practice.review import review_queue
+    from yanxiu.reports.inbox import unread
     from yanxiu.studios.service import unread_count
 
     role = getattr(user, "role", None)
     user_id = int(getattr(user, "id", 0))
+    if not isinstance(role, Role):
+        return {}
+    counts: dict[str, int] = {}
     with session_scope(request.app.state.services.session_factory) as session:
+        counts["/notifications"] = unread(
+            session, user_id=user_id, role=role, now=datetime.now(UTC)
+        )
         if role == Role.TEACHER:
-            unread = unread_count(session, user_id)
-            return {"/studios": unread} if unread else {}
+            counts["/studios"] = unread_count(session, user_id)
         if role == Role.TRAINER:  # diagnoses waiting for this trainer's review
             reviewer = session.get(User, user_id)
-            waiting = len(review_queue(session, reviewer=reviewer)) if reviewer else 0
-            return {"/review": waiting} if waiting else {}
-    return {}
+            counts["/review"] = len(review_queue(session, reviewer=reviewer)) if reviewer else 0
+    return {href: n for href, n in counts.items() if n}
 
 
 def install_page_helpers(app: FastAPI, templates: Jinja2Templates) -> None:

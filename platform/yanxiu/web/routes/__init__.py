@@ -13,7 +13,9 @@ from yanxiu.web.routes import (
     checkin,
     courses,
     jobs,
+    notifications,
     paths,
+    people,
     practice,
     review,
     search,
@@ -38,6 +40,8 @@ AREAS = (
     trainer,
     admin,
     jobs,
+    notifications,
+    people,
 )
 
 

@@ -24,8 +24,10 @@ from yanxiu.reports.dashboard import (
     training_path_section,
 )
 from yanxiu.reports.personal_data import export_personal_data
+from yanxiu.reports.teacher_record import own_ledger
 from yanxiu.web.deps import ServicesDep, SessionDep, TeacherUser
 from yanxiu.web.pages import is_htmx, render, render_view, templates_of
+from yanxiu.web.schemas.ledger import LedgerFilters
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
@@ -59,6 +61,18 @@ def training_path(
     )  # fmt: skip
     name = "teacher/_path.html" if is_htmx(request) else "teacher/path.html"
     return render_view(request, name, section, me=me)
+
+
+@router.get("/teacher/ledger", response_class=HTMLResponse)
+def my_ledger(
+    request: Request, q: LedgerFilters, me: TeacherUser, db: SessionDep, services: ServicesDep
+) -> HTMLResponse:
+    """The teacher's whole ledger, filtered by cycle year and category, a page at a time."""
+    ledger = own_ledger(
+        db, teacher_id=me.id, policy=services.policy, today=date.today(), year=q.year_index(),
+        category=q.category or None, page=q.page,
+    )  # fmt: skip
+    return render(request, "teacher/ledger.html", {"ledger": ledger, "me": me})
 
 
 @router.get("/teacher/export")
