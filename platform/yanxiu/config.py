@@ -6,6 +6,9 @@ import time, so tests can build their own :class:`Settings` and hand them to the
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -15,7 +18,46 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # platform/yanxiu/config.py -> repository root (content/, models/, var/ live there)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-INSECURE_DEV_SECRET = "dev-only-insecure-secret-key-change-me"
+SECRET_FILE = "secret_key"  # under data_dir: the generated secret, kept across restarts
+MIN_SECRET_LENGTH = 32
+# Secrets that were ever written in this repository (the old development default, the example
+# file's placeholder): anyone can read them, so they count as no secret at all.
+PUBLISHED_SECRETS = frozenset(
+    {"dev-only-insecure-secret-key-change-me", "change-me-to-a-long-random-string-of-48-characters"}
+)
+
+
+def weak_secret(secret: str) -> bool:
+    return len(secret) < MIN_SECRET_LENGTH or secret in PUBLISHED_SECRETS
+
+
+def persistent_secret(path: Path) -> str:
+    """The secret stored at ``path``, created (random, readable by the owner only) on first use.
+
+    Several processes may start at once on a fresh install: the first to create the file wins
+    and the others read it, so every worker signs with the same key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text(encoding="utf-8").strip()
+        if secret:
+            return secret
+        raise ValueError(f"{path} is empty: delete it to have a new secret generated") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        secret = secrets.token_urlsafe(48)
+        out.write(secret + "\n")
+    return secret
+
+
+def is_loopback(host: str) -> bool:
+    """Does binding ``host`` keep the server on this machine?"""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -34,7 +76,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path (default) or postgresql://user@host/db",
     )
     secret_key: SecretStr = Field(
-        SecretStr(INSECURE_DEV_SECRET), description="Signs session cookies and CSRF tokens"
+        SecretStr(""),
+        description="Signs session cookies, CSRF tokens and check-in codes; when unset, a random "
+        "secret is generated into <data_dir>/secret_key on first run and kept",
     )
     content_dir: Path = Field(PROJECT_ROOT / "content", description="Reviewed content to load")
     models_dir: Path = Field(PROJECT_ROOT / "models", description="Trained model artifacts")
@@ -70,9 +114,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
+        if not self.secret_key.get_secret_value():
+            self.secret_key = SecretStr(persistent_secret(self.data_dir / SECRET_FILE))
         if self.env == "production":
             secret = self.secret_key.get_secret_value()
-            if secret == INSECURE_DEV_SECRET or len(secret) < 32:
+            if weak_secret(secret):
                 raise ValueError(
                     "YANXIU_SECRET_KEY must be set to a random value of at least 32 characters "
                     "in production (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"

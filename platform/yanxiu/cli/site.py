@@ -93,9 +93,21 @@ def serve(
     """Serve the web application."""
     import uvicorn
 
+    from yanxiu.config import is_loopback, weak_secret
+
     settings = get_settings()
+    bind = host or settings.host
+    if not is_loopback(bind) and weak_secret(settings.secret_key.get_secret_value()):
+        typer.echo(
+            f"拒绝在 {bind} 上提供服务：YANXIU_SECRET_KEY 太短或是公开过的示例值，任何人都能伪造登录会话。"
+            "请删除该设置（将自动生成随机密钥保存在 var/secret_key），或设为至少 32 个字符的随机字符串。\n"
+            f"Refusing to serve on {bind}: YANXIU_SECRET_KEY is weak or published; unset it "
+            "(a random one is generated into var/secret_key) or set a random string of 32+ characters.",
+            err=True,
+        )
+        raise typer.Exit(2)
     uvicorn.run(
-        "yanxiu.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+        "yanxiu.app:create_app", factory=True, host=bind, port=port or settings.port,
         log_level=settings.log_level.lower(),
     )  # fmt: skip
 
