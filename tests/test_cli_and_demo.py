@@ -95,7 +95,7 @@ def test_demo_is_deterministic(demo_db, tmp_path):
 def test_demo_has_every_role_and_varied_compliance(demo_db):
     result = invoke(demo_db, "demo-logins")
     assert result.exit_code == 0
-    for username in ("admin", "trainer.linjiang", "host.zhoumin", "t001"):
+    for username in ("admin", "trainer.linjiang", "host.zhoumin", "t112"):
         assert username in result.output
     with demo_db.factory() as s:
         roles = set(s.scalars(select(User.role)))
