@@ -19,6 +19,7 @@ from yanxiu.cli.app import (
 )
 from yanxiu.config import get_settings
 from yanxiu.errors import InputError
+from yanxiu.spreadsheet import csv_writer
 
 
 @app.command()
@@ -182,7 +183,6 @@ def report_compliance(
     ] = None,
 ) -> None:
     """Compliance with the credit policy per teacher, school or county, as CSV."""
-    import csv
     import io
 
     from yanxiu.credits.policy import load_policies
@@ -206,9 +206,9 @@ def report_compliance(
             raise fail(ValueError("--by must be teacher, school or county"))
     buf = io.StringIO()
     if dicts:
-        writer = csv.DictWriter(buf, fieldnames=list(dicts[0]))
-        writer.writeheader()
-        writer.writerows(dicts)
+        writer = csv_writer(buf)
+        writer.writerow(dicts[0])
+        writer.writerows(d.values() for d in dicts)
     if output:
         output.write_text("\ufeff" + buf.getvalue(), encoding="utf-8")
         typer.echo(f"wrote {len(dicts)} rows to {output}", err=True)

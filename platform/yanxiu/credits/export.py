@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from collections.abc import Iterable, Iterator
@@ -10,6 +9,7 @@ from typing import Any
 
 from yanxiu.credits.ledger import LedgerEntry
 from yanxiu.credits.models import CreditSource
+from yanxiu.spreadsheet import BOM, csv_writer
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 VERBS = {
@@ -39,8 +39,8 @@ def iso_duration(hours: float) -> str:
 def ledger_csv(entries: Iterable[LedgerEntry], people: dict[int, tuple[str, str, str]]) -> str:
     """All records, voided ones included and marked, as CSV (UTF-8 with BOM for Excel)."""
     buf = io.StringIO()
-    buf.write("\ufeff")
-    writer = csv.writer(buf)
+    buf.write(BOM)
+    writer = csv_writer(buf)
     writer.writerow(CSV_COLUMNS)
     for e in entries:
         username, name, school = people.get(e.teacher_id, ("", "", ""))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import threading
 from collections import Counter, OrderedDict, defaultdict
@@ -25,6 +24,7 @@ from yanxiu.credits.compliance import (
 from yanxiu.credits.ledger import LedgerEntry, ledger_entries
 from yanxiu.credits.models import CreditRecord, CreditReview, CreditSource, CreditVoid, ReviewState
 from yanxiu.credits.policy import CreditPolicy
+from yanxiu.spreadsheet import BOM, csv_writer
 
 
 @dataclass
@@ -351,8 +351,8 @@ def compliance_csv(rows: list[TeacherRow], *, level: str) -> str:
     """Compliance at ``teacher``, ``school`` or ``county`` level as CSV, UTF-8 with a BOM
     (so Excel opens the Chinese headers correctly)."""
     buf = io.StringIO()
-    buf.write("\ufeff")
-    writer = csv.writer(buf)
+    buf.write(BOM)
+    writer = csv_writer(buf)
     if level == "teacher":
         writer.writerow(TEACHER_COLUMNS.values())
         for r in rows:
