@@ -3,15 +3,24 @@
 - A :class:`~yanxiu.errors.DomainError` raised by a service becomes 404 / 403 / 409 / 422 by
   its kind (never by its text): JSON ``{"detail": message, "fields": {...}}`` under ``/api/``,
   a Chinese error page elsewhere (a fragment for htmx).
-- HTTP errors raised by the framework (unknown URL, body too large, bad parameters) get the
-  same Chinese pages on HTML routes; the API keeps FastAPI's JSON.
+- HTTP errors raised by the framework (unknown URL, body too large) get the same Chinese pages
+  on HTML routes; the API keeps FastAPI's JSON.
+- A query or path parameter that does not validate is explained in Chinese (which parameter,
+  what it should be): a 422 page on HTML routes; the API keeps pydantic's list in ``detail`` and
+  adds a Chinese ``message``.
+- Input that no query can hold (an id beyond 64 bits, a date past year 9999, text with lone
+  surrogates) is refused as 404 / 422 rather than failing as a 500.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yanxiu.errors import (
@@ -68,6 +77,49 @@ def error_page(request: Request, status: int, detail: str) -> Response:
     return render(request, name, context, status_code=status)
 
 
+MAX_ID = 2**63 - 1  # the largest id a database column holds
+
+# pydantic's error types, as people read them ({…} are the error's context values)
+VALIDATION_TEXT = {
+    "missing": "不能为空",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为“是”或“否”",
+    "greater_than_equal": "应不小于 {ge}",
+    "greater_than": "应大于 {gt}",
+    "less_than_equal": "应不大于 {le}",
+    "less_than": "应小于 {lt}",
+    "string_too_long": "最多 {max_length} 个字符",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_pattern_mismatch": "格式不正确",
+    "literal_error": "取值应为 {expected}",
+    "enum": "取值应为 {expected}",
+    "date_parsing": "应为日期，如 2026-09-01",
+    "date_from_datetime_parsing": "应为日期，如 2026-09-01",
+    "datetime_parsing": "应为日期时间，如 2026-09-01T08:30",
+    "too_long": "最多 {max_length} 项",
+    "json_invalid": "不是有效的 JSON",
+    "model_attributes_type": "格式不正确",
+    "dict_type": "应为 JSON 对象",
+    "list_type": "应为列表",
+}
+WHERE = {"query": "查询参数", "path": "地址中的", "body": "提交的", "header": "请求头"}
+
+
+def explain(error: dict[str, Any]) -> str:
+    """One validation error in Chinese: where it is and what the value should be."""
+    loc = [str(part) for part in error.get("loc", ())]
+    where = WHERE.get(loc[0], "") if loc else ""
+    name = ".".join(loc[1:]) or (loc[0] if loc else "")
+    template = VALIDATION_TEXT.get(str(error.get("type", "")), "不正确")
+    try:
+        text = template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError):
+        text = "不正确"
+    return f"{where}“{name}”{text}"
+
+
 def install_error_pages(app: FastAPI) -> None:
     async def on_domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
@@ -90,6 +142,54 @@ def install_error_pages(app: FastAPI) -> None:
             detail = "上传的内容超过了服务器允许的大小，请压缩或拆分后重试。"
         return error_page(request, exc.status_code, detail)
 
+    async def on_invalid_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        reasons = [explain(e) for e in exc.errors()]
+        if is_api(request):
+            response = await request_validation_exception_handler(request, exc)
+            return JSONResponse(
+                {
+                    "detail": exc.errors() and _json_safe(exc.errors()),
+                    "message": "；".join(reasons),
+                },
+                status_code=response.status_code,
+            )
+        return error_page(request, 422, "；".join(reasons) + "。请检查链接或刷新页面后重试。")
+
+    async def on_out_of_range(request: Request, exc: Exception) -> Response:
+        """An id no table can hold is an id that does not exist; any other value out of range
+        (a date past 9999, a number too large for a column) is bad input."""
+        ids = [v for v in request.path_params.values() if isinstance(v, str) and v.isdigit()]
+        if any(int(v) > MAX_ID for v in ids):
+            status, message = 404, "您访问的内容不存在。"
+        else:
+            status, message = 422, "输入的数值、日期或文字超出了允许的范围，请检查后重试。"
+        if is_api(request):
+            return JSONResponse({"detail": message}, status_code=status)
+        return error_page(request, status, message)
+
+    async def on_unencodable(request: Request, exc: Exception) -> Response:
+        message = "提交的文字中含有无法保存的字符（如不成对的代理字符），请删除后重试。"
+        if is_api(request):
+            return JSONResponse({"detail": message}, status_code=422)
+        return error_page(request, 422, message)
+
     app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_invalid_request)
+    app.add_exception_handler(OverflowError, on_out_of_range)
+    app.add_exception_handler(DataError, on_out_of_range)
+    app.add_exception_handler(UnicodeEncodeError, on_unencodable)
     # Starlette's class, so unknown URLs (404) and oversized bodies (413) get pages too.
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+def _json_safe(errors: Any) -> Any:
+    """pydantic's errors with their inputs made JSON-safe (an input may hold lone surrogates or
+    other values JSON cannot carry)."""
+    from fastapi.encoders import jsonable_encoder
+
+    safe = jsonable_encoder(errors)
+    for error in safe if isinstance(safe, list) else []:
+        if isinstance(error, dict) and isinstance(error.get("input"), str):
+            error["input"] = error["input"].encode("utf-8", "replace").decode("utf-8")
+    return safe
