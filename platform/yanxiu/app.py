@@ -17,6 +17,7 @@ from yanxiu.services import Services
 from yanxiu.web.auth import install_auth
 from yanxiu.web.errors import install_error_pages
 from yanxiu.web.frontend import frontend_dir
+from yanxiu.web.headers import install_security_headers
 from yanxiu.web.pages import install_page_helpers
 from yanxiu.web.routes import all_routers
 
@@ -37,8 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         services.close()
 
-    app = FastAPI(title="Yanxiu 研修 API", version=__version__, lifespan=lifespan, docs_url="/api/docs",
-                  openapi_url="/api/v1/openapi.json")  # fmt: skip
+    # FastAPI's own docs pages load Swagger and ReDoc from a CDN: ours serve them locally
+    app = FastAPI(title="Yanxiu 研修 API", version=__version__, lifespan=lifespan, docs_url=None,
+                  redoc_url=None, openapi_url="/api/v1/openapi.json")  # fmt: skip
     app.state.services = services
     web = frontend_dir()
     templates = Jinja2Templates(directory=web / "templates")
@@ -47,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_auth(app, settings=settings, factory=services.session_factory, templates=templates)
     install_page_helpers(app, templates)
     install_error_pages(app)
+    # CSP and friends on every response; the API docs from the pinned package, not a CDN
+    install_security_headers(app, docs=True)
     for router in all_routers():
         app.include_router(router)
     return app

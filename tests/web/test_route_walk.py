@@ -88,8 +88,6 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/health"): public(),
     ("GET", "/api/v1/openapi.json"): public(),
     ("GET", "/api/docs"): public(),
-    ("GET", "/docs/oauth2-redirect"): public(),
-    ("GET", "/redoc"): public(),
     ("GET", "/api/v1/search"): only(*ANY, query="q=课堂提问"),
     ("GET", "/api/v1/teachers/{teacher}/path"): only(*VIEWERS),
     # -- teacher workspace
