@@ -142,6 +142,7 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/studios/inbox"): only(TEACHER),
     ("GET", "/studios/cases/{case_id}"): only(*READERS),
     ("POST", "/studios/cases/{case_id}/complete"): only(TEACHER),
+    ("POST", "/studios/cases/{case_id}/opened"): only(TEACHER, ok=(204,)),
     ("GET", "/studios/{studio_id}"): only(*READERS),
     ("POST", "/studios/{studio_id}/join"): only(TEACHER),
     ("GET", "/studio"): only(HOST),

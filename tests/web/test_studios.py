@@ -154,10 +154,19 @@ def test_inbox_open_once_and_complete(fresh_site) -> None:
             s.expunge(row)
             return row
 
+    # reading the page (or a prefetch of it) changes nothing; the page then says it was shown
+    assert delivery().opened_at is None
+    assert f'hx-post="/studios/cases/{case_id}/opened"' in page.text
+    assert client.post(f"/studios/cases/{case_id}/opened").status_code == 403  # CSRF
+    token = {"X-CSRF-Token": form_token(page.text)}
+    assert client.post(f"/studios/cases/{case_id}/opened", headers=token).status_code == 204
     first = delivery().opened_at
     assert first is not None and delivery().completed_at is None
-    client.get(f"/studios/cases/{case_id}")
+    client.post(f"/studios/cases/{case_id}/opened", headers=token)
     assert delivery().opened_at == first  # set once
+    assert (
+        "hx-post" not in client.get(f"/studios/cases/{case_id}").text.split("case-status")[0][-200:]
+    )
     assert client.get("/api/v1/studios/inbox").json()["unread"] == unread_before - 1
 
     assert client.post(f"/studios/cases/{case_id}/complete").status_code == 403  # CSRF
@@ -360,7 +369,11 @@ def test_push_wizard_ranks_by_need_and_the_push_reaches_the_inbox(fresh_site) ->
     teacher = fresh_site.client(needy)
     inbox = teacher.get("/studios/inbox")
     assert "请重点看追问" in inbox.text and f"/studios/cases/{case_id}" in inbox.text
-    assert teacher.get(f"/studios/cases/{case_id}").status_code == 200  # a recipient, not a member
+    shown = teacher.get(f"/studios/cases/{case_id}")  # a recipient, not a member
+    assert shown.status_code == 200
+    opened = teacher.post(f"/studios/cases/{case_id}/opened",
+                          headers={"X-CSRF-Token": form_token(shown.text)})  # fmt: skip
+    assert opened.status_code == 204  # what the page sends once it is shown
     page = host.get(f"/studio/pushes/{push_id}")
     assert page.status_code == 200 and "data-chart=" in page.text and "分学校情况" in page.text
     text = _text(page.text)

@@ -101,13 +101,12 @@ def readable_case(session: Session, viewer: Account, case_id: int) -> CaseResour
     return case
 
 
-def open_case(session: Session, viewer: Account, case_id: int) -> CaseView:
-    """A case to read. A teacher opening a case pushed to them marks the delivery opened."""
+def case_view(session: Session, viewer: Account, case_id: int) -> CaseView:
+    """A case to read (reading it changes nothing: see :func:`open_case`)."""
     case = readable_case(session, viewer, case_id)
     is_teacher = viewer.role == Role.TEACHER
     deliveries: list[PushDelivery] = []
     if is_teacher:
-        service.mark_opened(session, teacher_id=viewer.id, case_id=case.id)
         deliveries = service.my_deliveries(session, viewer.id, case.id)
     blocks = service.case_blocks(case)
     studio = session.get(Studio, case.studio_id)
@@ -121,6 +120,14 @@ def open_case(session: Session, viewer: Account, case_id: int) -> CaseView:
         kind_label=service.KIND_LABELS.get(case.kind.value, case.kind.value),
         turns=service.transcript_stats(blocks), is_teacher=is_teacher,
     )  # fmt: skip
+
+
+def open_case(session: Session, teacher: Account, case_id: int) -> bool:
+    """The teacher opened a case pushed to them: the delivery counts as read (once). An explicit
+    request the case page sends when it is shown, so a link prefetch or a crawler following
+    ``GET /studios/cases/{id}`` never marks anything read."""
+    case = readable_case(session, teacher, case_id)
+    return service.mark_opened(session, teacher_id=teacher.id, case_id=case.id)
 
 
 def complete_case(session: Session, teacher: Account, case_id: int) -> bool:

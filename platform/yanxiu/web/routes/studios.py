@@ -43,8 +43,14 @@ def inbox_page(request: Request, me: TeacherUser, db: SessionDep) -> Response:
 
 @router.get("/studios/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: int, me: StudioReader, db: SessionDep) -> Response:
-    # Opening a pushed case marks it read (for now: a GET that writes; see views.open_case).
-    return render_view(request, "studios/case.html", views.open_case(db, me, case_id))
+    return render_view(request, "studios/case.html", views.case_view(db, me, case_id))
+
+
+@router.post("/studios/cases/{case_id}/opened")
+def case_opened(case_id: int, me: TeacherUser, db: SessionDep) -> Response:
+    """Sent by the case page once it is shown (htmx): a pushed delivery counts as read."""
+    views.open_case(db, me, case_id)
+    return Response(status_code=204)
 
 
 @router.post("/studios/cases/{case_id}/complete")
