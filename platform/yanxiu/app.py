@@ -20,6 +20,7 @@ from yanxiu.web.frontend import frontend_dir
 from yanxiu.web.headers import install_security_headers
 from yanxiu.web.pages import install_page_helpers
 from yanxiu.web.routes import all_routers
+from yanxiu.web.security import DEFAULT_BODY_LIMIT, body_limits
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_pages(app)
     # CSP and friends on every response; the API docs from the pinned package, not a CDN
     install_security_headers(app, docs=True)
-    for router in all_routers():
-        app.include_router(router)
+    routers = all_routers()
+    app.state.body_limits = body_limits(routers)  # what the CSRF check may read, per route
+    for router in routers:  # a route that takes uploads declares its own, larger limit
+        app.include_router(router, max_body_size=DEFAULT_BODY_LIMIT)
     return app

@@ -32,6 +32,7 @@ from yanxiu.accounts.models import Role
 from yanxiu.config import Settings
 from yanxiu.db import session_scope
 from yanxiu.web.security import (
+    DEFAULT_BODY_LIMIT,
     AuthState,
     AuthUser,
     SessionMiddleware,
@@ -182,5 +183,5 @@ def install_auth(
         session.clear()
         return RedirectResponse("/login", status_code=303)
 
-    app.include_router(router)
+    app.include_router(router, max_body_size=DEFAULT_BODY_LIMIT)
     return state

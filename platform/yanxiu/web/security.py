@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -48,7 +49,11 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # A form field (e.g. a pasted transcript) may be this large when the CSRF check reads the form;
 # bigger bodies are the upload routes' business (they answer 413 with a message).
 MAX_FORM_FIELD_BYTES = 16 * 1024 * 1024
+# Every route takes at most this much body unless it declares more (FastAPI's max_body_size on
+# the route: the upload routes); the CSRF check reads no more than the route would accept.
+DEFAULT_BODY_LIMIT = 1024 * 1024
 CSRF_FAILED = "安全校验失败：请求缺少有效的 CSRF 令牌。请刷新页面后重试。"
+TOO_LARGE = "提交的内容超过了服务器允许的大小，请压缩或拆分后重试。"
 
 # Login throttling (see LoginThrottle)
 MAX_FAILURES_PER_USERNAME = 5
@@ -291,9 +296,13 @@ class SessionMiddleware:
         state["session"], state["user"], state["auth"] = session, user, self.state
 
         if scope["method"] in UNSAFE_METHODS:
-            ok, receive = await self._check_csrf(scope, receive, session)
+            try:
+                ok, receive = await self._check_csrf(scope, receive, session)
+            except BodyTooLarge:
+                await self._refuse(scope, 413, TOO_LARGE)(scope, receive, send)
+                return
             if not ok:
-                await self._forbidden(scope)(scope, receive, send)
+                await self._refuse(scope, 403, CSRF_FAILED)(scope, receive, send)
                 return
 
         async def send_with_cookie(message: Message) -> None:
@@ -314,14 +323,23 @@ class SessionMiddleware:
         supplied = headers.get(CSRF_HEADER)
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         if supplied is None and ctype in FORM_TYPES:
-            # Read the whole body, pick the form field, then replay the body to the route.
+            # Read the body (no more than the route accepts), pick the form field, then replay
+            # the body to the route.
+            limit = route_body_limit(scope)
+            declared = headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise BodyTooLarge
             chunks: list[bytes] = []
-            more = True
+            size, more = 0, True
             while more:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     break
-                chunks.append(message.get("body", b""))
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:  # a lying or absent Content-Length: stop at the limit
+                    raise BodyTooLarge
+                chunks.append(chunk)
                 more = message.get("more_body", False)
             body = b"".join(chunks)
             replayed = False
@@ -350,16 +368,50 @@ class SessionMiddleware:
         )
         return ok, receive
 
-    def _forbidden(self, scope: Scope) -> Response:
+    def _refuse(self, scope: Scope, status: int, reason: str) -> Response:
         if wants_json(scope):
-            return JSONResponse({"detail": CSRF_FAILED}, status_code=403)
+            return JSONResponse({"detail": reason}, status_code=status)
         page = (
             '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
             "<title>请求被拒绝 · 研修 Yanxiu</title></head><body><main>"
-            f'<h1>请求被拒绝</h1><p role="alert">{escape(CSRF_FAILED)}</p>'
+            f'<h1>请求被拒绝</h1><p role="alert">{escape(reason)}</p>'
             '<p><a href="/">返回首页</a></p></main></body></html>'
         )
-        return HTMLResponse(page, status_code=403)
+        return HTMLResponse(page, status_code=status, headers={"connection": "close"})
+
+
+class BodyTooLarge(Exception):
+    """The request body is larger than its route accepts (answered 413 before reading on)."""
+
+
+@dataclass(frozen=True)
+class BodyLimit:
+    """A route that accepts more body than the default (its FastAPI ``max_body_size``)."""
+
+    methods: frozenset[str]
+    path: re.Pattern[str]
+    limit: int
+
+
+def body_limits(routers: Iterable[Any]) -> list[BodyLimit]:
+    """The routes of ``routers`` that declare their own body limit (read before inclusion)."""
+    return [
+        BodyLimit(frozenset(route.methods or ()), route.path_regex, int(route.max_body_size))
+        for router in routers
+        for route in router.routes
+        if getattr(route, "max_body_size", None) is not None
+    ]
+
+
+def route_body_limit(scope: Scope) -> int:
+    """The most body the route this request goes to accepts: its own limit, else
+    :data:`DEFAULT_BODY_LIMIT` (the limits are kept on ``app.state.body_limits``)."""
+    app = scope.get("app")
+    limits: list[BodyLimit] = getattr(getattr(app, "state", None), "body_limits", [])
+    for rule in limits:
+        if scope.get("method") in rule.methods and rule.path.match(scope.get("path", "")):
+            return rule.limit
+    return DEFAULT_BODY_LIMIT
 
 
 # -- template helpers (Jinja globals; they read the request from the template context)

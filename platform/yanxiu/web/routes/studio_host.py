@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from yanxiu.catalog.schema import STAGES, SUBJECTS
 from yanxiu.errors import Invalid
+from yanxiu.practice.parse import MAX_BYTES
 from yanxiu.studios import console, service
 from yanxiu.studios import push as pushes
 from yanxiu.studios.console import AudienceQuery, WizardFilters, int_or_none
@@ -72,7 +73,7 @@ class CaseFields(BaseModel):
         return service.CaseDraft(**fields, competencies=self.competencies[:50])
 
 
-@router.post("/studio/cases")
+@router.post("/studio/cases", max_body_size=2 * MAX_BYTES)  # a case file of up to 2 MB
 async def publish_case(
     request: Request,
     me: HostUser,
