@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from tests.web.conftest import Site
 from yanxiu.web.security import DEFAULT_BODY_LIMIT
@@ -38,7 +39,10 @@ def _post(site: Site, path: str, chunks: int, *, declared: int | None = None) ->
         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
         "headers": headers, "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
     }  # fmt: skip
-    asyncio.run(site.app(scope, receive, send))
+    # A thread of its own: a browser test in the same worker may have left Playwright's event
+    # loop running in this thread, and asyncio.run refuses to nest.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, site.app(scope, receive, send)).result()
     return status, pulled
 
 
