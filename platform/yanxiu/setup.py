@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,8 +12,10 @@ from yanxiu.catalog.models import Course
 from yanxiu.catalog.service import SyncCounts, sync_competencies, sync_courses
 from yanxiu.config import Settings
 from yanxiu.content import Content, load_content
+from yanxiu.credits.policy import load_policies
 from yanxiu.db import migrate, session_scope
 from yanxiu.errors import InputError, Problem
+from yanxiu.reports import snapshot
 from yanxiu.runtime import get_engine, get_session_factory
 from yanxiu.seed.demo import DemoSummary, seed_demo
 
@@ -43,6 +46,10 @@ def initialise(settings: Settings, *, demo: bool, progress: bool = True) -> Init
                 password=settings.demo_password.get_secret_value(),
                 progress=progress,
             )
+    # The dashboards read per-teacher summaries; take them now (a job refreshes them nightly).
+    with session_scope(factory) as session:
+        policy = load_policies(settings.content_dir / "policies")[settings.policy]
+        snapshot.refresh(session, policy=policy, today=date.today())
     return InitResult(content, counts, summary)
 
 

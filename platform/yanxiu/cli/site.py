@@ -171,6 +171,33 @@ def export_ledger(
         sys.stdout.write(text)
 
 
+@report_app.command("refresh")
+def report_refresh(
+    today: Annotated[str | None, typer.Option(help="As of this date (YYYY-MM-DD)")] = None,
+) -> None:
+    """Recompute every teacher's compliance snapshot (what the dashboards aggregate).
+
+    Run it nightly (cron or the job queue) and after a bulk import; between refreshes the
+    dashboards compute changed teachers fresh, so figures are always exact."""
+    from tqdm import tqdm
+
+    from yanxiu.credits.policy import load_policies
+    from yanxiu.reports import snapshot
+    from yanxiu.runtime import get_session_factory
+
+    settings = get_settings()
+    policy = load_policies(settings.content_dir / "policies")[settings.policy]
+    as_of = date.fromisoformat(today) if today else date.today()
+    with get_session_factory(settings)() as session, tqdm(desc="学时快照", unit="人") as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        done = snapshot.refresh(session, policy=policy, today=as_of, progress=advance)
+    typer.echo(f"refreshed {done} teachers' compliance as of {as_of.isoformat()}")
+
+
 @report_app.command("compliance")
 def report_compliance(
     by: Annotated[str, typer.Option(help="teacher, school or county")] = "teacher",

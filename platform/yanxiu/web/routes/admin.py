@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from yanxiu.catalog.import_job import ACCEPTED_SUFFIXES, MAX_UPLOAD_BYTES, start_catalog_import
 from yanxiu.catalog.overview import catalog_stats, recent_imports
@@ -29,6 +29,7 @@ from yanxiu.reports.admin_dashboard import (
 )
 from yanxiu.reports.compliance import STATUS_COLOURS, STATUS_ORDER
 from yanxiu.web.deps import AdminUser, ScopeDep, ServicesDep, SessionDep
+from yanxiu.web.errors import MAX_ID
 from yanxiu.web.pages import flash, render, render_view
 
 router = APIRouter(include_in_schema=False)
@@ -82,17 +83,19 @@ def compliance_export(
     services: ServicesDep,
     db: SessionDep,
     level: Literal["teacher", "school", "county"] = Query("teacher"),
+    region: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    """Compliance as CSV for Excel (UTF-8 with BOM), limited to the admin's region."""
+    """Compliance as CSV for Excel (UTF-8 with BOM), limited to the admin's region (or one
+    city or county of it), streamed."""
     csv = export_compliance(
-        db, scope=scope, level=level, policy=services.policy, today=date.today(), actor_id=me.id,
-        region_id=me.region_id,
+        db, session_factory=services.session_factory, scope=scope, level=level,
+        policy=services.policy, today=date.today(), actor_id=me.id, region_id=region,
     )  # fmt: skip
     disposition = (
         f"attachment; filename=\"{csv.ascii_name}\"; filename*=UTF-8''{quote(csv.filename)}"
     )
-    return Response(csv.body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": disposition})  # fmt: skip
+    return StreamingResponse(csv.chunks, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": disposition})  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ catalog
