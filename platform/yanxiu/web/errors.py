@@ -34,6 +34,7 @@ from yanxiu.errors import (
     TooLarge,
     Unavailable,
 )
+from yanxiu.safe_text import ERROR_TYPE, MESSAGE
 from yanxiu.web.pages import is_htmx, render
 
 STATUS_OF: dict[type[DomainError], int] = {
@@ -104,6 +105,7 @@ VALIDATION_TEXT = {
     "model_attributes_type": "格式不正确",
     "dict_type": "应为 JSON 对象",
     "list_type": "应为列表",
+    ERROR_TYPE: MESSAGE,
 }
 WHERE = {"query": "查询参数", "path": "地址中的", "body": "提交的", "header": "请求头"}
 
