@@ -18,7 +18,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "platform" / "yanxiu"
 
 # Lowest first; a layer is one or more top-level modules or packages of ``yanxiu``.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("__init__", "config", "errors", "jobs", "spreadsheet"),  # foundation: no domain knowledge
+    (
+        "__init__",
+        "config",
+        "errors",
+        "jobs",
+        "safe_text",
+        "spreadsheet",
+    ),  # foundation: no domain knowledge
     ("db",),  # engine, sessions, base, migrations runner
     ("audit",),
     ("accounts",),  # regions, schools, users, passwords, scope (who may see whom)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Role, TeacherProfile, User
 from yanxiu.accounts.security import hash_password
+from yanxiu.safe_text import check_plain
 
 
 def create_user(
@@ -25,6 +26,8 @@ def create_user(
     """Create a user; exactly one of ``password`` and ``password_hash`` is given."""
     if (password is None) == (password_hash is None):
         raise ValueError("give either password or password_hash")
+    check_plain(username, field="username", label="用户名")
+    check_plain(display_name, field="display_name", label="姓名")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValueError(f"username {username!r} is taken")
     user = User(

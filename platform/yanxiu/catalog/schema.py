@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from yanxiu.errors import Problem
+from yanxiu.safe_text import PlainText
 
 CATEGORIES = (
     "师德师风",
@@ -39,7 +40,7 @@ class ResourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: str
-    title: str = Field(min_length=4, max_length=200)
+    title: PlainText = Field(min_length=4, max_length=200)
     summary: str = Field(min_length=10, max_length=600)
     outline: list[str] = Field(min_length=1, max_length=20)
     body: str = ""
@@ -52,7 +53,7 @@ class ResourceIn(BaseModel):
     format: Literal["online", "offline", "hybrid"]
     prerequisites: list[str] = Field(default_factory=list)
     competencies: list[str] = Field(min_length=1, max_length=6)
-    provider: str = Field(min_length=2, max_length=128)
+    provider: PlainText = Field(min_length=2, max_length=128)
     status: Literal["published", "draft", "retired"] = "published"
 
     @field_validator("id")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yanxiu.audit.service import record_audit
@@ -46,7 +47,15 @@ def enrol(
             teacher_id=teacher_id, course_id=course.id, status=EnrolmentStatus.ENROLLED,
             progress=0.0, enrolled_at=when or utcnow(),
         )  # fmt: skip
-        session.add(enrolment)
+        try:
+            with session.begin_nested():  # a concurrent click may have enrolled them already
+                session.add(enrolment)
+                session.flush()
+        except IntegrityError:
+            first = get_enrolment(session, teacher_id, course.id)
+            if first is None:  # pragma: no cover - another constraint failed
+                raise
+            return first  # the first request's enrolment: the outcome the teacher wanted
     elif enrolment.status == EnrolmentStatus.DROPPED:
         enrolment.status, enrolment.dropped_at = EnrolmentStatus.ENROLLED, None
     session.flush()

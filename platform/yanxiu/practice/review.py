@@ -9,12 +9,14 @@ that says why.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from yanxiu.accounts.models import User
 from yanxiu.accounts.scope import Account, Scope
@@ -217,22 +219,47 @@ def review_diagnosis(
             changes["resources"] = _resources_after_edit(diagnosis, weaknesses, find_resources)
         final_report = final_report.model_copy(update=changes)
     final_report = final_report.model_copy(update={"reviewed": True})
+    was_contested = diagnosis.status == DiagnosisStatus.CONTESTED
+    _transition(session, diagnosis, {
+        ReviewDecision.ACCEPT: DiagnosisStatus.ACCEPTED,
+        ReviewDecision.EDIT: DiagnosisStatus.EDITED,
+        ReviewDecision.REJECT: DiagnosisStatus.REJECTED,
+    }[decision], allowed=(diagnosis.status,))  # fmt: skip
     row = DiagnosisReview(
         diagnosis_id=diagnosis.id, reviewer_id=reviewer.id, decision=decision, scores=final_scores,
         report=final_report if decision != ReviewDecision.REJECT else None, comment=comment.strip(),
     )  # fmt: skip
     session.add(row)
-    was_contested = diagnosis.status == DiagnosisStatus.CONTESTED
-    diagnosis.status = {
-        ReviewDecision.ACCEPT: DiagnosisStatus.ACCEPTED,
-        ReviewDecision.EDIT: DiagnosisStatus.EDITED,
-        ReviewDecision.REJECT: DiagnosisStatus.REJECTED,
-    }[decision]
     session.flush()
     record_audit(session, actor_id=reviewer.id, action=f"diagnosis.{decision.value}", entity="diagnosis",
                  entity_id=diagnosis.id, detail={"scores": final_scores, "comment": comment})  # fmt: skip
     tell_teacher_reviewed(session, diagnosis, row, was_contested=was_contested)
     return row
+
+
+def _transition(
+    session: Session,
+    diagnosis: Diagnosis,
+    to: DiagnosisStatus,
+    *,
+    allowed: Collection[DiagnosisStatus],
+) -> None:
+    """Move the diagnosis to ``to`` only if it is still in a state read as ``allowed``.
+
+    One conditional UPDATE: of twenty identical requests at once, the database lets one change
+    the row (PostgreSQL re-checks the condition after the row lock, SQLite serialises writers)
+    and the others find nothing to change and get a conflict, before writing any decision.
+    """
+    changed = session.execute(
+        update(Diagnosis)
+        .where(Diagnosis.id == diagnosis.id, Diagnosis.status.in_(list(allowed)))
+        .values(status=to)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if changed != 1:
+        session.expire(diagnosis, ["status"])
+        raise ReviewConflict(f"该诊断刚刚已{status_label(diagnosis.status)}，请刷新页面查看")
+    set_committed_value(diagnosis, "status", to)
 
 
 def _weaknesses_after_edit(diagnosis: Diagnosis, scores: dict[str, int]) -> list[Weakness]:
@@ -302,10 +329,10 @@ def contest_diagnosis(
         raise ReviewConflict("只能对已审核的诊断提出申诉")
     if not comment.strip():
         raise ReviewInvalid("请写明申诉理由")
+    _transition(session, diagnosis, DiagnosisStatus.CONTESTED, allowed=VISIBLE_TO_TEACHER)
     row = DiagnosisReview(diagnosis_id=diagnosis.id, reviewer_id=teacher.id, decision=ReviewDecision.CONTEST,
                           comment=comment.strip())  # fmt: skip
     session.add(row)
-    diagnosis.status = DiagnosisStatus.CONTESTED
     session.flush()
     record_audit(session, actor_id=teacher.id, action="diagnosis.contest", entity="diagnosis",
                  entity_id=diagnosis.id, detail={"comment": comment})  # fmt: skip

@@ -23,6 +23,7 @@ from yanxiu.practice.diagnosis import ResourceFinder
 from yanxiu.practice.models import Diagnosis, PracticeRecord, RecordKind
 from yanxiu.practice.parse import MAX_BYTES, TranscriptError
 from yanxiu.practice.service import KIND_LABELS, status_label, submit_record
+from yanxiu.safe_text import MESSAGE, has_forbidden
 
 UPLOAD_SUFFIXES: dict[str, tuple[str, ...]] = {
     "transcript": (".txt", ".docx", ".json", ".srt", ".vtt"),
@@ -103,6 +104,8 @@ def submit_upload(
     subject = profile.subjects[0] if profile and profile.subjects else ""
     title = title.strip() or (upload.filename.rsplit(".", 1)[0] if upload.file_field else "")
     title = title or f"{KIND_LABELS[RecordKind(kind)]}（{today}）"
+    if has_forbidden(title):  # typed, or the file's name ("作业\u202efdp.exe")
+        raise UploadRefused(f"标题或文件名{MESSAGE}。")
     try:
         return submit_record(
             session, teacher_id=teacher_id, kind=RecordKind(kind), data=upload.data,

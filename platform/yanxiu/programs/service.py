@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yanxiu.audit.service import record_audit
@@ -14,6 +15,7 @@ from yanxiu.credits.ledger import credit_hours, void_record
 from yanxiu.credits.models import CreditRecord, CreditSource, CreditVoid
 from yanxiu.credits.policy import CreditPolicy
 from yanxiu.db.base import utcnow
+from yanxiu.db.locks import lock_row
 from yanxiu.errors import Malformed
 from yanxiu.programs.models import (
     Attendance,
@@ -134,6 +136,14 @@ def _live_credit(
     return (live[-1] if live else None), len(records)
 
 
+def _attendance(session: Session, session_id: int, teacher_id: int) -> Attendance | None:
+    return session.scalar(
+        select(Attendance).where(
+            Attendance.session_id == session_id, Attendance.teacher_id == teacher_id
+        )
+    )
+
+
 def mark_attendance(
     session: Session,
     *,
@@ -160,24 +170,37 @@ def mark_attendance(
     first_day = session_day(offline_session)
     if today < first_day:
         raise AttendanceError(f"活动将于 {first_day:%Y年%m月%d日} 举行，尚不能记录考勤")
-    existing = session.scalar(
-        select(Attendance).where(
-            Attendance.session_id == offline_session.id, Attendance.teacher_id == teacher_id
-        )
-    )
+    try:  # two trainers (or two clicks) submitting the sheet at once: the first records
+        with session.begin_nested():
+            lock_row(session, OfflineSession, offline_session.id)  # sheets of one session queue
+            existing = _attendance(session, offline_session.id, teacher_id)
+            if existing is None:
+                record_attendance(
+                    session, policy=policy, offline_session=offline_session, teacher_id=teacher_id,
+                    status=status, recorded_by_id=recorded_by_id, method="manual",
+                )  # fmt: skip
+    except IntegrityError:  # PostgreSQL: the other transaction inserted first
+        existing = _attendance(session, offline_session.id, teacher_id)
+        if existing is None:  # pragma: no cover - another constraint failed
+            raise
     if existing is None:
-        record_attendance(
-            session, policy=policy, offline_session=offline_session, teacher_id=teacher_id,
-            status=status, recorded_by_id=recorded_by_id, method="manual",
-        )  # fmt: skip
         outcome: MarkOutcome = "recorded"
         before = None
     elif existing.status == status:
         return "unchanged"
     else:
         before = existing.status.value
-        existing.status, existing.recorded_by_id = status, recorded_by_id
-        existing.method, existing.recorded_at = "manual", utcnow()
+        # only if nobody corrected it since we read it: one correction voids or credits once
+        changed = session.execute(
+            update(Attendance)
+            .where(Attendance.id == existing.id, Attendance.status == existing.status)
+            .values(status=status, recorded_by_id=recorded_by_id, method="manual",
+                    recorded_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
+        session.expire(existing)
+        if changed != 1:
+            return "unchanged"  # a concurrent sheet has just corrected it
         live, n_records = _live_credit(session, offline_session.id, teacher_id)
         if status in ATTENDED and live is None:
             key = attendance_credit_key(offline_session.id, teacher_id)

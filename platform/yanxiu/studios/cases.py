@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from yanxiu.catalog.schema import STAGES, SUBJECTS
+from yanxiu.safe_text import PlainText
 
 TRANSCRIPT_LINE = re.compile(r"^\[(\d\d):(\d\d):(\d\d)\] ?(师|生|生[A-Z0-9]|众生)[：:].+$")
 PLAN_SECTIONS = ("教学目标", "学情分析", "教学重难点", "教学过程", "评价设计", "作业设计")
@@ -21,7 +22,7 @@ class CaseIn(BaseModel):
     id: str = Field(pattern=r"^CASE-\d{3,}$")
     studio: str
     kind: Literal["transcript", "lesson_plan", "reflection"]
-    title: str = Field(min_length=4, max_length=200)
+    title: PlainText = Field(min_length=4, max_length=200)
     stage: Literal[STAGES]  # type: ignore[valid-type]
     subject: Literal[SUBJECTS]  # type: ignore[valid-type]
     grade: str = ""

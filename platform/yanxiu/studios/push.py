@@ -62,6 +62,7 @@ from yanxiu.accounts.models import (
 from yanxiu.accounts.scope import Scope
 from yanxiu.audit.service import record_audit
 from yanxiu.catalog.models import Competency
+from yanxiu.db.locks import lock_row
 from yanxiu.errors import Invalid
 from yanxiu.notifications.models import NotificationKind
 from yanxiu.notifications.service import notify
@@ -646,6 +647,9 @@ def create_push(
     outside = [t for t in chosen if t not in eligible_teacher_ids(session, studio, host)]
     if outside:
         raise PushError(f"有 {len(outside)} 位所选教师不在本工作室的推送范围内，请重新选择。")
+    # Twenty identical submits at once: lock the case, so each reads who already has it only
+    # after the previous push of it committed (one delivery per teacher, however many clicks).
+    lock_row(session, CaseResource, case.id)
     received = already_received(session, case.id)
     fresh = [t for t in chosen if t not in received]
     if not fresh:

@@ -26,6 +26,8 @@ from yanxiu.catalog.schema import STAGES, SUBJECTS
 from yanxiu.catalog.service import SyncCounts
 from yanxiu.db.base import utcnow
 from yanxiu.errors import Conflict, Invalid, NotAllowed, NotFound, TooLarge
+from yanxiu.safe_text import MESSAGE as SAFE_TEXT_MESSAGE
+from yanxiu.safe_text import has_forbidden
 from yanxiu.studios.cases import CaseIn
 from yanxiu.studios.models import CaseKind, CaseResource, Push, PushDelivery, Studio, StudioMember
 
@@ -565,6 +567,9 @@ def validate_case_draft(session: Session, draft: CaseDraft) -> dict[str, str]:
     draft.body = draft.body.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not TITLE_LIMITS[0] <= len(draft.title) <= TITLE_LIMITS[1]:
         errors["title"] = f"标题应为 {TITLE_LIMITS[0]}–{TITLE_LIMITS[1]} 个字。"
+    for name in ("title", "grade", "summary"):
+        if has_forbidden(getattr(draft, name)):
+            errors[name] = f"{SAFE_TEXT_MESSAGE}。"
     if draft.kind not in KIND_LABELS:
         errors["kind"] = "请选择案例类型（课堂实录、教学设计或教学反思）。"
     if draft.stage not in STAGES:

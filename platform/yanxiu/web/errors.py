@@ -8,6 +8,7 @@
 - A query or path parameter that does not validate is explained in Chinese (which parameter,
   what it should be): a 422 page on HTML routes; the API keeps pydantic's list in ``detail`` and
   adds a Chinese ``message``.
+- A unique key met by a request that lost a race to an identical one is 409, never 500.
 - Input that no query can hold (an id beyond 64 bits, a date past year 9999, text with lone
   surrogates) is refused as 404 / 422 rather than failing as a 500.
 """
@@ -20,7 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yanxiu.errors import (
@@ -33,6 +34,7 @@ from yanxiu.errors import (
     TooLarge,
     Unavailable,
 )
+from yanxiu.safe_text import ERROR_TYPE, MESSAGE
 from yanxiu.web.pages import is_htmx, render
 
 STATUS_OF: dict[type[DomainError], int] = {
@@ -103,6 +105,7 @@ VALIDATION_TEXT = {
     "model_attributes_type": "格式不正确",
     "dict_type": "应为 JSON 对象",
     "list_type": "应为列表",
+    ERROR_TYPE: MESSAGE,
 }
 WHERE = {"query": "查询参数", "path": "地址中的", "body": "提交的", "header": "请求头"}
 
@@ -174,7 +177,17 @@ def install_error_pages(app: FastAPI) -> None:
             return JSONResponse({"detail": message}, status_code=422)
         return error_page(request, 422, message)
 
+    async def on_duplicate(request: Request, exc: Exception) -> Response:
+        """The last line behind the services' own handling: a request that lost a race to an
+        identical one (a unique key the service did not expect to meet) is a conflict, not a
+        server error; nothing it wrote was kept."""
+        message = "该操作刚刚已由另一个请求完成，请刷新页面查看最新结果。"
+        if is_api(request):
+            return JSONResponse({"detail": message}, status_code=409)
+        return error_page(request, 409, message)
+
     app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(IntegrityError, on_duplicate)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(OverflowError, on_out_of_range)
     app.add_exception_handler(DataError, on_out_of_range)
