@@ -6,6 +6,7 @@ from yanxiu.catalog import models as catalog_models  # noqa: F401
 from yanxiu.credits import models as credits_models  # noqa: F401
 from yanxiu.db import meta  # noqa: F401
 from yanxiu.db.base import Base
+from yanxiu.learning import models as learning_models  # noqa: F401
 from yanxiu.notifications import models as notifications_models  # noqa: F401
 from yanxiu.practice import models as practice_models  # noqa: F401
 from yanxiu.programs import models as programs_models  # noqa: F401

@@ -24,6 +24,7 @@ from yanxiu.credits.models import (
     ReviewState,
 )
 from yanxiu.credits.policy import CreditPolicy
+from yanxiu.credits.rules import Decision
 
 
 class LedgerError(ValueError):
@@ -48,6 +49,7 @@ class LedgerEntry:
     void_reason: str
     replaces_id: int | None
     created_at: datetime
+    policy_version: str = ""
 
     @property
     def counts(self) -> bool:
@@ -68,14 +70,24 @@ def credit_hours(
     evidence: dict[str, Any] | None = None,
     created_by_id: int | None = None,
     replaces_id: int | None = None,
+    decision: Decision | None = None,
 ) -> tuple[CreditRecord, bool]:
     """Append a credit record unless one with the same key exists.
+
+    ``decision`` is :func:`yanxiu.credits.rules.decide`'s verdict on the evidence: a refused
+    one raises :class:`~yanxiu.credits.rules.CreditRefused` and nothing is written. Every
+    crediting path passes one (tests/test_crediting_paths.py); only corrections of records
+    already credited (:func:`replace_record`) and the demo's history go without.
 
     Returns:
         ``(record, created)``; ``created`` is False when the fact was already credited.
     """
     if hours <= 0:
         raise LedgerError(f"hours must be positive, got {hours}")
+    if decision is not None:
+        if decision.source != source:
+            raise LedgerError(f"decision is for {decision.source}, not {source}")
+        decision.require()
     existing = session.scalar(
         select(CreditRecord).where(CreditRecord.idempotency_key == idempotency_key)
     )
@@ -92,6 +104,7 @@ def credit_hours(
         evidence=evidence or {},
         idempotency_key=idempotency_key,
         initial_review_state=ReviewState.PENDING if rule.needs_review else ReviewState.APPROVED,
+        policy_version=policy.version_label,
         replaces_id=replaces_id,
         created_by_id=created_by_id,
     )
@@ -231,6 +244,7 @@ def ledger_entries(session: Session, teacher_ids: list[int] | None = None) -> li
             void_reason=voids.get(r.id, ""),
             replaces_id=r.replaces_id,
             created_at=r.created_at,
+            policy_version=r.policy_version,
         )
         for r in records
     ]

@@ -41,6 +41,9 @@ class CreditRecord(Base):
     # which is what makes crediting idempotent.
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     initial_review_state: Mapped[ReviewState] = mapped_column(str_enum(ReviewState))
+    # The policy (code-version) under which the record was credited; a later policy edit
+    # never rewrites it.
+    policy_version: Mapped[str] = mapped_column(String(40), default="", server_default="")
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("credit_records.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

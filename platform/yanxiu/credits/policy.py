@@ -8,6 +8,7 @@ count and their caps, and the tier labels.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -25,10 +26,51 @@ class SourceRule(BaseModel):
     needs_review: bool = False  # records start pending until a reviewer approves them
 
 
+class OnlineRule(BaseModel):
+    """What an online course needs before its hours count (网络研修认定条件)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    require_all_units: bool = True
+    require_quiz: bool = True  # the course's quiz passed (a course without a quiz cannot credit)
+    media_complete_ratio: float = Field(0.9, gt=0, le=1, description="video/audio: share played")
+    report_interval_seconds: float = Field(10, gt=0, le=60, description="player position reports")
+
+
+class QuizRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pass_mark: int = Field(80, ge=1, le=100, description="score out of 100 that passes")
+    max_attempts: int = Field(3, ge=1, le=20)
+    questions_per_attempt: int = Field(5, ge=1, le=50)
+
+
+class OfflineRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Only attendance counts: a QR check-in on the day or the trainer's attendance sheet.
+    evidence: list[Literal["checkin", "trainer_sheet"]] = Field(
+        default_factory=lambda: ["checkin", "trainer_sheet"], min_length=1
+    )
+
+
+class CreditingRules(BaseModel):
+    """Per source, the evidence a credit needs (see :mod:`yanxiu.credits.rules`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    online: OnlineRule = Field(default_factory=OnlineRule)
+    quiz: QuizRule = Field(default_factory=QuizRule)
+    offline: OfflineRule = Field(default_factory=OfflineRule)
+
+
 class CreditPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str
+    # The ledger keeps the version that credited each record: a later edit of the policy
+    # file (with a new version) never rewrites what was credited before.
+    version: str = Field("1", min_length=1, max_length=20)
     name: str
     province: str
     cycle_years: int = Field(ge=1, le=10)
@@ -40,7 +82,13 @@ class CreditPolicy(BaseModel):
     induction_tier: str = "新任教师"
     tiers: list[str] = Field(min_length=1)
     sources: dict[CreditSource, SourceRule]
+    crediting: CreditingRules = Field(default_factory=CreditingRules)
     notes: str = ""
+
+    @property
+    def version_label(self) -> str:
+        """``GX-2024.1``: what a credit record keeps as the policy that credited it."""
+        return f"{self.code}-{self.version}"
 
     @model_validator(mode="after")
     def _consistent(self) -> CreditPolicy:

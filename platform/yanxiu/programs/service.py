@@ -14,6 +14,7 @@ from yanxiu.audit.service import record_audit
 from yanxiu.credits.ledger import credit_hours, void_record
 from yanxiu.credits.models import CreditRecord, CreditSource, CreditVoid
 from yanxiu.credits.policy import CreditPolicy
+from yanxiu.credits.rules import Decision, Evidence, decide
 from yanxiu.db.base import utcnow
 from yanxiu.db.locks import lock_row
 from yanxiu.errors import Malformed
@@ -31,6 +32,12 @@ class AttendanceError(ValueError):
 
 def attendance_credit_key(session_id: int, teacher_id: int) -> str:
     return f"attendance:{session_id}:{teacher_id}"
+
+
+def attendance_decision(policy: CreditPolicy, method: str) -> Decision:
+    """Attendance is the offline evidence: a check-in code or the trainer's sheet."""
+    how = "checkin" if method == "code" else "trainer_sheet"
+    return decide(policy, CreditSource.OFFLINE, Evidence(attendance=how))
 
 
 def record_attendance(
@@ -76,8 +83,10 @@ def record_attendance(
                 "session": offline_session.id,
                 "program": offline_session.program_id,
                 "status": status.value,
+                "method": method,
             },
             created_by_id=recorded_by_id,
+            decision=attendance_decision(policy, method),
         )
     return row
 
@@ -211,7 +220,7 @@ def mark_attendance(
                 idempotency_key=key if n_records == 0 else f"{key}#{n_records + 1}",
                 evidence={"session": offline_session.id, "program": offline_session.program_id,
                           "status": status.value, "corrected_from": before},
-                created_by_id=recorded_by_id,
+                created_by_id=recorded_by_id, decision=attendance_decision(policy, "manual"),
             )  # fmt: skip
         elif status not in ATTENDED and live is not None:
             void_record(
