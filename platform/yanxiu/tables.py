@@ -9,6 +9,7 @@ from yanxiu.db.base import Base
 from yanxiu.notifications import models as notifications_models  # noqa: F401
 from yanxiu.practice import models as practice_models  # noqa: F401
 from yanxiu.programs import models as programs_models  # noqa: F401
+from yanxiu.search import models as search_models  # noqa: F401
 from yanxiu.studios import models as studios_models  # noqa: F401
 
 metadata = Base.metadata
