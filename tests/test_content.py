@@ -33,6 +33,17 @@ def test_new_teachers_have_at_least_an_induction_requirement_worth_of_courses(co
     assert sum(r.hours for r in induction) + 30 >= policy.induction_hours
 
 
+def test_every_resource_lists_three_to_six_teacher_problems(content):
+    """典型困惑 (issue 21): the problems each resource helps with, in teachers' words."""
+    for r in content.resources:
+        assert 3 <= len(r.problems) <= 6, r.id
+        assert len(set(r.problems)) == len(r.problems), r.id
+        for p in r.problems:
+            assert 4 <= len(p) <= 40 and not p.endswith("。"), (r.id, p)
+    everything = [p for r in content.resources for p in r.problems]
+    assert len(everything) == len(set(everything))  # written per course, not copied
+
+
 def test_shipped_cases_cover_each_studio_and_kind(content):
     assert len(content.cases) >= 40
     kinds = Counter(c.kind for c in content.cases)

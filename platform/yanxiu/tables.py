@@ -11,6 +11,7 @@ from yanxiu.notifications import models as notifications_models  # noqa: F401
 from yanxiu.practice import models as practice_models  # noqa: F401
 from yanxiu.programs import models as programs_models  # noqa: F401
 from yanxiu.reports import models as reports_models  # noqa: F401
+from yanxiu.search import models as search_models  # noqa: F401
 from yanxiu.studios import models as studios_models  # noqa: F401
 
 metadata = Base.metadata

@@ -73,7 +73,7 @@ class ImportOutcome:
 
 
 FIELD_NAMES = {
-    "id": "编号", "title": "标题", "summary": "简介", "outline": "大纲", "body": "正文",
+    "id": "编号", "title": "标题", "summary": "简介", "outline": "大纲", "problems": "典型困惑", "body": "正文",
     "category": "类别", "stages": "学段", "subjects": "学科", "levels": "层次", "posts": "岗位",
     "hours": "学时", "format": "形式", "prerequisites": "先修课程", "competencies": "能力点",
     "provider": "提供方", "status": "状态",

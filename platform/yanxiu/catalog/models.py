@@ -66,6 +66,7 @@ class Course(Base):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text)
     outline: Mapped[list] = mapped_column(default=list)
+    problems: Mapped[list] = mapped_column(default=list)  # 典型困惑, indexed by search
     body: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(32), index=True)
     stages: Mapped[list] = mapped_column(default=list)

@@ -43,6 +43,8 @@ class ResourceIn(BaseModel):
     title: PlainText = Field(min_length=4, max_length=200)
     summary: str = Field(min_length=10, max_length=600)
     outline: list[str] = Field(min_length=1, max_length=20)
+    # 典型困惑 / 适用问题: the problems it helps with, in teachers' own words (search indexes them)
+    problems: list[str] = Field(default_factory=list, max_length=8)
     body: str = ""
     category: Literal[CATEGORIES]  # type: ignore[valid-type]
     stages: list[Literal[STAGES]] = Field(min_length=1)  # type: ignore[valid-type]
@@ -72,6 +74,8 @@ class ResourceIn(BaseModel):
 
     def content_hash(self) -> str:
         data = self.model_dump()
+        if not data["problems"]:  # hashes of resources written before problems existed stay
+            del data["problems"]
         data["prerequisites"] = sorted(data["prerequisites"])  # order carries no meaning
         payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()

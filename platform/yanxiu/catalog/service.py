@@ -25,7 +25,16 @@ from yanxiu.catalog.models import (
 from yanxiu.catalog.schema import ResourceIn, find_cycle, parse_resources
 from yanxiu.errors import InputError, Problem
 
-LIST_FIELDS = ("outline", "stages", "subjects", "levels", "posts", "prerequisites", "competencies")
+LIST_FIELDS = (
+    "outline",
+    "problems",
+    "stages",
+    "subjects",
+    "levels",
+    "posts",
+    "prerequisites",
+    "competencies",
+)
 LIST_SEPARATORS = (";", "；", "|", "、")
 
 
@@ -107,6 +116,7 @@ def sync_courses(
 
 def _apply(row: Course, res: ResourceIn, origin: str, digest: str) -> None:
     row.title, row.summary, row.outline, row.body = res.title, res.summary, res.outline, res.body
+    row.problems = list(res.problems)
     row.category, row.stages, row.subjects = res.category, list(res.stages), list(res.subjects)
     row.levels, row.posts, row.competencies = res.levels, list(res.posts), res.competencies
     row.hours, row.format, row.provider = res.hours, CourseFormat(res.format), res.provider
@@ -115,7 +125,8 @@ def _apply(row: Course, res: ResourceIn, origin: str, digest: str) -> None:
 
 def row_as_resource(row: Course) -> ResourceIn:
     return ResourceIn(
-        id=row.code, title=row.title, summary=row.summary, outline=row.outline, body=row.body,
+        id=row.code, title=row.title, summary=row.summary, outline=row.outline, problems=list(row.problems or []),
+        body=row.body,
         category=row.category, stages=row.stages, subjects=row.subjects, levels=row.levels,
         posts=row.posts, hours=row.hours, format=row.format.value, provider=row.provider,
         prerequisites=sorted(p.code for p in row.prerequisites), competencies=row.competencies,
