@@ -45,12 +45,16 @@ class QuizRule(BaseModel):
     questions_per_attempt: int = Field(5, ge=1, le=50)
 
 
+def _attendance_evidence() -> list[Literal["checkin", "trainer_sheet"]]:
+    return ["checkin", "trainer_sheet"]
+
+
 class OfflineRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Only attendance counts: a QR check-in on the day or the trainer's attendance sheet.
     evidence: list[Literal["checkin", "trainer_sheet"]] = Field(
-        default_factory=lambda: ["checkin", "trainer_sheet"], min_length=1
+        default_factory=_attendance_evidence, min_length=1
     )
 
 

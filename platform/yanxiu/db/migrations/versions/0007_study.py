@@ -1,7 +1,7 @@
 """study: course units, quizzes, study progress, course versions, policy version on credits
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0010
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from yanxiu.db.append_only import create_append_only_guards, drop_append_only_guards
 
 revision: str = "0007"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
