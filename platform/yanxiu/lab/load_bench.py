@@ -132,6 +132,7 @@ def start_server(
     embed_backend: str = "lexical",
     ready_timeout: float = 180.0,
     extra_env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> LiveServer:
     """Serve ``db_file`` with uvicorn in a subprocess on a free loopback port.
 
@@ -157,6 +158,8 @@ def start_server(
     log = folder / "server.log"
     command = [sys.executable, "-m", "uvicorn", "--factory", "yanxiu.app:create_app",
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    if workers > 1:
+        command += ["--workers", str(workers)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT
@@ -219,6 +222,29 @@ def prepare_demo(folder: Path, *, log: Callable[[str], None] = print) -> Path:
     stamp.write_text(fingerprint)
     log(f"seeded in {time.monotonic() - started:.0f} s")
     return db_file
+
+
+def prepare_server_demo(url: str, folder: Path, *, log: Callable[[str], None] = print) -> None:
+    """The demo seeded into the server database at ``url`` (once: reused while it has t001)."""
+    from sqlalchemy import create_engine, inspect, text
+
+    from yanxiu.setup import initialise
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            seeded = "users" in inspect(conn).get_table_names() and conn.scalar(
+                text("SELECT count(*) FROM users WHERE username = 't001'")
+            )
+    finally:
+        engine.dispose()
+    if seeded:
+        log(f"reusing the demo seeded in {url}")
+        return
+    log(f"seeding the demo into {url} …")
+    settings = Settings(env="test", database_url=url, data_dir=folder / "var",
+                        embed_backend="lexical", _env_file=None)  # fmt: skip
+    initialise(settings, demo=True, progress=False)
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
@@ -399,7 +425,8 @@ def format_report(result: dict[str, Any]) -> str:
         f"Web load benchmark — {result['users']} concurrent teachers, {result['seconds']:.0f} s "
         f"(+{result['warmup']:.0f} s warm-up), think time {result['think_ms'][0]}–"
         f"{result['think_ms'][1]} ms, search backend {result['embed_backend']}, "
-        f"uvicorn in a separate process (1 worker) on loopback",
+        f"uvicorn in a separate process ({result.get('workers', 1)} worker(s), "
+        f"{result.get('database', 'sqlite')}) on loopback",
         "",
         f"{'endpoint':<28}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
         f"{'req/s':>8}{'p50×':>7}{'p95×':>7}",
@@ -458,9 +485,14 @@ def run(
     fresh: bool = False,
     cache_dir: Path = CACHE_DIR,
     target_p95: float = TARGET_P95_MS,
+    database_url: str | None = None,
+    workers: int = 1,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Seed or reuse the demo, serve it in a subprocess, load it, and return the figures."""
+    """Seed or reuse the demo, serve it in a subprocess, load it, and return the figures.
+
+    With ``database_url`` (PostgreSQL) the demo is seeded into that server database and the
+    app runs ``workers`` uvicorn processes sharing it (sessions, throttles and jobs shared)."""
     if users < 1 or users > 300:
         raise ValueError("--users must be between 1 and 300 (the demo has t001…t300)")
     temp = Path(tempfile.mkdtemp(prefix="yanxiu-loadbench-"))
@@ -472,8 +504,13 @@ def run(
         copy_sqlite(seeded, db_file)  # logins write audit rows: keep the cached copy clean
         # The search index and embedding cache persist next to the cached database.
         data_dir = (seeded.parent / "var") if not fresh else run_dir / "var"
-        log(f"starting the server (search backend {embed_backend}) …")
-        server = start_server(run_dir, db_file, data_dir=data_dir, embed_backend=embed_backend)
+        extra: dict[str, str] = {}
+        if database_url:
+            prepare_server_demo(database_url, run_dir, log=log)
+            extra["YANXIU_DATABASE_URL"] = database_url
+        log(f"starting the server ({workers} worker(s), search backend {embed_backend}) …")
+        server = start_server(run_dir, db_file, data_dir=data_dir, embed_backend=embed_backend,
+                              extra_env=extra, workers=workers)  # fmt: skip
         try:
             password = os.environ.get(PASSWORD_ENV, "yanxiu2026")
             usernames = [f"t{i:03d}" for i in range(1, users + 1)]
@@ -517,6 +554,8 @@ def run(
     )
     return {
         "users": users,
+        "workers": workers,
+        "database": "postgresql" if database_url else "sqlite",
         "seconds": seconds,
         "warmup": warmup,
         "think_ms": list(think_ms),
@@ -550,6 +589,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="seed a new demo in a temp dir")
     parser.add_argument("--target-p95", type=float, default=TARGET_P95_MS, help="ms")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--database-url", help="serve this (PostgreSQL) database; the demo is "
+                        "seeded into it once")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args(argv)
 
     def log(message: str) -> None:
@@ -563,6 +605,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         embed_backend=args.backend,
         fresh=args.fresh,
         target_p95=args.target_p95,
+        database_url=args.database_url,
+        workers=args.workers,
         log=log,
     )
     print(json.dumps(result, ensure_ascii=False) if args.json else format_report(result))
