@@ -81,7 +81,7 @@ def test_snapshot_figures_equal_the_ledger_and_follow_every_change(
         s.commit()
         mark = s.get(snapshot.ComplianceWatermark, policy.code)
         assert mark is not None
-        assert teacher.id in snapshot.dirty_teachers(s, mark, policy, snapshot._in_scope(scope))
+        assert teacher.id in snapshot.dirty_teachers(s, mark, policy, scope)
         after = _fast(s, scope, policy, "county")
         assert after != before  # the new hours are counted …
         assert after == _slow(s, scope, policy, "county")  # … exactly as the ledger says

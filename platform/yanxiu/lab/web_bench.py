@@ -57,14 +57,15 @@ def _people(url: str) -> tuple[str, str, int]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            top = conn.scalar(
-                select(Region.id).where(Region.parent_id.is_(None)).order_by(Region.id)
-            )
-            admin = conn.scalar(
-                select(User.username)
-                .where(User.role == Role.ADMIN, User.region_id == top, User.is_active.is_(True))
+            rank = {RegionLevel.PROVINCE: 0, RegionLevel.CITY: 1, RegionLevel.COUNTY: 2}
+            admins = conn.execute(
+                select(User.username, Region.level)
+                .join(Region, Region.id == User.region_id)
+                .where(User.role == Role.ADMIN, User.is_active.is_(True))
                 .order_by(User.id)
-            )
+            ).all()
+            # the widest admin: the province's if there is one, else a city's
+            admin = min(admins, key=lambda a: rank[RegionLevel(a[1])])[0] if admins else None
             teacher = conn.scalar(
                 select(User.username)
                 .where(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, case, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, case, delete, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Region, Role, School, SchoolLocation, TeacherProfile, User
@@ -125,6 +125,8 @@ def refresh(
         done += len(batch)
         if progress:
             progress(done, len(ids))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE compliance_snapshots"))  # fresh statistics: hash plans
     mark = session.get(ComplianceWatermark, policy.code)
     if mark is None:
         mark = ComplianceWatermark(policy_code=policy.code)
@@ -160,11 +162,9 @@ def count_teachers(session: Session, scope: Scope) -> int:
     return int(session.scalar(select(func.count()).select_from(_in_scope(scope).subquery())) or 0)
 
 
-def dirty_teachers(
-    session: Session, mark: ComplianceWatermark, policy: CreditPolicy, people: Select[Any]
-) -> set[int]:
-    """Teachers among ``people`` whose snapshot no longer tells the truth."""
-    sub = people.subquery()
+def ledger_dirty(session: Session, mark: ComplianceWatermark) -> set[int]:
+    """Teachers whose ledger gained a record, a void or a review since the watermark (index
+    range scans over the newest rows: cheap however large the ledger)."""
     queries = [
         select(CreditRecord.teacher_id).where(CreditRecord.id > mark.max_record_id),
         select(CreditRecord.teacher_id)
@@ -174,28 +174,48 @@ def dirty_teachers(
         .join(CreditReview, CreditReview.record_id == CreditRecord.id)
         .where(CreditReview.id > mark.max_review_id),
     ]
-    dirty = {
-        int(t)
-        for q in queries
-        for t in session.scalars(q.where(CreditRecord.teacher_id.in_(select(sub.c.id))))
-    }
-    # No snapshot, another policy, or a cycle or tier changed since it was taken.
-    stale = (
-        select(User.id)
+    return {int(t) for q in queries for t in session.scalars(q)}
+
+
+def _stale(policy: CreditPolicy) -> ColumnElement[bool]:
+    """True on a teacher row (users ⋈ profiles ⟕ snapshots) whose snapshot is missing, of
+    another policy, or taken before the teacher's cycle or tier changed."""
+    snap = ComplianceSnapshot
+    return or_(
+        snap.teacher_id.is_(None),
+        snap.policy_code != policy.code,
+        snap.cycle_start != TeacherProfile.cycle_start,
+        func.coalesce(snap.tier, "") != func.coalesce(TeacherProfile.tier, ""),
+    )
+
+
+def _teachers(scope: Scope) -> Select[Any]:
+    """FROM the active teachers in ``scope`` with their profile, snapshot, school and county."""
+    snap = ComplianceSnapshot
+    return (
+        select()
+        .select_from(User)
         .join(TeacherProfile, TeacherProfile.user_id == User.id)
-        .outerjoin(ComplianceSnapshot, ComplianceSnapshot.teacher_id == User.id)
-        .where(User.id.in_(select(sub.c.id)))
-        .where(
-            or_(
-                ComplianceSnapshot.teacher_id.is_(None),
-                ComplianceSnapshot.policy_code != policy.code,
-                ComplianceSnapshot.cycle_start != TeacherProfile.cycle_start,
-                ComplianceSnapshot.tier != TeacherProfile.tier,
-            )
+        .outerjoin(snap, snap.teacher_id == User.id)
+        .outerjoin(School, School.id == User.school_id)
+        .outerjoin(Region, Region.id == School.county_id)
+        .where(User.role == Role.TEACHER, User.is_active.is_(True), scope.user_clause())
+    )
+
+
+def dirty_teachers(
+    session: Session, mark: ComplianceWatermark, policy: CreditPolicy, scope: Scope
+) -> set[int]:
+    """Teachers in ``scope`` whose snapshot no longer tells the truth (ledger changed since the
+    watermark, or the snapshot is stale)."""
+    in_scope = set(
+        session.scalars(
+            _teachers(scope).add_columns(User.id).where(User.id.in_(ledger_dirty(session, mark)))
         )
     )
-    dirty |= {int(t) for t in session.scalars(stale)}
-    return dirty
+    return in_scope | set(
+        session.scalars(_teachers(scope).add_columns(User.id).where(_stale(policy)))
+    )
 
 
 @dataclass(frozen=True)
@@ -215,66 +235,47 @@ def grouped(
     session: Session, *, scope: Scope, policy: CreditPolicy, today: date, by: str
 ) -> Grouped | None:
     """Compliance of the active teachers in ``scope`` by ``county`` or ``school``: snapshot rows
-    summed in SQL plus fresh reports for dirty teachers. ``None`` when the snapshots cannot
-    serve ``today`` (the caller then computes from the ledger)."""
+    summed in SQL (one pass) plus fresh reports for dirty teachers. ``None`` when the snapshots
+    cannot serve ``today`` (the caller then computes from the ledger)."""
     if by not in ("county", "school"):
         raise ValueError("by must be 'school' or 'county'")
     mark = _current_mark(session, policy, today)
     if mark is None:
         return None
-    people = _in_scope(scope)
-    dirty = dirty_teachers(session, mark, policy, people)
+    dirty = ledger_dirty(session, mark)
     if len(dirty) > DIRTY_LIMIT:
         return None
 
     snap = ComplianceSnapshot
-    group = (
-        (Region.code, Region.name, Region.id)
-        if by == "county"
-        else (School.code, School.name, School.id)
-    )
+    # Group by ids only (a hash aggregate over 100,000 rows); names come from a lookup after.
+    gid = School.county_id if by == "county" else User.school_id
     rural = case(
         (or_(School.location == SchoolLocation.RURAL, School.is_weak.is_(True)), 1), else_=0
     )
-    cols = (*group, School.location, School.is_weak, rural.label("rural"), snap.status)
-    query = (
-        select(
-            *cols, func.count(), func.sum(case((snap.compliant, 1), else_=0)),
-            func.sum(case((snap.on_track, 1), else_=0)), func.sum(case((snap.ethics_ok, 1), else_=0)),
-            func.sum(case((snap.current_year_met, 1), else_=0)), func.sum(snap.counted_total),
-            func.sum(snap.progress),
-        )
-        .select_from(snap)
-        .join(User, User.id == snap.teacher_id)
-        .outerjoin(School, School.id == User.school_id)
-        .outerjoin(Region, Region.id == School.county_id)
-        .where(snap.teacher_id.in_(select(people.subquery().c.id)))
-        .group_by(*cols)
-    )  # fmt: skip
+    stale = case((_stale(policy), 1), else_=0)
+    cols = (gid.label("gid"), rural.label("rural"), snap.status, stale.label("stale"))
+    query = _teachers(scope).add_columns(
+        *cols, func.count(), func.sum(case((snap.compliant, 1), else_=0)),
+        func.sum(case((snap.on_track, 1), else_=0)), func.sum(case((snap.ethics_ok, 1), else_=0)),
+        func.sum(case((snap.current_year_met, 1), else_=0)), func.sum(snap.counted_total),
+        func.sum(snap.progress),
+    ).group_by(*cols)  # fmt: skip
     if dirty:
-        query = query.where(snap.teacher_id.not_in(list(dirty)))
+        query = query.where(User.id.not_in(list(dirty)))
+    rows = session.execute(query).all()
+    if any(r.stale for r in rows):  # a teacher new or re-tiered since the refresh (rare)
+        dirty |= set(session.scalars(_teachers(scope).add_columns(User.id).where(_stale(policy))))
+        if len(dirty) > DIRTY_LIMIT:
+            return None
+    places = _places(session, by, {r.gid for r in rows if r.gid is not None})
 
     groups: dict[str, GroupCompliance] = {}
     statuses: dict[str, Counter[str]] = defaultdict(_empty_statuses)
-    places: dict[str, tuple[int | None, SchoolLocation | None, bool]] = {}
-    for (
-        code,
-        name,
-        gid,
-        location,
-        weak,
-        is_rural,
-        status,
-        n,
-        comp,
-        track,
-        eth,
-        year,
-        hours,
-        prog,
-    ) in session.execute(query):
-        key = code or "-"
-        g = groups.setdefault(key, GroupCompliance(key=key, name=name or _UNASSIGNED[by]))
+    for group_id, is_rural, status, stale_row, n, comp, track, eth, year, hours, prog in rows:
+        if stale_row:  # computed fresh below
+            continue
+        key, name = places[group_id].key_name if group_id is not None else ("-", _UNASSIGNED[by])
+        g = groups.setdefault(key, GroupCompliance(key=key, name=name))
         g.teachers += n
         g.compliant += comp
         g.on_track += track
@@ -286,8 +287,8 @@ def grouped(
             g.rural_teachers += n
             g.rural_on_track += track
         statuses[key][status] += n
-        places.setdefault(key, (gid, location, bool(weak)))
-    if dirty:
+    by_key = {p.key_name[0]: p for p in places.values()}
+    if dirty:  # scoped_compliance keeps only those in scope
         for view in group_views(
             scoped_compliance(session, policy=policy, today=today, scope=scope, teacher_ids=dirty),
             by=by,
@@ -298,31 +299,55 @@ def grouped(
                       "counted_hours", "rural_teachers", "rural_on_track", "progress_sum"):  # fmt: skip
                 setattr(g, f, getattr(g, f) + getattr(fresh, f))
             statuses[fresh.key].update(view.statuses)
-            if fresh.key not in places:
-                gid = view.region_id if by == "county" else view.school_id
-                places[fresh.key] = (gid, None, False)
-                if by == "school" and gid is not None:
-                    school = session.get(School, gid)
-                    if school is not None:
-                        places[fresh.key] = (gid, school.location, school.is_weak)
+            group_id = view.region_id if by == "county" else view.school_id
+            if fresh.key not in by_key and group_id is not None:
+                by_key.update({p.key_name[0]: p for p in _places(session, by, {group_id}).values()})
 
     views = []
     for key in sorted(groups):
-        gid, location, weak = places.get(key, (None, None, False))
         view = GroupView(groups[key], {s: statuses[key][s] for s in STATUS_ORDER})
-        if by == "county":
-            view.region_id = gid
-        elif gid is not None:
-            view.school_id = gid
-            view.rural_or_weak = location == SchoolLocation.RURAL or weak
-            view.location = LOCATION_LABELS.get(location.value if location else "", "") + (
-                "·薄弱校" if weak else ""
-            )
+        place = by_key.get(key)
+        if place is not None and by == "county":
+            view.region_id = place.id
+        elif place is not None:
+            view.school_id = place.id
+            view.rural_or_weak = place.location == SchoolLocation.RURAL or place.is_weak
+            label = LOCATION_LABELS.get(place.location.value if place.location else "", "")
+            view.location = label + ("·薄弱校" if place.is_weak else "")
         views.append(view)
     return Grouped(views, _sum_groups(list(groups.values())), _sum_statuses(statuses))
 
 
 _UNASSIGNED = {"county": "未分配区县", "school": "未分配学校"}
+
+
+@dataclass(frozen=True)
+class _Place:
+    id: int
+    code: str
+    name: str
+    location: SchoolLocation | None = None
+    is_weak: bool = False
+
+    @property
+    def key_name(self) -> tuple[str, str]:
+        return self.code, self.name
+
+
+def _places(session: Session, by: str, ids: set[int]) -> dict[int, _Place]:
+    """Code and name (and for schools, location and weak flag) of the groups ``ids``."""
+    if not ids:
+        return {}
+    if by == "county":
+        counties = select(Region.id, Region.code, Region.name).where(Region.id.in_(ids))
+        return {r.id: _Place(r.id, r.code, r.name) for r in session.execute(counties)}
+    schools = select(School.id, School.code, School.name, School.location, School.is_weak).where(
+        School.id.in_(ids)
+    )
+    return {
+        r.id: _Place(r.id, r.code, r.name, r.location, bool(r.is_weak))
+        for r in session.execute(schools)
+    }
 
 
 def _sum_groups(groups: list[GroupCompliance]) -> GroupCompliance | None:
@@ -355,8 +380,7 @@ def teacher_rows(
     mark = _current_mark(session, policy, today)
     if mark is None:
         return None
-    people = _in_scope(scope)
-    dirty = dirty_teachers(session, mark, policy, people)
+    dirty = dirty_teachers(session, mark, policy, scope)
     if len(dirty) > DIRTY_LIMIT:
         return None
     fresh = {
@@ -365,12 +389,8 @@ def teacher_rows(
     } if dirty else {}  # fmt: skip
     snap = ComplianceSnapshot
     query = (
-        select(User.id, User.username, User.display_name, School.name, Region.name, snap)
-        .select_from(User)
-        .outerjoin(snap, snap.teacher_id == User.id)
-        .outerjoin(School, School.id == User.school_id)
-        .outerjoin(Region, Region.id == School.county_id)
-        .where(User.id.in_(select(people.subquery().c.id)))
+        _teachers(scope)
+        .add_columns(User.id, User.username, User.display_name, School.name, Region.name, snap)
         .order_by(User.username)
         .execution_options(yield_per=BATCH)
     )
