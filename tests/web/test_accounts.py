@@ -109,6 +109,14 @@ def import_roster(
 
 def test_an_empty_install_onboards_a_county(empty_site: Site) -> None:
     admin = empty_site.client("boss")
+    for path in (
+        "/admin",
+        "/admin/org",
+        "/admin/roster",
+        "/admin/accounts",
+        "/jobs",
+    ):  # nothing yet
+        assert admin.get(path).status_code == 200, path
     build_org(admin, empty_site)
     page = admin.get("/admin/org").text
     assert "南山县岭头小学" in page and "东河县实验小学" in page
@@ -133,6 +141,7 @@ def test_an_empty_install_onboards_a_county(empty_site: Site) -> None:
     assert "138****0001" in roster and "13800000001" not in roster  # masked on the page
     export = admin.get("/admin/roster/export.csv")
     assert "138****0001" in export.text and "13800000001" not in export.text
+    assert admin.get("/admin").status_code == 200
 
     # a teacher logs in with the initial password and must change it before anything else
     teacher = empty_site.clients.append(TestClient(empty_site.app)) or empty_site.clients[-1]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yanxiu.accounts.passwords import check_password, one_time_password
@@ -141,6 +142,11 @@ def run_roster_import(
             record_audit(session, actor_id=actor_id, action="roster.import_rejected", entity="roster",
                          entity_id=outcome.filename[:64], detail={"problems": len(outcome.problems)})  # fmt: skip
         raise
+    except IntegrityError:  # another import wrote the same 工号 meanwhile: nothing of ours stays
+        outcome.state = "failed"
+        raise RuntimeError(
+            "另一项名册导入同时写入了相同的工号，本次导入已整体撤销；请重新预检后再导入。"
+        ) from None
     except Invalid as refused:  # the file itself cannot be read
         outcome.state = "rejected"
         outcome.problems = [RowProblem(0, "", refused.message)]
