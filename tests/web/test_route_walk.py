@@ -176,6 +176,32 @@ WALK: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/catalog/import"): only(ADMIN),
     ("GET", "/admin/policy"): only(ADMIN),
     ("GET", "/api/v1/compliance"): only(ADMIN),
+    # -- admin: regions and schools, the roster, staff accounts (issue 17)
+    ("GET", "/admin/org"): only(ADMIN),
+    ("POST", "/admin/org/regions"): only(ADMIN, data={"name": ""}),
+    ("POST", "/admin/org/regions/{region_id}"): only(ADMIN, data={"name": ""}),
+    ("POST", "/admin/org/schools"): only(ADMIN, data={"name": ""}),
+    ("GET", "/admin/org/schools/{school_id}"): only(ADMIN),
+    ("POST", "/admin/org/schools/{school_id}"): only(ADMIN, data={"name": ""}),
+    ("GET", "/admin/org/template.csv"): only(ADMIN),
+    ("GET", "/admin/org/template.xlsx"): only(ADMIN),
+    ("POST", "/admin/org/import"): only(ADMIN),
+    ("GET", "/admin/roster"): only(ADMIN, query="q=&status=active&page=1"),
+    ("GET", "/admin/roster/template.xlsx"): only(ADMIN),
+    ("GET", "/admin/roster/template.csv"): only(ADMIN),
+    ("GET", "/admin/roster/export.csv"): only(ADMIN),
+    ("POST", "/admin/roster/import"): only(ADMIN),
+    ("GET", "/admin/accounts"): only(ADMIN),
+    ("POST", "/admin/accounts"): only(ADMIN, data={"username": ""}),
+    # on a teacher of the admin's own county nobody logs in as (reactivate runs after deactivate)
+    ("POST", "/admin/accounts/{user_id}/reset-password"): only(ADMIN),
+    ("POST", "/admin/accounts/{user_id}/deactivate"): only(ADMIN),
+    ("POST", "/admin/accounts/{user_id}/reactivate"): only(ADMIN),
+    # -- everyone's own password
+    ("GET", "/account/password"): only(*ANY),
+    ("POST", "/account/password"): only(
+        *ANY, data={"current": "wrong", "password": "x", "confirm": "x"}
+    ),
     # -- background jobs (the walk's job was started by the trainer)
     ("GET", "/jobs"): only(TRAINER, ADMIN),
     ("GET", "/jobs/{job_id}"): only(TRAINER, ADMIN),
@@ -350,12 +376,13 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "case_id": ids["case"], "studio_id": ids["studio"], "push_id": ids["push"],
         "region_id": ids["region"], "school_id": ids["school"], "job_id": ids["job"],
         "teacher": ids["teacher"], "program_id": ids["program"], "session_id": ids["session"],
-        "teacher_id": ids["teacher_id"],
+        "teacher_id": ids["teacher_id"], "user_id": ids["teacher_id"],
     }  # fmt: skip
     # the admin (白石县) sees its own county's records
     admin_own = base | {"record_id": ids["other_record"], "diagnosis_id": ids["other_diagnosis"],
                         "teacher": ids["other_teacher"], "job_id": admin_job.id}  # fmt: skip
     admin_own["teacher_id"] = other_id
+    admin_own["user_id"] = other_id
     fx.own = {role: dict(base) for role in ROLES}
     fx.own[ADMIN] = admin_own
     for role in ROLES:
@@ -457,6 +484,18 @@ DENIED: list[tuple[str, str, str, dict[str, Any] | None]] = [
     (ADMIN, "GET", "/api/v1/practice?teacher={teacher}", None),
     (ADMIN, "GET", "/admin/regions/{other_region}", None),
     (ADMIN, "GET", "/admin/schools/{other_school}", None),
+    (ADMIN, "GET", "/admin/org/schools/{other_school}", None),
+    (
+        ADMIN,
+        "POST",
+        "/admin/org/schools/{other_school}",
+        {"name": "改名", "county_id": "{other_region}"},
+    ),
+    (ADMIN, "POST", "/admin/org/regions/{other_region}", {"name": "改名"}),
+    (ADMIN, "POST", "/admin/org/regions", {"name": "新区", "parent_id": "{other_region}"}),
+    (ADMIN, "POST", "/admin/accounts/{teacher_id}/reset-password", None),
+    (ADMIN, "POST", "/admin/accounts/{teacher_id}/deactivate", None),
+    (ADMIN, "POST", "/admin/accounts/{trainer_id}/reactivate", None),
     (ADMIN, "GET", "/people/teachers/{teacher_id}", None),
     (ADMIN, "GET", "/people/teachers/{teacher_id}/path", None),
     (TRAINER, "GET", "/people/teachers/{other_teacher_id}", None),

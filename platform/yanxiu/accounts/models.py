@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yanxiu.db.base import Base, str_enum, utcnow
@@ -53,6 +53,7 @@ class School(Base):
     stages: Mapped[list] = mapped_column(default=list)  # 小学 / 初中 / 高中 / 幼儿园
     location: Mapped[SchoolLocation] = mapped_column(str_enum(SchoolLocation))
     is_weak: Mapped[bool] = mapped_column(Boolean, default=False)  # 薄弱校
+    kind: Mapped[str | None] = mapped_column(String(16))  # 学校类型: 小学, 九年一贯制学校 …
 
     county: Mapped[Region] = relationship()
 
@@ -73,6 +74,18 @@ class User(Base):
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 工号/教师编号: the key a roster import updates by (None for staff created by hand)
+    staff_no: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # shown masked everywhere (PIPL: minimum necessary); never a national ID number
+    phone: Mapped[str | None] = mapped_column(String(20))
+    # 在职 / 调出 / 离职 from the roster (why an imported teacher is inactive)
+    employment: Mapped[str | None] = mapped_column(String(8))
+    # an initial or reset password: every page leads to /account/password until it is changed
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # bumped on every password change or reset: sessions started before it end
+    password_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     region: Mapped[Region | None] = relationship()
     school: Mapped[School | None] = relationship()
@@ -90,6 +103,8 @@ class TeacherProfile(Base):
     posts: Mapped[list] = mapped_column(default=list)  # 班主任, 教研组长 …
     gender: Mapped[str | None] = mapped_column(String(4))
     cycle_start: Mapped[date] = mapped_column(Date)
+    hired_on: Mapped[date | None] = mapped_column(Date)  # 入职日期
+    title: Mapped[str | None] = mapped_column(String(16))  # 职称: 二级教师, 一级教师 …
     bio: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[User] = relationship(back_populates="profile")

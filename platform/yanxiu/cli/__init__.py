@@ -6,13 +6,13 @@ every command on it.
 
 from __future__ import annotations
 
-from yanxiu.cli import lab, practice, scale, search, site
+from yanxiu.cli import accounts, lab, practice, scale, search, site
 from yanxiu.cli.app import app
 
 __all__ = ["app", "main"]
 
 # `yanxiu --help` lists the site's own operations first, then search, scoring and the lab.
-_MODULES = [m.__name__ for m in (site, search, practice, lab, scale)]
+_MODULES = [m.__name__ for m in (site, accounts, search, practice, lab, scale)]
 app.registered_commands.sort(
     key=lambda c: _MODULES.index(c.callback.__module__) if c.callback else len(_MODULES)
 )

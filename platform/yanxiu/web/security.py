@@ -72,6 +72,8 @@ class AuthUser:
     role: Role
     region_id: int | None
     school_id: int | None
+    must_change_password: bool = False
+    password_version: int = 0
 
 
 class SessionData:
@@ -101,6 +103,7 @@ class SessionData:
             "csrf": secrets.token_urlsafe(32),
             "uid": user.id,
             "role": user.role.value,
+            "pv": user.password_version or 0,
             "iat": now,
             "seen": now,
         }
@@ -212,7 +215,29 @@ def _load_user(factory: sessionmaker[DbSession], user_id: int) -> AuthUser | Non
             role=user.role,
             region_id=user.region_id,
             school_id=user.school_id,
+            must_change_password=bool(user.must_change_password),
+            password_version=user.password_version or 0,
         )
+
+
+# While a user must change their password, only these paths answer (everything else leads to
+# the change-password page): the page itself, logging out, and what every page loads.
+PASSWORD_PAGE = "/account/password"
+OPEN_WHILE_MUST_CHANGE = (PASSWORD_PAGE, "/logout", "/static/", "/api/v1/health")
+MUST_CHANGE = "请先修改初始密码：管理员设置或重置的密码只能使用一次。"
+
+
+def must_change_response(scope: Scope) -> Response | None:
+    """The answer to a request from a user who must first change their password, or None."""
+    path = str(scope.get("path", ""))
+    if path.startswith(OPEN_WHILE_MUST_CHANGE):
+        return None
+    if wants_json(scope):
+        return JSONResponse({"detail": MUST_CHANGE}, status_code=403)
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    if headers.get("hx-request"):
+        return Response(status_code=403, headers={"HX-Redirect": PASSWORD_PAGE})
+    return Response(status_code=303, headers={"location": PASSWORD_PAGE})
 
 
 def wants_json(scope: Scope) -> bool:
@@ -287,13 +312,17 @@ class SessionMiddleware:
                 session.clear()
             else:
                 user = await anyio.to_thread.run_sync(_load_user, self.factory, session.user_id)
-                if user is None:  # deleted or deactivated since login
+                # deleted or deactivated since login, or the password changed (or was reset)
+                if user is None or user.password_version != int(data.get("pv", 0)):
+                    user = None
                     session.clear()
                 else:
                     data["seen"], data["role"] = now, user.role.value
                     session.dirty = True
         state = scope.setdefault("state", {})
         state["session"], state["user"], state["auth"] = session, user, self.state
+
+        blocked = must_change_response(scope) if user and user.must_change_password else None
 
         if scope["method"] in UNSAFE_METHODS:
             try:
@@ -305,6 +334,15 @@ class SessionMiddleware:
                 await self._refuse(scope, 403, CSRF_FAILED)(scope, receive, send)
                 return
 
+        if blocked is not None:  # after the CSRF check: a forged POST still gets its 403
+            await blocked(scope, receive, self._with_cookie(scope, session, send))
+            return
+
+        await self.app(scope, receive, self._with_cookie(scope, session, send))
+
+    def _with_cookie(self, scope: Scope, session: SessionData, send: Send) -> Send:
+        """``send``, adding the session cookie (when changed) to the response's headers."""
+
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and session.dirty:
                 headers = MutableHeaders(scope=message)
@@ -313,7 +351,7 @@ class SessionMiddleware:
                     headers.append("cache-control", "no-store")
             await send(message)
 
-        await self.app(scope, receive, send_with_cookie)
+        return send_with_cookie
 
     async def _check_csrf(
         self, scope: Scope, receive: Receive, session: SessionData

@@ -9,15 +9,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yanxiu.web.routes import (
+    accounts,
     admin,
     checkin,
     courses,
     jobs,
     notifications,
+    org,
     paths,
     people,
     practice,
     review,
+    roster,
     search,
     studio_host,
     studios,
@@ -39,6 +42,9 @@ AREAS = (
     studio_host,
     trainer,
     admin,
+    org,
+    roster,
+    accounts,
     jobs,
     notifications,
     people,

@@ -23,7 +23,7 @@ from yanxiu.web.pages import BEIJING, is_htmx, render
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
 
-JOB_KINDS = {"index": "索引构建", "score": "批量评分", "import": "目录导入"}
+JOB_KINDS = {"index": "索引构建", "score": "批量评分", "import": "目录导入", "roster": "名册导入"}
 STATUS_BADGES = {"queued": "info", "running": "warn", "done": "ok", "failed": "bad"}
 
 
