@@ -288,3 +288,6 @@ def test_schools_from_a_file_all_or_nothing_and_edited(empty_site: Site) -> None
     with session_scope(empty_site.factory) as s:
         school = s.get(School, school_id)
         assert school is not None and school.name == "南山县岭头学校" and not school.is_weak
+    renamed = post(admin, f"/admin/org/regions/{county_id}", {"name": "南山区"}, page="/admin/org")
+    assert renamed.status_code == 303
+    assert "南山区" in admin.get("/admin/org").text

@@ -128,7 +128,9 @@ def _insert(session: Session, row: Region | School) -> None:
             session.add(row)
             session.flush()
     except IntegrityError:
-        raise Conflict(f"编码“{row.code}”刚被占用，请重新提交。", fields={"code": "已被使用"}) from None
+        raise Conflict(
+            f"编码“{row.code}”刚被占用，请重新提交。", fields={"code": "已被使用"}
+        ) from None
 
 
 def _name(value: str, field_name: str) -> str:
