@@ -105,3 +105,11 @@ def test_import_roster_from_the_command_line(db, tmp_path) -> None:  # type: ign
     path.write_bytes(xlsx_bytes(TEMPLATE_HEADER, rows))
     bad = invoke(db, "import", "roster", str(path))
     assert bad.exit_code == 2 and "第 3 行" in bad.output and "学段" in bad.output
+
+
+def test_the_shipped_common_password_list_is_loaded() -> None:
+    from yanxiu.accounts.passwords import common_passwords
+
+    refused = common_passwords()
+    assert len(refused) > 3000
+    assert {"12345678", "password123", "woaini1314", "1qaz2wsx"} <= refused

@@ -158,6 +158,12 @@ def test_an_empty_install_onboards_a_county(empty_site: Site) -> None:
                                              "confirm": "Lingtou-Chalk-77"}, page="/account/password")  # fmt: skip
     assert ok.status_code == 303
     assert teacher.get("/teacher", follow_redirects=False).status_code == 200
+    own = teacher.get("/teacher/export")
+    assert (
+        own.status_code == 200
+        and '"phone": "138****0001"' in own.text
+        and "13800000001" not in own.text
+    )
 
 
 def test_staff_accounts_resets_and_deactivation(empty_site: Site) -> None:
@@ -242,3 +248,46 @@ def test_a_county_admin_sees_only_their_county(empty_site: Site) -> None:
         post(county, f"/admin/accounts/{other}/deactivate", page="/admin/accounts").status_code
         == 403
     )
+
+
+def test_schools_from_a_file_all_or_nothing_and_edited(empty_site: Site) -> None:
+    admin = empty_site.client("boss")
+    header = "上级区域,区县,学校名称,学校代码,学校类型,城乡类型,薄弱校,学段"
+    bad = "\n".join([header, "北溪市,南山县,南山县第一小学,,小学,城区,否,小学",
+                     "北溪市,南山县,南山县岭头小学,,小学,山区,是,小学",
+                     "不存在市,西岭县,西岭县中学,,初级中学,乡村,否,初中"]).encode()  # fmt: skip
+    refused = post(
+        admin, "/admin/org/import", files={"file": ("schools.csv", bad)}, page="/admin/org"
+    )
+    assert refused.status_code == 422
+    assert "第 3 行" in refused.text and "城乡类型" in refused.text and "第 4 行" in refused.text
+    assert "南山县第一小学" not in admin.get("/admin/org").text  # the good row was not written
+    good = "\n".join([header, "北溪市,南山县,南山县第一小学,,小学,城区,否,小学",
+                      "北溪市,南山县,南山县岭头小学,,九年一贯制学校,乡村,是,小学、初中"]).encode()  # fmt: skip
+    done = post(
+        admin, "/admin/org/import", files={"file": ("schools.csv", good)}, page="/admin/org"
+    )
+    assert done.status_code == 303
+    again = post(
+        admin, "/admin/org/import", files={"file": ("schools.csv", good)}, page="/admin/org"
+    )
+    assert again.status_code == 303
+    page = admin.get("/admin/org").text
+    assert "新建区县 0 个，新建学校 0 所，更新学校 0 所，未变化 2 所" in page
+    assert "南山县岭头小学" in page and "薄弱校" in page
+    from yanxiu.accounts.models import School
+
+    with session_scope(empty_site.factory) as s:
+        school = s.scalar(select(School).where(School.name == "南山县岭头小学"))
+        assert school is not None and school.is_weak and school.stages == ["小学", "初中"]
+        school_id, county_id = school.id, school.county_id
+    assert admin.get(f"/admin/org/schools/{school_id}").status_code == 200
+    saved = post(admin, f"/admin/org/schools/{school_id}", {"name": "南山县岭头学校", "county_id": str(county_id),
+                 "kind": "九年一贯制学校", "location": "rural", "stages": ["小学", "初中"]}, page="/admin/org")  # fmt: skip
+    assert saved.status_code == 303
+    with session_scope(empty_site.factory) as s:
+        school = s.get(School, school_id)
+        assert school is not None and school.name == "南山县岭头学校" and not school.is_weak
+    renamed = post(admin, f"/admin/org/regions/{county_id}", {"name": "南山区"}, page="/admin/org")
+    assert renamed.status_code == 303
+    assert "南山区" in admin.get("/admin/org").text

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Region, RegionLevel, Role, School, SchoolLocation, User
@@ -99,8 +100,7 @@ def create_region(
     region = Region(
         code=code, name=name, level=level, parent_id=parent.id, policy_code=parent.policy_code
     )
-    session.add(region)
-    session.flush()
+    _insert(session, region)
     record_audit(session, actor_id=actor_id, action="region.create", entity="region",
                  entity_id=region.id, detail={"name": name, "parent": parent.name})  # fmt: skip
     return region
@@ -119,6 +119,18 @@ def rename_region(
     record_audit(session, actor_id=actor_id, action="region.rename", entity="region",
                  entity_id=region.id, detail={"from": old, "to": name})  # fmt: skip
     return region
+
+
+def _insert(session: Session, row: Region | School) -> None:
+    """Add ``row``; a code taken a moment ago by another admin is a conflict, not a crash."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"编码“{row.code}”刚被占用，请重新提交。", fields={"code": "已被使用"}
+        ) from None
 
 
 def _name(value: str, field_name: str) -> str:
@@ -182,8 +194,7 @@ def create_school(session: Session, *, actor_id: int, scope: Scope, form: School
     assert county is not None
     code = _code(session, form.code, School) or free_code(session, f"{county.code}-", 3, School)
     school = School(code=code, **values)
-    session.add(school)
-    session.flush()
+    _insert(session, school)
     record_audit(session, actor_id=actor_id, action="school.create", entity="school",
                  entity_id=school.id, detail={"name": school.name, "code": code})  # fmt: skip
     return school

@@ -30,18 +30,21 @@ def create_user(
     or --one-time the password is asked for (typed twice, hidden)."""
     from sqlalchemy import func, select
 
-    from yanxiu.accounts.manage import create_account
-    from yanxiu.accounts.models import Region, RegionLevel, Role
+    from yanxiu.accounts.manage import STAFF_ROLES, create_account
+    from yanxiu.accounts.models import Region, RegionLevel
     from yanxiu.accounts.org import ensure_top_region
     from yanxiu.accounts.passwords import RULES_TEXT, check_password
     from yanxiu.db import migrate, session_scope
     from yanxiu.runtime import get_engine, get_session_factory
 
     settings = get_settings()
-    try:
-        wanted = Role(role)
-    except ValueError:
-        raise fail(ValueError(f"--role 应为 admin、trainer 或 host（得到 {role}）")) from None
+    wanted = next((r for r in STAFF_ROLES if r.value == role), None)
+    if wanted is None:  # teachers come with a profile, from the roster import
+        raise fail(
+            ValueError(
+                f"--role 应为 admin、trainer 或 host（得到 {role}）；教师请用 yanxiu import roster"
+            )
+        )
     password: str | None = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

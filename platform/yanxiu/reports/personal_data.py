@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Region, School, TeacherProfile, User
+from yanxiu.accounts.roster import mask_phone
 from yanxiu.audit.service import record_audit
 from yanxiu.catalog.models import Course, Enrolment
 from yanxiu.credits.policy import CreditPolicy
@@ -195,6 +196,11 @@ def personal_data(
             "gender": profile.gender,
             "cycle_start": profile.cycle_start.isoformat(),
             "bio": profile.bio,
+            "staff_no": user.staff_no,
+            "title": profile.title,
+            "hired_on": profile.hired_on.isoformat() if profile.hired_on else None,
+            "employment": user.employment,
+            "phone": mask_phone(user.phone) or None,  # masked in every export (PIPL)
             "account_created_at": _iso(user.created_at),
         },
         "compliance": compliance_summary(report, policy),
