@@ -32,6 +32,7 @@ def content_docs(content_dir: Path) -> list[CatalogDoc]:
             title=r.title,
             summary=r.summary,
             outline=tuple(r.outline),
+            problems=tuple(r.problems),
             category=r.category,
             stages=tuple(r.stages),
             subjects=tuple(r.subjects),

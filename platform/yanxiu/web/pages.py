@@ -98,6 +98,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("/admin", "达标看板"),
         ("/admin/catalog", "课程目录"),
         ("/admin/policy", "学时政策"),
+        ("/admin/gaps", "课程缺口"),
         ("/jobs", "后台任务"),
         ("/notifications", "消息"),
     ],
