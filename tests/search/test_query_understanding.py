@@ -137,6 +137,13 @@ def test_gaps_are_counted_anonymously_and_exported(session):
     assert any(r[0].startswith("'=") for r in rows[1:])  # formula neutralised
 
 
+def test_what_live_search_saw_while_typing_is_not_a_gap(session):
+    for typed in ("中", "中职", "中职汽", "中职汽修"):
+        record_gap(session, typed)
+    session.commit()
+    assert [(r.query, r.count) for r in gap_report(session).rows] == [("中职汽修", 1)]
+
+
 def test_gap_key_drops_contact_details():
     assert gap_key("请联系 a.b@example.com 或 020-88881234") == "请联系 或 020-"
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,8 @@ from yanxiu.search.query import normalise_query
 from yanxiu.spreadsheet import BOM, csv_writer
 
 MAX_QUERY = 100
+MIN_CHARS = 2
+TYPING = timedelta(minutes=2)
 _ANY_DIGITS = re.compile(r"\d{5,}")
 _MAIL = re.compile(r"\S+@\S+")
 
@@ -37,10 +39,21 @@ def gap_key(query: str) -> str:
 
 def record_gap(session: Session, query: str, *, stage: str = "", subject: str = "") -> None:
     key = gap_key(query)
-    if not key:
+    if len(key) < MIN_CHARS:
         return
     stage, subject = stage[:8], subject[:16]
     now = utcnow()
+    # live search asks as the teacher types: what they typed on the way (a prefix of this
+    # query, seen once, just now) was not a question of its own
+    typed = session.execute(
+        select(SearchGap.id, SearchGap.query).where(
+            SearchGap.count == 1, SearchGap.stage == stage, SearchGap.subject == subject,
+            SearchGap.last_seen >= now - TYPING,
+        )
+    ).all()  # fmt: skip
+    prefixes = [gid for gid, q in typed if q != key and key.startswith(q)]
+    if prefixes:
+        session.execute(delete(SearchGap).where(SearchGap.id.in_(prefixes)))
     bump = (
         update(SearchGap)
         .where(SearchGap.query == key, SearchGap.stage == stage, SearchGap.subject == subject)

@@ -107,7 +107,9 @@ def fit_match_model(rows: list[tuple[list[float], bool]]) -> MatchModel:
     )  # fmt: skip
     probs = [fitted.probability(f) for f, _ in rows]
     best_cut, best_f1 = 0.5, -1.0
-    for cut in sorted(set(round(p, 4) for p in probs)):
+    ordered = sorted(set(probs))
+    # cuts halfway between neighbouring probabilities, so no query sits on the edge
+    for cut in [(a + b) / 2 for a, b in zip(ordered, ordered[1:], strict=False)]:
         tp = sum(1 for p, (_, a) in zip(probs, rows, strict=True) if not a and p < cut)
         fp = sum(1 for p, (_, a) in zip(probs, rows, strict=True) if a and p < cut)
         fn = sum(1 for p, (_, a) in zip(probs, rows, strict=True) if not a and p >= cut)
