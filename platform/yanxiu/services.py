@@ -35,6 +35,7 @@ from yanxiu.search.embed import Embedder, EmbedderUnavailable, LexicalEmbedder
 from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.search.hybrid import CatalogSearch
 from yanxiu.search.service import catalog_search_from_settings
+from yanxiu.studios.push import warm_up as push_warm_up
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ class Services:
                 recommender = build_recommender(
                     session, search, cache=cache, ranker=ranker, ranker_name=label
                 )
+                # the push wizard's texts, so its first open embeds nothing (issue 21)
+                push_warm_up(session, search.embedder, cache)
         except EmbedderUnavailable as exc:
             log.error("search unavailable: %s", exc)
             self.search_error = str(exc)

@@ -265,3 +265,36 @@ def test_keyboard_skip_link_and_search(browsing: Browsing, shot: Shot) -> None:
     expect(box).to_be_focused()
     page.keyboard.type("师德")
     expect(page.locator(".search-hits li").first).to_be_visible()
+
+
+def test_colloquial_and_no_answer_searches_and_the_catalog_gaps(
+    browsing: Browsing, shot: Shot
+) -> None:
+    """Issue 21: a problem in a teacher's words finds its course; a topic the catalog lacks
+    says 没有找到合适的课程 with related categories, and shows up on the admin's 课程缺口."""
+    page = browsing.open_as(TEACHER)
+    page.goto("/courses")
+    box = page.get_by_role("searchbox", name="搜索课程")
+    box.click()
+    box.press_sequentially("学生不爱发言怎么办", delay=30)
+    first = page.locator(".search-hits .course-title a").first
+    expect(first).to_have_attribute("href", "/courses/TW-013")
+    expect(page.locator(".search-hits .snippet").first).to_contain_text("适用问题")
+    shot(page, "search-colloquial")
+
+    box.fill("")
+    box.press_sequentially("zzzzqqq", delay=30)
+    expect(page.locator(".no-match")).to_contain_text("没有找到合适的课程")
+    expect(page.locator(".search-hits")).to_have_count(0)
+    shot(page, "search-no-match")
+
+    admin = browsing.open_as(ADMIN)
+    admin.get_by_role("navigation", name="主导航").get_by_role("link", name="课程缺口").click()
+    expect(admin).to_have_url(re.compile(r"/admin/gaps$"))
+    expect(admin.locator("table.gaps")).to_contain_text("zzzzqqq")
+    shot(admin, "admin-gaps")
+    with admin.expect_download() as info:
+        admin.get_by_role("link", name="导出 CSV").click()
+    content = Path(info.value.path()).read_bytes().decode("utf-8-sig")
+    assert content.splitlines()[0] == "检索词,学段,学科,次数,最近一次"
+    assert "zzzzqqq" in content

@@ -301,3 +301,35 @@ def test_relevance_is_rescaled_per_case(world: World) -> None:
     assert rel["PRC-QUES"] == pytest.approx(1.0)
     assert all(0.0 <= v <= 1.0 for v in rel.values())
     assert rel["ETH-LAW"] < 0.5
+
+
+def test_any_subject_keeps_teachers_of_other_subjects_below_the_cases_own(world: World) -> None:
+    """Issue 21: widening 学科 to 不限 for a maths case must not offer physics and PE teachers
+    first, nor give them the reason 按学段学科与教师画像匹配."""
+    physics = world.user("physics", school=world.rural_weak, subject="物理")
+    pe = world.user("pe", school=world.rural, subject="体育与健康")
+    maths = world.user("maths", school=world.urban)
+    ranked = world.rank(subject="")
+    ids = _ids(ranked)
+    assert ids.index(maths.id) < ids.index(physics.id) and ids.index(maths.id) < ids.index(pe.id)
+    other = next(c for c in ranked.candidates if c.teacher_id == physics.id)
+    reasons = other.reasons()
+    assert not any("按学段学科与教师画像匹配" in r for r in reasons)
+    assert any("与案例学科（数学）不同" in r for r in reasons)
+    # a reviewed weakness the case teaches still counts for a teacher of another subject
+    world.weakness(pe, "PRC-QUES", severity=1.0)
+    assert _ids(world.rank(subject=""))[0] in {pe.id, maths.id}
+
+
+def test_warm_up_embeds_the_wizard_texts_once(world: World) -> None:
+    world.user("maths2", school=world.urban)
+    held = pushes.warm_up(world.s, EMBEDDER)
+    assert held >= 3  # competencies, the case and the teacher profiles
+    calls = []
+    original = EMBEDDER.embed_queries
+    EMBEDDER.embed_queries = lambda texts: calls.append(texts) or original(texts)  # type: ignore[method-assign]
+    try:
+        world.rank()
+    finally:
+        EMBEDDER.embed_queries = original  # type: ignore[method-assign]
+    assert calls == []  # nothing left to embed when the wizard opens

@@ -317,9 +317,9 @@ def test_the_catalog_filters_are_one_parameter_list_for_pages_and_api(demo_site)
     assert client.get("/api/v1/courses", params={"stage": "大学"}).json()["total"] == published
     assert client.get("/api/v1/courses", params={"page": 0}).status_code == 422
     assert client.get("/courses", params={"page": 10_001}).status_code == 422
-    # browsing keeps its page in the address bar; a search does not (its hits are one list)
+    # browsing and searching both keep their page in the address bar (search is paginated)
     second = client.get("/courses/search", params={"page": 2, "format": "online"}, headers=HX)
     assert second.headers["HX-Replace-Url"] == "/courses?format=online&page=2"
     search = client.get("/courses/search", params={"page": 2, "q": "作业"}, headers=HX)
-    assert search.headers["HX-Replace-Url"] == "/courses?q=%E4%BD%9C%E4%B8%9A"
+    assert search.headers["HX-Replace-Url"] == "/courses?q=%E4%BD%9C%E4%B8%9A&page=2"
     assert client.get("/courses/search", headers=HX).headers["HX-Replace-Url"] == "/courses"

@@ -175,6 +175,8 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/catalog/template.csv"): only(ADMIN),
     ("POST", "/admin/catalog/import"): only(ADMIN),
     ("GET", "/admin/policy"): only(ADMIN),
+    ("GET", "/admin/gaps"): only(ADMIN),
+    ("GET", "/admin/gaps.csv"): only(ADMIN),
     ("GET", "/api/v1/compliance"): only(ADMIN),
     # -- admin: regions and schools, the roster, staff accounts (issue 17)
     ("GET", "/admin/org"): only(ADMIN),

@@ -1,28 +1,40 @@
 """Search quality on the labelled query set (content/eval/search_queries.yaml).
 
-Metrics, each averaged over queries:
-- nDCG@10 with graded gains ``2^grade − 1`` (grades 1–3), ideal ranking from all graded ids;
+Metrics, each averaged over queries that have a good answer:
+- nDCG@10 with graded gains ``2^grade − 1`` (grades 1–3), ideal ranking from all graded ids,
+  over the results *shown* (nothing is shown for a query judged to have no good answer);
 - recall@10: share of the graded resources (grade ≥ 1) found in the first 10;
 - MRR: 1 / rank of the first resource of grade ≥ 2 (0 if none in the first 10).
+No-answer detection: a query with no graded resource (kind ``no_answer``) should show no
+results; precision, recall and F1 of "showed nothing" over all queries of the split.
 
-Queries are split by id into dev (odd numbers) and test (even numbers); anything tuned (the
-lexical fusion weight) is chosen on dev, and both halves are reported.
+Queries are split by id into dev (odd numbers) and test (even numbers). Everything tuned (the
+fusion weights and the no-match model, :func:`tune`) is chosen on dev; test is only reported.
+Baselines come from the same run: each retriever alone on the query as typed (lexical
+character TF-IDF, dense e5), a jieba BM25, and the former weighted-RRF hybrid.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
-from yanxiu.search.hybrid import CatalogSearch, Mode
+from yanxiu.lab.bm25 import BM25
+from yanxiu.search.hybrid import CatalogSearch, Mode, clean_filters
+from yanxiu.search.relevance import fit_match_model, query_features
+from yanxiu.search.tuning import Weights
 
 K = 10
-MODES: tuple[Mode, ...] = ("lexical", "dense", "hybrid")
+MODES: tuple[str, ...] = ("bm25", "lexical", "dense", "rrf", "hybrid")
+NO_ANSWER = "no_answer"
 
 
 @dataclass(frozen=True)
@@ -31,19 +43,27 @@ class LabelledQuery:
     query: str
     kind: str
     filters: dict[str, Any]
-    relevant: dict[str, int]  # resource code -> grade
+    relevant: dict[str, int]  # resource code -> grade; empty: the catalog has no good answer
 
     @property
     def split(self) -> str:
         return "dev" if int("".join(ch for ch in self.id if ch.isdigit()) or 0) % 2 else "test"
+
+    @property
+    def answerable(self) -> bool:
+        return any(g >= 2 for g in self.relevant.values())
 
 
 def load_queries(path: Path) -> list[LabelledQuery]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [
         LabelledQuery(
-            q["id"], q["query"], q["kind"], dict(q.get("filters") or {}), dict(q["relevant"])
-        )
+            q["id"],
+            q["query"],
+            q["kind"],
+            dict(q.get("filters") or {}),
+            dict(q.get("relevant") or {}),
+        )  # fmt: skip
         for q in data["queries"]
     ]
 
@@ -69,63 +89,180 @@ def reciprocal_rank(ranked: list[str], relevant: dict[str, int], k: int = K) -> 
     return 0.0
 
 
+class Runner:
+    """Ranks queries in every mode over one search service (BM25 built alongside)."""
+
+    def __init__(self, search: CatalogSearch) -> None:
+        self.search = search
+        self._bm25: BM25 | None = None
+
+    @property
+    def bm25(self) -> BM25:
+        if self._bm25 is None:
+            self._bm25 = BM25([d.search_text for d in self.search.docs])
+        return self._bm25
+
+    def ranked(self, q: LabelledQuery, mode: str) -> list[str]:
+        if mode == "bm25":
+            scores = self.bm25.scores(q.query)
+            flt = clean_filters(q.filters)
+            flt.setdefault("status", ["published"])
+            mask = self.search._allowed_mask(flt)
+            order = [p for p in np.argsort(-scores, kind="stable") if mask[p] and scores[p] > 0]
+            return [self.search.docs[p].code for p in order[:K]]
+        hits = self.search.search(
+            q.query, k=K, filters=q.filters, mode=_mode(mode),
+            matches_only=mode == "hybrid",
+        )  # fmt: skip
+        return [h.doc.code for h in hits]
+
+
+def _mode(name: str) -> Mode:
+    if name not in ("hybrid", "dense", "lexical", "rrf"):
+        raise ValueError(name)
+    return name  # type: ignore[return-value]
+
+
 def evaluate(
-    search: CatalogSearch, queries: list[LabelledQuery], modes: tuple[Mode, ...] = MODES
+    search: CatalogSearch, queries: list[LabelledQuery], modes: Iterable[str] = MODES
 ) -> dict[str, Any]:
-    """Metrics per mode, overall, per split and per query kind."""
+    """Metrics per mode: overall, per split and per query kind, and no-answer detection."""
+    runner = Runner(search)
     results: dict[str, Any] = {}
     for mode in modes:
-        per_query = []
-        for q in queries:
-            hits = search.search(q.query, k=K, filters=q.filters, mode=mode)
-            ranked = [h.doc.code for h in hits]
-            per_query.append(
-                (
-                    q,
-                    ndcg(ranked, q.relevant),
-                    recall(ranked, q.relevant),
-                    reciprocal_rank(ranked, q.relevant),
-                )
-            )
+        rows = [(q, runner.ranked(q, mode)) for q in queries]
         results[mode] = {
-            "all": _mean(per_query),
-            "dev": _mean([r for r in per_query if r[0].split == "dev"]),
-            "test": _mean([r for r in per_query if r[0].split == "test"]),
-            "by_kind": {kind: _mean(rows) for kind, rows in sorted(_group(per_query).items())},
+            split: summarise([r for r in rows if split == "all" or r[0].split == split])
+            for split in ("all", "dev", "test")
         }
     return {"queries": len(queries), "k": K, "modes": results}
 
 
-def _group(rows: list[tuple]) -> dict[str, list[tuple]]:
-    out: dict[str, list[tuple]] = defaultdict(list)
-    for r in rows:
-        out[r[0].kind].append(r)
-    return out
-
-
-def _mean(rows: list[tuple]) -> dict[str, float]:
-    n = len(rows) or 1
+def summarise(rows: list[tuple[LabelledQuery, list[str]]]) -> dict[str, Any]:
+    answerable = [(q, r) for q, r in rows if q.answerable]
+    by_kind: dict[str, list[tuple[LabelledQuery, list[str]]]] = defaultdict(list)
+    for q, r in answerable:
+        by_kind[q.kind].append((q, r))
     return {
-        "n": len(rows),
-        "ndcg@10": round(sum(r[1] for r in rows) / n, 4),
-        "recall@10": round(sum(r[2] for r in rows) / n, 4),
-        "mrr": round(sum(r[3] for r in rows) / n, 4),
+        **_means(answerable),
+        "no_answer": no_answer_f1(rows),
+        "by_kind": {kind: _means(group) for kind, group in sorted(by_kind.items())},
     }
 
 
-def format_table(report: dict[str, Any]) -> str:
+def _means(rows: list[tuple[LabelledQuery, list[str]]]) -> dict[str, float]:
+    n = len(rows) or 1
+    return {
+        "n": len(rows),
+        "ndcg@10": round(sum(ndcg(r, q.relevant) for q, r in rows) / n, 4),
+        "recall@10": round(sum(recall(r, q.relevant) for q, r in rows) / n, 4),
+        "mrr": round(sum(reciprocal_rank(r, q.relevant) for q, r in rows) / n, 4),
+    }
+
+
+def no_answer_f1(rows: list[tuple[LabelledQuery, list[str]]]) -> dict[str, float]:
+    """Detection of "the catalog has nothing for this" (showing no results), as F1."""
+    tp = sum(1 for q, r in rows if not q.answerable and not r)
+    fp = sum(1 for q, r in rows if q.answerable and not r)
+    fn = sum(1 for q, r in rows if not q.answerable and r)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * rec / (precision + rec) if precision + rec else 0.0
+    return {
+        "n": tp + fn, "precision": round(precision, 4), "recall": round(rec, 4),
+        "f1": round(f1, 4),
+    }  # fmt: skip
+
+
+# -- tuning on dev -----------------------------------------------------------------------------
+
+GRID: dict[str, tuple[float, ...]] = {
+    "lexical": (0.2, 0.3, 0.5),
+    "problem_offset": (0.02, 0.04),
+    "doc_mix": (0.0, 0.3, 0.5),
+    "subject": (0.02, 0.04),
+}
+
+
+def tune(search: CatalogSearch, queries: list[LabelledQuery]) -> tuple[Weights, dict[str, Any]]:
+    """Everything tuned, on the dev queries only: the fusion weights (grid, mean nDCG@10 of
+    the answerable), the no-match model (logistic, its cut for the best no-answer F1), then the
+    smallest tail cut that costs no dev nDCG."""
+    dev = [q for q in queries if q.split == "dev"]
+    original = search.weights
+    best: tuple[float, Weights] = (-1.0, original)
+    try:
+        for values in itertools.product(*GRID.values()):
+            w = replace(
+                original, match=None, tail=float("inf"), **dict(zip(GRID, values, strict=True))
+            )
+            search.weights = w
+            runner = Runner(search)
+            score = _means([(q, runner.ranked(q, "hybrid")) for q in dev if q.answerable])[
+                "ndcg@10"
+            ]
+            if score > best[0]:
+                best = (score, w)
+        search.weights = best[1]
+        rows = []
+        for q in dev:
+            parsed = search.parser.parse(q.query)
+            _, dense, lex, _ = search.scores(parsed)
+            unknown = search.unknown_words.share(parsed.lexical_text) if search.unknown_words else 0
+            rows.append((query_features(dense, lex, unknown, parsed.text), q.answerable))
+        model = fit_match_model(rows)
+        chosen = replace(best[1], match=model)
+        for tail in TAILS:  # smallest first: the first that keeps dev nDCG is kept
+            search.weights = replace(chosen, tail=tail)
+            runner = Runner(search)
+            score = _means([(q, runner.ranked(q, "hybrid")) for q in dev if q.answerable])[
+                "ndcg@10"
+            ]
+            search.weights = replace(chosen, tail=float("inf"))
+            full = _means([(q, Runner(search).ranked(q, "hybrid")) for q in dev if q.answerable])
+            if score >= full["ndcg@10"] - 0.002:
+                chosen = replace(chosen, tail=tail)
+                break
+        search.weights = chosen
+        runner = Runner(search)
+        f1 = no_answer_f1([(q, runner.ranked(q, "hybrid")) for q in dev])["f1"]
+    finally:
+        search.weights = original
+    return chosen, {"dev_ndcg_ungated": best[0], "dev_no_answer_f1": f1}
+
+
+TAILS = (0.03, 0.05, 0.08, 0.12, float("inf"))
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def format_table(report: dict[str, Any], split: str = "dev") -> str:
+    modes = list(report["modes"])
+    rows = report["modes"]
+    kinds = sorted({k for m in modes for k in rows[m][split]["by_kind"]})
+    head = f"{'kind':<12} {'n':>4} " + " ".join(f"{m:>8}" for m in modes)
     lines = [
-        f"{'mode':<8} {'nDCG@10':>8} {'R@10':>6} {'MRR':>6}   (dev nDCG / test nDCG)   n={report['queries']}"
+        f"nDCG@10 on the {split} split ({rows[modes[0]][split]['n']} answerable queries)",
+        head,
     ]
-    for mode, r in report["modes"].items():
-        a = r["all"]
-        lines.append(
-            f"{mode:<8} {a['ndcg@10']:>8.3f} {a['recall@10']:>6.3f} {a['mrr']:>6.3f}   "
-            f"({r['dev']['ndcg@10']:.3f} / {r['test']['ndcg@10']:.3f})"
-        )
-    kinds = list(next(iter(report["modes"].values()))["by_kind"])
-    lines.append("")
-    lines.append("nDCG@10 by query kind: " + "  ".join(f"{k}" for k in kinds))
-    for mode, r in report["modes"].items():
-        lines.append(f"{mode:<8} " + "  ".join(f"{r['by_kind'][k]['ndcg@10']:.3f}" for k in kinds))
+    for kind in kinds:
+        n = rows[modes[0]][split]["by_kind"].get(kind, {}).get("n", 0)
+        cells = [rows[m][split]["by_kind"].get(kind, {}).get("ndcg@10", 0.0) for m in modes]
+        lines.append(f"{kind:<12} {n:>4} " + " ".join(f"{c:>8.3f}" for c in cells))
+    lines.append(
+        f"{'overall':<12} {rows[modes[0]][split]['n']:>4} "
+        + " ".join(f"{rows[m][split]['ndcg@10']:>8.3f}" for m in modes)
+    )
+    lines.append(
+        f"{'R@10':<12} {'':>4} " + " ".join(f"{rows[m][split]['recall@10']:>8.3f}" for m in modes)
+    )
+    lines.append(
+        f"{'MRR':<12} {'':>4} " + " ".join(f"{rows[m][split]['mrr']:>8.3f}" for m in modes)
+    )
+    na = rows[modes[0]][split]["no_answer"]["n"]
+    lines.append(
+        f"{'no-answer F1':<12} {na:>4} "
+        + " ".join(f"{rows[m][split]['no_answer']['f1']:>8.3f}" for m in modes)
+    )
     return "\n".join(lines)

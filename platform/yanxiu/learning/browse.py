@@ -22,13 +22,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from yanxiu.accounts.models import TeacherProfile
 from yanxiu.catalog.models import Course, CourseStatus
 from yanxiu.catalog.schema import CATEGORIES, STAGES, SUBJECTS
-from yanxiu.search.hybrid import CatalogSearch, SearchHit
+from yanxiu.search.gaps import record_gap
+from yanxiu.search.hybrid import CatalogSearch, SearchHit, SearchResult
 
 FORMAT_LABELS = {"online": "线上", "offline": "线下面授", "hybrid": "线上线下混合"}
 PER_PAGE = 20
-SEARCH_RESULTS = 20
+SEARCH_PER_PAGE = 10
+SEARCH_RESULTS = 50  # matches kept per query, shown a page at a time
+RELATED_CATEGORIES = 3
 MAX_QUERY = 100  # characters of a search query that are searched
 FILTER_KEYS = ("stage", "subject", "category", "format")
 
@@ -65,6 +69,7 @@ class CatalogFilters(BaseModel):
     category: str | None = Field(None, description="类别, e.g. 师德师风")
     format: str | None = Field(None, description="online / offline / hybrid")
     page: int = Field(1, ge=1, le=10_000)
+    size: int | None = Field(None, ge=1, le=50, description="results per page")
 
     def chosen(self) -> dict[str, str]:
         """The filters that apply (known keys with an offered value)."""
@@ -207,23 +212,32 @@ def browse(
 
 
 class SearchCache:
-    """Search results per (index, query, filters, k); the least recently asked are forgotten."""
+    """Search results per (index, query, filters, prior, k); the least recently asked are
+    forgotten."""
 
     def __init__(self, max_entries: int = 1024) -> None:
         self.max_entries = max_entries
-        self._items: OrderedDict[tuple[Any, ...], list[SearchHit]] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], SearchResult] = OrderedDict()
         self._lock = threading.Lock()
 
     def search(
-        self, service: CatalogSearch, query: str, *, filters: Mapping[str, str], k: int
-    ) -> list[SearchHit]:
-        key = (id(service), len(service.docs), query.strip(), tuple(sorted(filters.items())), k)
+        self, service: CatalogSearch, query: str, *, filters: Mapping[str, str], k: int,
+        prior: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> SearchResult:  # fmt: skip
+        prior_key = tuple(sorted((prior or {}).items()))
+        key = (
+            id(service), len(service.docs), query.strip(), tuple(sorted(filters.items())), k,
+            prior_key,
+        )  # fmt: skip
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
-        found = service.search(query, k=k, filters={f: [v] for f, v in filters.items()})
+        found = service.find(
+            query, k=k, filters={f: [v] for f, v in filters.items()}, prior=prior,
+            matches_only=True,
+        )  # fmt: skip
         with self._lock:
             self._items[key] = found
             while len(self._items) > self.max_entries:
@@ -245,10 +259,39 @@ def search_catalog(
     """Published resources matching ``query`` (hybrid search), with highlighted snippets."""
     if not query.strip():
         return []
-    return (cache or _search_cache).search(service, query, filters=dict(filters or {}), k=k)
+    found = (cache or _search_cache).search(service, query, filters=dict(filters or {}), k=k)
+    return found.hits
 
 
 # -- the catalog page's results --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of the matches for a query."""
+
+    hits: list[SearchHit]
+    total: int
+    page: int
+    per_page: int
+    understood: list[str]  # how the query was read (synonyms, pinyin, stage, subject)
+    related: list[str]  # categories to browse when nothing matched
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_rank(self) -> int:
+        return (self.page - 1) * self.per_page + 1
 
 
 @dataclass(frozen=True)
@@ -263,23 +306,78 @@ class CatalogResults:
     page: Page | None  # None: showing search hits
     search_unavailable: str  # why a query could not be searched ("" when it was)
     format_labels: Mapping[str, str] = field(default_factory=lambda: FORMAT_LABELS)
+    search: SearchPage | None = None  # the page of matches when searching
+
+    @property
+    def no_match(self) -> bool:
+        return self.search is not None and self.search.total == 0
+
+
+def profile_prior(session: Session, user_id: int | None) -> dict[str, tuple[str, ...]]:
+    """A teacher's stage and subjects, a soft preference for their search results."""
+    profile = session.get(TeacherProfile, user_id) if user_id else None
+    if profile is None:
+        return {}
+    return {"stage": (profile.stage,), "subject": tuple(profile.subjects or ())}
 
 
 def catalog_results(
-    session: Session, asked: CatalogQuery, *, search: CatalogSearch | None, search_error: str = ""
+    session: Session,
+    asked: CatalogQuery,
+    *,
+    search: CatalogSearch | None,
+    search_error: str = "",
+    user_id: int | None = None,
 ) -> CatalogResults:
     """Search hits for the query (when search is up), else a page of the catalog; both under
-    the chosen filters. ``search_error`` says why ``search`` is None."""
+    the chosen filters. ``search_error`` says why ``search`` is None. A query with no match
+    is counted, anonymised, as a catalog gap (课程缺口) the first time its page is shown."""
     q, filters = asked.query, asked.chosen()
     query_string = urlencode({k: v for k, v in {"q": q, **filters}.items() if v})
+    if asked.size:
+        query_string += f"{'&' if query_string else ''}size={asked.size}"
     address = query_string
-    if not q and asked.page > 1:  # browsing keeps its page (search hits come on one)
+    if asked.page > 1:
         address += f"{'&' if address else ''}page={asked.page}"
-    hits, page, unavailable = None, None, ""
+    hits, page, unavailable, found = None, None, "", None
     if q and search is not None:
-        hits = search_catalog(search, q, filters=filters, k=SEARCH_RESULTS)
+        prior = profile_prior(session, user_id)
+        result = _search_cache.search(search, q, filters=filters, k=SEARCH_RESULTS, prior=prior)
+        found = _search_page(search, result, asked, filters)
+        hits = found.hits
+        if not result.hits and asked.page == 1:
+            parsed = result.parsed
+            record_gap(
+                session, q,
+                stage=(parsed.stages or list(prior.get("stage", ())) or [""])[0],
+                subject=(parsed.subjects or list(prior.get("subject", ())) or [""])[0],
+            )  # fmt: skip
     else:
         if q:  # search is down: list the catalog under the filters instead
             unavailable = search_error or "-"
-        page = browse(session, filters=filters, page=asked.page)
-    return CatalogResults(q, filters, query_string, address, hits, page, unavailable)
+        page = browse(session, filters=filters, page=asked.page, per_page=asked.size or PER_PAGE)
+    return CatalogResults(q, filters, query_string, address, hits, page, unavailable, search=found)
+
+
+def _search_page(
+    service: CatalogSearch, result: SearchResult, asked: CatalogQuery, filters: Mapping[str, str]
+) -> SearchPage:
+    per_page = asked.size or SEARCH_PER_PAGE
+    total = len(result.hits)
+    pages = max(1, math.ceil(total / per_page))
+    number = min(asked.page, pages)
+    start = (number - 1) * per_page
+    parsed = result.parsed
+    understood = [*parsed.expansions, *parsed.stages, *parsed.subjects]
+    if parsed.pinyin:
+        understood.insert(0, parsed.text.split(" ")[0])
+    related: list[str] = []
+    if not total:  # the nearest categories, from the best candidates below the threshold
+        nearest = service.find(asked.query, k=10, filters={f: [v] for f, v in filters.items()})
+        for hit in nearest.hits:
+            if hit.doc.category not in related:
+                related.append(hit.doc.category)
+        related = related[:RELATED_CATEGORIES]
+    return SearchPage(
+        result.hits[start : start + per_page], total, number, per_page, understood, related
+    )

@@ -24,6 +24,16 @@ from yanxiu.search.embed import Embedder, LexicalEmbedder
 from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.search.hybrid import CatalogDoc, CatalogSearch
 from yanxiu.search.index import StaleIndex, VectorIndex
+from yanxiu.search.query import (
+    FILLERS,
+    STAGE_WORDS,
+    SUBJECT_WORDS,
+    PinyinVocabulary,
+    QueryParser,
+    Synonym,
+    load_synonyms,
+)
+from yanxiu.search.relevance import UnknownWords
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +60,7 @@ def load_docs(session: Session) -> list[CatalogDoc]:
             title=c.title,
             summary=c.summary,
             outline=tuple(c.outline),
+            problems=tuple(c.problems or ()),
             category=c.category,
             stages=tuple(c.stages),
             subjects=tuple(c.subjects),
@@ -146,10 +157,12 @@ def open_catalog_search(
     data_dir: Path,
     progress: bool = False,
     lexical_weight: float = 0.5,
+    synonym_files: tuple[Path, ...] = (),
 ) -> tuple[CatalogSearch, SyncReport]:
     """Everything search needs, synced with the catalog in ``session``'s database."""
     docs = load_docs(session)
     cache = EmbeddingCache(data_dir / "embeddings")
+    search: CatalogSearch | None = None
     try:
         index, report = sync_catalog_index(
             docs,
@@ -158,13 +171,66 @@ def open_catalog_search(
             directory=index_dir(data_dir, embedder),
             progress=progress,
         )
-        # all cache hits after the sync; the recommender needs item vectors by position
-        vectors, _ = _embed(docs, embedder, cache, progress=False)
+        search = build_catalog_search(
+            docs, embedder=embedder, cache=cache, index=index, lexical_weight=lexical_weight,
+            synonym_files=synonym_files,
+        )  # fmt: skip
     finally:
         cache.close()
-    lexical = LexicalEmbedder().fit([d.text for d in docs]) if docs else LexicalEmbedder()
-    search = CatalogSearch(
-        docs, embedder=embedder, index=index, lexical=lexical, lexical_weight=lexical_weight
-    )
-    search.doc_vectors = vectors
     return search, report
+
+
+def build_catalog_search(
+    docs: list[CatalogDoc],
+    *,
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    index: VectorIndex | None = None,
+    lexical_weight: float = 0.5,
+    synonym_files: tuple[Path, ...] = (),
+    progress: bool = False,
+) -> CatalogSearch:
+    """Everything a query needs, in memory: document and 典型困惑 vectors (from the cache),
+    the lexical matrix, and the query parser (synonyms, pinyin of the catalog's words)."""
+    vectors, _ = _embed(docs, embedder, cache, progress)
+    if index is None:
+        index = VectorIndex(embedder.dim, backend=embedder.name, model=embedder.model_version)
+        index.build([d.id for d in docs], vectors, [d.meta for d in docs])
+    lexical = LexicalEmbedder().fit([d.search_text for d in docs]) if docs else LexicalEmbedder()
+    synonyms = load_synonyms(*synonym_files)
+    words = catalog_words(docs, synonyms)
+    parser = QueryParser(synonyms, PinyinVocabulary(words))
+    search = CatalogSearch(
+        docs, embedder=embedder, index=index, lexical=lexical, lexical_weight=lexical_weight,
+        parser=parser,
+    )  # fmt: skip
+    search.doc_vectors = vectors
+    search.unknown_words = UnknownWords(
+        " ".join(words) + " " + " ".join(d.search_text for d in docs),
+        stop=FILLERS,
+    )
+    problems = search.problem_texts
+    if problems:
+        # 典型困惑 are questions, like queries: embedded as queries (symmetric for e5)
+        search.problem_vectors = np.vstack(
+            [
+                cache.get_or_embed(embedder, problems[i : i + 64], kind="query")
+                for i in range(0, len(problems), 64)
+            ]
+        )
+    return search
+
+
+def catalog_words(docs: list[CatalogDoc], synonyms: list[Synonym]) -> list[str]:
+    """Words of the catalog and the synonym table (jieba), for reading pinyin queries."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    texts = [d.search_text for d in docs]
+    texts += [" ".join(s.aliases) + " " + s.expansion for s in synonyms]
+    words = [w for text in texts for w in jieba.lcut(text)]
+    # titles and categories in full mode too, so 师德师风 also gives 师风 (shide shifeng)
+    words += [w for d in docs for w in jieba.lcut(f"{d.title} {d.category}", cut_all=True)]
+    words += [d.category for d in docs]
+    words += [w for ws in (*STAGE_WORDS.values(), *SUBJECT_WORDS.values()) for w in ws]
+    return words

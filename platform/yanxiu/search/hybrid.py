@@ -1,17 +1,29 @@
-"""Hybrid semantic catalog search: dense (FAISS) and lexical (character TF-IDF) fused.
+"""Hybrid semantic catalog search: dense (embeddings) and lexical (character TF-IDF) fused.
 
 Dense retrieval understands paraphrases, colloquial questions and English; lexical retrieval
-is exact about rare terms (防溺水, 自然拼读) and robust to ASR-style filler. Each retrieves a
-candidate list under the same filters, and the lists are fused by weighted reciprocal-rank
-fusion (RRF, Cormack et al. 2009): ``score = Σ w / (K + rank)``. The lexical weight scales
-with how much of the query the lexical side could match at all, so an English query against a
-Chinese catalog (no shared characters) is ranked by the dense side alone.
+is exact about rare terms (防溺水, 自然拼读) and robust to ASR-style filler. A query is first
+understood (:mod:`yanxiu.search.query`: filler words, synonyms, pinyin, stage and subject),
+then every resource is scored on one scale (the catalog is small: a matrix product)::
+
+    dense   = max(cos(q, resource), cos(q, best 典型困惑) + problem_offset), mixed with
+              doc_mix · cos(q, resource)
+    score   = w_dense * dense + w_lexical * coverage * lexical + stage/subject boosts
+
+Scores are on the embedder's cosine scale rather than ranks, so a strong lexical match
+(cosine 0.5 on the TF-IDF side) lifts a resource the dense side ranked 40th, which weighted
+reciprocal-rank fusion could not (a lexical rank 1 tied a dense rank 42). ``coverage`` is the
+share of the query the lexical side knows at all, so an English query is ranked by the dense
+side alone. Whether anything fits at all is decided by :mod:`.relevance` (a small logistic
+model): nonsense and topics the catalog lacks get no results rather than 20 confident ones.
+The weights and that model are chosen on the dev half of content/eval
+(``yanxiu eval search --tune``) and kept per embedding backend in :mod:`.tuning`.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,10 +32,15 @@ import numpy as np
 
 from yanxiu.search.embed import Embedder, LexicalEmbedder, normalise_text
 from yanxiu.search.index import VectorIndex
+from yanxiu.search.query import ParsedQuery, QueryParser
+from yanxiu.search.relevance import UnknownWords, query_features
+from yanxiu.search.tuning import Weights, weights_for
 
-Mode = Literal["hybrid", "dense", "lexical"]
+Mode = Literal["hybrid", "dense", "lexical", "rrf"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "lexical", "rrf")
 RRF_K = 60
 CANDIDATES = 50  # per retriever, before fusion
+QUERY_VECTORS = 4096  # query vectors remembered
 FILTER_FIELDS = ("stage", "subject", "category", "format", "status")
 FILTER_ALIASES = {
     "stages": "stage",
@@ -54,11 +71,17 @@ class CatalogDoc:
     prerequisites: tuple[str, ...] = ()  # codes
     levels: tuple[str, ...] = ()  # target tiers; empty = all
     posts: tuple[str, ...] = ()  # target posts; empty = all
+    problems: tuple[str, ...] = ()  # 典型困惑: embedded one by one, matched lexically
 
     @property
     def text(self) -> str:
-        """The text that is embedded and matched: title, summary and outline."""
+        """The text embedded as the resource's vector: title, summary and outline."""
         return f"{self.title}。{self.summary} {'；'.join(self.outline)}"
+
+    @property
+    def search_text(self) -> str:
+        """The text the lexical side matches: :attr:`text` and the problems."""
+        return f"{self.text} {'；'.join(self.problems)}" if self.problems else self.text
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -76,6 +99,7 @@ class SearchHit:
     lexical_rank: int | None
     snippet_html: str  # HTML-escaped, matched query fragments wrapped in <mark>
     matched: list[str] = field(default_factory=list)
+    problem: str | None = None  # the 典型困惑 that matched the query best, if one did
 
     def as_dict(self) -> dict[str, Any]:
         d = self.doc
@@ -84,7 +108,18 @@ class SearchHit:
             "stages": list(d.stages), "subjects": list(d.subjects), "format": d.format, "hours": d.hours,
             "status": d.status, "score": round(self.score, 6), "dense_rank": self.dense_rank,
             "lexical_rank": self.lexical_rank, "snippet_html": self.snippet_html, "matched": self.matched,
+            "problem": self.problem,
         }  # fmt: skip
+
+
+@dataclass
+class SearchResult:
+    """Hits for a query, what the query was understood as, and the best score."""
+
+    parsed: ParsedQuery
+    hits: list[SearchHit]
+    best_score: float
+    match_probability: float  # that the catalog has a good answer (relevance model)
 
 
 def _allowed(doc: CatalogDoc, filters: Mapping[str, Any]) -> bool:
@@ -128,6 +163,8 @@ class CatalogSearch:
         index: VectorIndex,
         lexical: LexicalEmbedder,
         lexical_weight: float = 0.5,
+        parser: QueryParser | None = None,
+        weights: Weights | None = None,
     ) -> None:
         self.docs = list(docs)
         self.by_id = {d.id: d for d in self.docs}
@@ -136,6 +173,22 @@ class CatalogSearch:
         self.lexical_weight = lexical_weight
         # document vectors by position in ``docs``, when the caller has them (recommendation)
         self.doc_vectors: np.ndarray | None = None
+        # 典型困惑 vectors (one row per problem) and the position of the document each belongs to
+        self.problem_vectors: np.ndarray | None = None
+        self.problem_owner = np.array(
+            [p for p, d in enumerate(self.docs) for _ in d.problems], np.int64
+        )
+        self.problem_texts = [t for d in self.docs for t in d.problems]
+        self.parser = parser or QueryParser()
+        self.weights = weights or weights_for(embedder.name)
+        self._masks = {
+            key: {v: np.array([v in getattr(d, key + "s") for d in self.docs], bool)
+                  for v in {x for d in self.docs for x in getattr(d, key + "s")}}
+            for key in ("stage", "subject")
+        }  # fmt: skip
+        self._general = self._masks["subject"].get("通用", np.zeros(len(self.docs), bool))
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.unknown_words: UnknownWords | None = None  # set by build_catalog_search
         # which n-grams the lexical side knows: a query with none of them has no lexical signal
         self._vocabulary = getattr(lexical._tfidf, "vocabulary_", {})
 
@@ -183,25 +236,189 @@ class CatalogSearch:
         filters: Mapping[str, Any] | None = None,
         mode: Mode = "hybrid",
         include_unpublished: bool = False,
+        prior: Mapping[str, Sequence[str]] | None = None,
+        matches_only: bool = False,
     ) -> list[SearchHit]:
-        """Top ``k`` resources for ``query`` under ``filters`` (published only by default)."""
-        if mode not in ("hybrid", "dense", "lexical"):
-            raise ValueError(f"unknown search mode {mode!r}; use hybrid, dense or lexical")
+        """Top ``k`` resources for ``query`` under ``filters`` (published only by default).
+
+        ``prior`` is the searching teacher's stage and subjects (a soft boost). With
+        ``matches_only`` a query judged to have no good answer gets no hits, and hits far
+        below the best are left out (see :mod:`yanxiu.search.relevance`).
+        """
+        return self.find(
+            query, k=k, filters=filters, mode=mode, include_unpublished=include_unpublished,
+            prior=prior, matches_only=matches_only,
+        ).hits  # fmt: skip
+
+    def find(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        filters: Mapping[str, Any] | None = None,
+        mode: Mode = "hybrid",
+        include_unpublished: bool = False,
+        prior: Mapping[str, Sequence[str]] | None = None,
+        matches_only: bool = False,
+    ) -> SearchResult:
+        """Like :meth:`search`, with what the query was understood as and the best score."""
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}; use {', '.join(MODES)}")
         query = query.strip()
+        parsed = self.parser.parse(query)
         if not query or not self.docs:
-            return []
+            return SearchResult(parsed, [], 0.0, 0.0)
         flt = clean_filters(filters)
         if not include_unpublished:
             flt.setdefault("status", ["published"])
+        if mode == "rrf":
+            return SearchResult(parsed, self._rrf(query, k, flt), 0.0, 1.0)
+        scores, dense_s, lex_s, best_problem = self.scores(parsed, mode=mode, prior=prior)
+        allowed = self._allowed_mask(flt)
+        scores = np.where(allowed, scores, -np.inf)
+        order = np.argsort(-scores, kind="stable")
+        best = float(scores[order[0]]) if len(order) and np.isfinite(scores[order[0]]) else 0.0
+        probability = self.match_probability(parsed, dense_s, lex_s) if mode == "hybrid" else 1.0
+        floor = -np.inf
+        if matches_only:
+            if self.weights.match is not None and probability < self.weights.match.cut:
+                return SearchResult(parsed, [], best, probability)
+            floor = best - self.weights.tail
+        hits = []
+        dense_rank = _ranks(dense_s, allowed)
+        lexical_rank = _ranks(lex_s, allowed)
+        for pos in order[:k]:
+            score = float(scores[pos])
+            if not np.isfinite(score) or score < floor or (mode != "dense" and score <= 0):
+                break
+            doc = self.docs[pos]
+            problem = best_problem.get(int(pos))
+            snippet, matched = highlight(doc, parsed.lexical_text, problem=problem)
+            hits.append(
+                SearchHit(
+                    doc, score, dense_rank.get(int(pos)), lexical_rank.get(int(pos)), snippet,
+                    matched, problem,
+                )
+            )  # fmt: skip
+        return SearchResult(parsed, hits, best, probability)
+
+    def match_probability(self, parsed: ParsedQuery, dense: np.ndarray, lex: np.ndarray) -> float:
+        """How likely the catalog has a good answer (1.0 when no model is calibrated)."""
+        model = self.weights.match
+        if model is None:
+            return 1.0
+        unknown = self.unknown_words.share(parsed.lexical_text) if self.unknown_words else 0.0
+        return model.probability(query_features(dense, lex, unknown, parsed.text))
+
+    def scores(
+        self,
+        parsed: ParsedQuery,
+        *,
+        mode: Mode = "hybrid",
+        prior: Mapping[str, Sequence[str]] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
+        """Fused score of every document (by position), its dense and lexical parts, and the
+        典型困惑 that matched each document best (when one beat the document's own text)."""
+        n = len(self.docs)
+        w = self.weights
+        best_problem: dict[int, str] = {}
+        dense = np.zeros(n, np.float32)
+        lex = np.zeros(n, np.float32)
+        raw = mode in ("dense", "lexical")  # baselines: the query as typed, one retriever
+        if mode in ("hybrid", "dense"):
+            qv = self.embed_query(parsed.raw if raw else parsed.text)
+            dense = self._dense_doc_scores(qv)
+            # 典型困惑 are Chinese questions: an English query matches their form, not their topic
+            if (
+                not raw
+                and self.problem_vectors is not None
+                and len(self.problem_owner)
+                and _CJK.search(parsed.text)
+            ):
+                sims = self.problem_vectors @ qv
+                per_doc = np.full(n, -1.0, np.float32)
+                np.maximum.at(per_doc, self.problem_owner, sims)
+                boosted = per_doc + w.problem_offset
+                for pos in np.nonzero(boosted > dense)[0]:
+                    mine = np.nonzero(self.problem_owner == pos)[0]
+                    best_problem[int(pos)] = self.problem_texts[int(mine[np.argmax(sims[mine])])]
+                dense = w.doc_mix * dense + (1 - w.doc_mix) * np.maximum(dense, boosted)
+        if mode in ("hybrid", "lexical"):
+            text = parsed.raw if raw else parsed.lexical_text
+            lex = self.lexical.scores([text])[0].astype(np.float32)
+        if mode == "dense":
+            return dense, dense, lex, best_problem
+        if mode == "lexical":
+            return lex, dense, lex, best_problem
+        coverage = self.lexical_coverage(parsed.lexical_text)
+        score = w.dense * dense + w.lexical * coverage * lex
+        # boosts only reorder what matched at all: a stage word alone matches nothing
+        score = np.where(score > 0, score + self._boosts(parsed, prior), score)
+        return score, dense, lex, best_problem
+
+    def _dense_doc_scores(self, qv: np.ndarray) -> np.ndarray:
+        if self.doc_vectors is not None:
+            return (self.doc_vectors @ qv).astype(np.float32)
+        # no document vectors kept: the index's nearest neighbours, the rest at their floor
+        ids, sims = self.index.search(qv[None, :], min(len(self.docs), CANDIDATES))
+        out = np.zeros(len(self.docs), np.float32)
+        found = [
+            (self.position[int(i)], float(s))
+            for i, s in zip(ids[0], sims[0], strict=True)
+            if i >= 0 and int(i) in self.position
+        ]
+        floor = min((s for _, s in found), default=0.0)
+        out[:] = floor
+        for pos, sim in found:
+            out[pos] = sim
+        return out
+
+    def _boosts(self, parsed: ParsedQuery, prior: Mapping[str, Sequence[str]] | None) -> np.ndarray:
+        """Soft stage/subject agreement: what the query names counts more than the profile."""
+        w = self.weights
+        out = np.zeros(len(self.docs), np.float32)
+        asked = [("stage", parsed.stages, w.stage), ("subject", parsed.subjects, w.subject)]
+        if prior:
+            for key, weight in (("stage", w.prior_stage), ("subject", w.prior_subject)):
+                values = [v for v in prior.get(key) or () if v]
+                named = parsed.stages if key == "stage" else parsed.subjects
+                if values and not named:  # the query's own words win over the profile
+                    asked.append((key, values, weight))
+        none = np.zeros(len(self.docs), bool)
+        for key, wanted, weight in asked:
+            if not wanted or not weight:
+                continue
+            has = np.logical_or.reduce([self._masks[key].get(v, none) for v in wanted])
+            out += np.where(has, weight, -weight * w.mismatch_penalty)
+            if key == "subject":
+                general = self._general & ~has
+                out += np.where(general, weight * (w.general_share + w.mismatch_penalty), 0.0)
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The query's vector, remembered for the most recent queries (typing repeats them)."""
+        vec = self._query_vectors.get(text)
+        if vec is None:
+            vec = self.embedder.embed_queries([text])[0]
+            self._query_vectors[text] = vec
+            if len(self._query_vectors) > QUERY_VECTORS:
+                self._query_vectors.popitem(last=False)
+        return vec
+
+    def _allowed_mask(self, flt: Mapping[str, Any]) -> np.ndarray:
+        if not flt:
+            return np.ones(len(self.docs), bool)
+        return np.array([_allowed(d, flt) for d in self.docs], bool)
+
+    def _rrf(self, query: str, k: int, flt: Mapping[str, Any]) -> list[SearchHit]:
+        """The former fusion (weighted reciprocal ranks), kept as a baseline for evaluation."""
         depth = max(CANDIDATES, k)
-        dense = self.dense(query, depth, flt) if mode in ("hybrid", "dense") else []
-        lexical = self.lexical_ranked(query, depth, flt) if mode in ("hybrid", "lexical") else []
+        dense = self.dense(query, depth, flt)
+        lexical = self.lexical_ranked(query, depth, flt)
         dense_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
         lexical_rank = {i: r for r, (i, _) in enumerate(lexical, start=1)}
         fused: dict[int, float] = {}
-        w_lex = (
-            1.0 if mode == "lexical" else self.lexical_weight * self.lexical_coverage(query) ** 2
-        )
+        w_lex = self.lexical_weight * self.lexical_coverage(query) ** 2
         for i, r in dense_rank.items():
             fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + r)
         for i, r in lexical_rank.items():
@@ -219,6 +436,11 @@ class CatalogSearch:
         return hits
 
 
+def _ranks(values: np.ndarray, allowed: np.ndarray) -> dict[int, int]:
+    order = [int(p) for p in np.argsort(-values, kind="stable") if allowed[p] and values[p] > 0]
+    return {pos: r for r, pos in enumerate(order[:CANDIDATES], start=1)}
+
+
 def _query_terms(query: str) -> list[str]:
     """Fragments worth highlighting: CJK bigrams and trigrams, and Latin words."""
     text = normalise_text(query)
@@ -230,14 +452,18 @@ def _query_terms(query: str) -> list[str]:
     return sorted(terms, key=len, reverse=True)
 
 
-def highlight(doc: CatalogDoc, query: str, *, width: int = 90) -> tuple[str, list[str]]:
+def highlight(
+    doc: CatalogDoc, query: str, *, width: int = 90, problem: str | None = None
+) -> tuple[str, list[str]]:
     """The passage of the resource that best matches the query, with matches marked.
 
     Returns:
         ``(snippet_html, matched_terms)``; the snippet is HTML-escaped except for ``<mark>``.
     """
     terms = _query_terms(query)
-    passages = [doc.summary, *doc.outline, doc.title]
+    passages = [doc.summary, *doc.outline, *doc.problems, doc.title]
+    if problem:  # the problem the query matched is the passage that explains the hit
+        passages = [problem]
     best, best_spans = passages[0], []
     best_cover = -1
     for passage in passages:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy.orm import Session
 
 from yanxiu.config import Settings
@@ -28,4 +30,13 @@ def catalog_search_from_settings(
         data_dir=settings.data_dir,
         progress=progress,
         lexical_weight=settings.search_lexical_weight,
+        synonym_files=synonym_files(settings),
+    )
+
+
+def synonym_files(settings: Settings) -> tuple[Path, Path]:
+    """The reviewed synonym table and the deployment's additions (``yanxiu synonyms add``)."""
+    return (
+        settings.content_dir / "search" / "synonyms.yaml",
+        settings.data_dir / "search_synonyms.yaml",
     )

@@ -76,6 +76,12 @@ FIT_WEIGHT = 0.15
 RURAL_BOOST = 0.10
 WEAK_BOOST = 0.08
 BOOST_CAP = 0.15
+# A teacher of another subject (or stage) than the case's, when the host widens the filter
+# to 不限: kept in the list but below every teacher who teaches it, unless a reviewed
+# weakness makes the case clearly theirs (need ≥ 0.6 still outranks a fitting teacher with
+# no weakness: 0.85 × 0.6 − 0.35 = 0.16 < 0.30, so in practice they come after).
+SUBJECT_MISMATCH = 0.35
+STAGE_MISMATCH = 0.2
 DEFAULT_SIZE = 20
 MAX_SIZE = 200
 MAX_NOTE = 500
@@ -161,6 +167,20 @@ class Candidate:
     score: float = 0.0
     matches: list[WeaknessMatch] = field(default_factory=list)  # best first, relevant only
     weaknesses: int = 0  # reviewed weaknesses on record
+    case_stage: str = ""  # the case's stage and subject ("" / 通用: any)
+    case_subject: str = ""
+
+    @property
+    def subject_mismatch(self) -> bool:
+        return (
+            bool(self.case_subject)
+            and self.case_subject != "通用"
+            and (self.case_subject not in self.subjects)
+        )
+
+    @property
+    def stage_mismatch(self) -> bool:
+        return bool(self.case_stage) and self.stage != self.case_stage
 
     @property
     def is_rural(self) -> bool:
@@ -181,11 +201,17 @@ class Candidate:
             for m in self.matches[:2]
         ]
         if not out:
-            out.append(
-                "暂无与本案例对应的复核短板"
-                if self.weaknesses
-                else "暂无复核诊断，按学段学科与教师画像匹配"
-            )
+            if self.weaknesses:
+                out.append("暂无与本案例对应的复核短板")
+            elif self.subject_mismatch or self.stage_mismatch:
+                out.append("暂无复核诊断")
+            else:
+                out.append("暂无复核诊断，按学段学科与教师画像匹配")
+        if self.subject_mismatch:
+            taught = "、".join(self.subjects) or "未填"
+            out.append(f"任教学科（{taught}）与案例学科（{self.case_subject}）不同，排在后面")
+        if self.stage_mismatch:
+            out.append(f"任教学段（{self.stage}）与案例学段（{self.case_stage}）不同，排在后面")
         if self.priority:
             where = "、".join(
                 x for x, on in (("乡村学校", self.is_rural), ("薄弱校", self.is_weak)) if on
@@ -457,9 +483,50 @@ def _embed(
 ) -> np.ndarray:
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
-    if cache is not None:
-        return cache.get_or_embed(embedder, texts, kind=kind)
-    return embedder.embed_queries(texts) if kind == "query" else embedder.embed_documents(texts)
+    key = (embedder.name, embedder.model_version, kind)
+    memo = _MEMO.setdefault(key, {})
+    missing = list(dict.fromkeys(t for t in texts if t not in memo))
+    if missing:
+        if cache is not None:
+            vectors = cache.get_or_embed(embedder, missing, kind=kind)
+        elif kind == "query":
+            vectors = embedder.embed_queries(missing)
+        else:
+            vectors = embedder.embed_documents(missing)
+        if len(memo) + len(missing) > MEMO_SIZE:
+            memo.clear()
+        memo.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+    return np.vstack([memo[t] for t in texts])
+
+
+# The wizard's texts (competencies, cases, teacher profiles) in memory, per model: the first
+# open of the wizard then embeds nothing (see warm_up, run when the app starts).
+_MEMO: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
+MEMO_SIZE = 50_000
+
+
+def warm_up(session: Session, embedder: Embedder, cache: EmbeddingCache | None = None) -> int:
+    """Embed what ranking an audience needs before anyone opens the wizard; returns how many
+    texts are now in memory (each case, each competency, each distinct teacher profile)."""
+    comps = {
+        cid: (name, desc)
+        for cid, name, desc in session.execute(
+            select(Competency.id, Competency.name, Competency.description)
+        )
+    }
+    _embed(embedder, cache, [f"{comps[c][0]}：{comps[c][1]}" for c in sorted(comps)], "query")
+    cases = list(session.scalars(select(CaseResource)))
+    _embed(embedder, cache, [case_text(c, comps) for c in cases], "document")
+    profiles = sorted(
+        {
+            f"{stage}{'、'.join(subjects or ())}教师，{tier}"
+            for stage, subjects, tier in session.execute(
+                select(TeacherProfile.stage, TeacherProfile.subjects, TeacherProfile.tier)
+            )
+        }
+    )
+    _embed(embedder, cache, profiles, "query")
+    return sum(len(m) for m in _MEMO.values())
 
 
 def case_text(case: CaseResource, competencies: dict[str, tuple[str, str]]) -> str:
@@ -528,6 +595,7 @@ def score_candidates(
         c.fit = (float(sim) - lo) / (hi - lo) if hi - lo > 1e-9 else 0.0
         c.boost = min(BOOST_CAP, RURAL_BOOST * c.is_rural + WEAK_BOOST * c.is_weak)
         c.score = NEED_WEIGHT * c.need + FIT_WEIGHT * c.fit + c.boost
+        c.score -= SUBJECT_MISMATCH * c.subject_mismatch + STAGE_MISMATCH * c.stage_mismatch
 
 
 def rank_audience(
@@ -556,6 +624,8 @@ def rank_audience(
     }
     relevance = competency_relevance(embedder, case, comps, cache=cache)
     weaknesses = reviewed_weaknesses_bulk(session, [c.teacher_id for c in pool])
+    for c in pool:
+        c.case_stage, c.case_subject = case.stage, case.subject
     texts = [profile_text(c) for c in pool]
     distinct = sorted(set(texts))
     vecs = _embed(embedder, cache, distinct, "query")

@@ -101,6 +101,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("/admin/org", "区域与学校"),
         ("/admin/roster", "教师名册"),
         ("/admin/accounts", "账号管理"),
+        ("/admin/gaps", "课程缺口"),
         ("/jobs", "后台任务"),
         ("/notifications", "消息"),
     ],

@@ -52,17 +52,21 @@ def catalog(
     request: Request, asked: Annotated[CatalogQuery, Query()], me: CurrentUser, db: SessionDep,
     services: ServicesDep,
 ) -> Response:  # fmt: skip
-    results = catalog_results(db, asked, search=services.search, search_error=services.search_error)
+    results = catalog_results(
+        db, asked, search=services.search, search_error=services.search_error, user_id=me.id
+    )
     return render_view(request, "courses/catalog.html", results, me=me, options=filter_options())
 
 
 @router.get("/courses/search", response_class=HTMLResponse)
 def catalog_search(
-    request: Request, asked: Annotated[CatalogQuery, Query()], _: CurrentUser, db: SessionDep,
+    request: Request, asked: Annotated[CatalogQuery, Query()], me: CurrentUser, db: SessionDep,
     services: ServicesDep,
 ) -> Response:  # fmt: skip
     """The results list (htmx partial): search hits for ``q``, else a page of the catalog."""
-    results = catalog_results(db, asked, search=services.search, search_error=services.search_error)
+    results = catalog_results(
+        db, asked, search=services.search, search_error=services.search_error, user_id=me.id
+    )
     response = render_view(request, "courses/_results.html", results)
     if is_htmx(request):  # the address bar follows the search, so reload and back keep it
         where = results.address_query

@@ -24,12 +24,18 @@ def search_catalog(
     category: list[str] = Query(default=[], description="类别 filter, repeatable"),
     format: list[str] = Query(default=[], description="online / offline / hybrid"),
     mode: Literal["hybrid", "dense", "lexical"] = Query("hybrid"),
+    everything: bool = Query(False, description="Rank even when nothing is a good match"),
 ) -> dict[str, object]:
     """Hybrid semantic search over published catalog resources, with highlighted snippets.
 
-    Needs a login, like every other data endpoint."""
+    A query the catalog has no good answer for gets no results and ``no_match: true``
+    (unless ``everything``). Needs a login, like every other data endpoint."""
     if services.search is None:
         raise Unavailable(f"search is unavailable: {services.search_error}")
     filters = {"stage": stage, "subject": subject, "category": category, "format": format}
-    hits = services.search.search(q, k=k, filters=filters, mode=mode)
-    return {"query": q, "mode": mode, "results": [h.as_dict() for h in hits]}
+    found = services.search.find(q, k=k, filters=filters, mode=mode, matches_only=not everything)
+    return {
+        "query": q, "mode": mode, "no_match": not found.hits and mode == "hybrid",
+        "match_probability": round(found.match_probability, 4),
+        "results": [h.as_dict() for h in found.hits],
+    }  # fmt: skip
