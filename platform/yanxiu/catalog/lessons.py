@@ -118,7 +118,9 @@ class LessonIn(BaseModel):
 
 def parse_lessons(rows: list[tuple[str, Any]]) -> tuple[list[LessonIn], list[Problem]]:
     """Validate (where, raw) lesson items; every problem names where it is."""
-    lessons, problems, seen = [], [], {}
+    lessons: list[LessonIn] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
     for where, raw in rows:
         item = str(raw.get("course", "")) if isinstance(raw, dict) else ""
         try:

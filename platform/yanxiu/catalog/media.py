@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from yanxiu.catalog.lessons import StoredMedia
+from yanxiu.catalog.lessons import MediaStore, StoredMedia
 from yanxiu.errors import Invalid, NotFound, TooLarge
 
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
@@ -71,7 +71,7 @@ def store_bytes(media_dir: Path, data: bytes, extension: str, media_type: str) -
     return StoredMedia(relative, media_type, digest)
 
 
-def content_store(media_dir: Path, source_dir: Path):  # type: ignore[no-untyped-def]
+def content_store(media_dir: Path, source_dir: Path) -> MediaStore:
     """A :data:`~yanxiu.catalog.lessons.MediaStore` copying files from content/lessons/media."""
 
     def store(course_code: str, name: str) -> StoredMedia:
