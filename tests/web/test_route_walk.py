@@ -187,6 +187,17 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/catalog/template.csv"): only(ADMIN),
     ("POST", "/admin/catalog/import"): only(ADMIN),
     ("GET", "/admin/policy"): only(ADMIN),
+    # -- course authoring (admins and trainers)
+    ("GET", "/authoring"): only(*REVIEWERS),
+    ("POST", "/authoring/courses"): only(*REVIEWERS),
+    ("GET", "/authoring/courses/{code}"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/units"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/units/{unit_id}"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/questions"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/questions/{question_id}/retire"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/status"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/import"): only(*REVIEWERS),
     ("GET", "/api/v1/compliance"): only(ADMIN),
     # -- background jobs (the walk's job was started by the trainer)
     ("GET", "/jobs"): only(TRAINER, ADMIN),
@@ -343,6 +354,7 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             .join(Course, Course.id == CourseUnit.course_id)
             .where(Course.code == course, CourseUnit.media_file != "")
         )
+        ids["question"] = attempt.paper[0]["q"]
         s.commit()
 
     users = {TEACHER: ids["teacher"], **USERS}
@@ -375,6 +387,7 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "region_id": ids["region"], "school_id": ids["school"], "job_id": ids["job"],
         "teacher": ids["teacher"], "program_id": ids["program"], "session_id": ids["session"],
         "teacher_id": ids["teacher_id"], "unit_id": ids["unit"], "attempt_id": ids["attempt"],
+        "question_id": ids["question"],
     }  # fmt: skip
     # the admin (白石县) sees its own county's records
     admin_own = base | {"record_id": ids["other_record"], "diagnosis_id": ids["other_diagnosis"],

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from yanxiu.web.routes import (
     admin,
+    authoring,
     checkin,
     courses,
     jobs,
@@ -41,6 +42,7 @@ AREAS = (
     studio_host,
     trainer,
     admin,
+    authoring,
     jobs,
     notifications,
     people,
