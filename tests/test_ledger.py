@@ -44,8 +44,12 @@ def count_records(session):
 def test_completing_a_course_twice_credits_once(session, policy):
     t = make_teacher(session)
     course = make_course(session)
-    e1, r1, new1 = complete_course(session, policy=policy, teacher_id=t.id, course=course)
-    e2, r2, new2 = complete_course(session, policy=policy, teacher_id=t.id, course=course)
+    e1, r1, new1 = complete_course(
+        session, policy=policy, teacher_id=t.id, course=course, decision=None
+    )
+    e2, r2, new2 = complete_course(
+        session, policy=policy, teacher_id=t.id, course=course, decision=None
+    )
     session.commit()
     assert (new1, new2) == (True, False)
     assert r1.id == r2.id and e1.id == e2.id
@@ -57,7 +61,9 @@ def test_completing_a_course_twice_credits_once(session, policy):
 def test_offline_courses_credit_as_offline_and_drafts_cannot_be_enrolled(session, policy):
     t = make_teacher(session)
     offline = make_course(session, "SD-901", fmt=CourseFormat.OFFLINE)
-    _, record, _ = complete_course(session, policy=policy, teacher_id=t.id, course=offline)
+    _, record, _ = complete_course(
+        session, policy=policy, teacher_id=t.id, course=offline, decision=None
+    )
     assert record.source == CreditSource.OFFLINE
     with pytest.raises(EnrolmentError, match="不可报名"):
         enrol(

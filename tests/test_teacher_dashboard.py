@@ -15,16 +15,21 @@ from yanxiu.catalog.models import CourseStatus
 from yanxiu.credits.compliance import compute_compliance
 from yanxiu.credits.ledger import credit_hours, ledger_entries, review_record, void_record
 from yanxiu.credits.models import CreditSource, ReviewState
+from yanxiu.credits.rules import CreditRefused
 from yanxiu.learning.browse import CatalogSnapshot, browse
+from yanxiu.learning.completion import complete_teacher_course
 from yanxiu.learning.course import (
     CourseNotFound,
     course_view,
     enrol_teacher,
-    finish_course,
     rate_teacher_course,
-    record_progress,
 )
-from yanxiu.learning.enrolments import EnrolmentError
+from yanxiu.learning.enrolments import (
+    EnrolmentError,
+    complete_course,
+    get_enrolment,
+    update_progress,
+)
 from yanxiu.recommend.service import TrainingPath
 from yanxiu.reports.dashboard import (
     COLD_START_NOTES,
@@ -74,7 +79,7 @@ def test_dashboard_figures_are_the_compliance_figures(session, policy):
     _credit(session, policy, t.id, "c", 12, source=CreditSource.SCHOOL_BASED, day=date(2026, 10, 2))
     course = make_course(session, "SD-910", hours=8)
     enrol_teacher(session, teacher_id=t.id, code=course.code)
-    record_progress(session, teacher_id=t.id, code=course.code, percent=40)
+    update_progress(session, enrolment=get_enrolment(session, t.id, course.id), progress=0.4)
     session.commit()
     session.expire_all()
     d = build_dashboard(session, teacher_id=t.id, policy=policy, today=TODAY)
@@ -113,10 +118,10 @@ def test_fingerprint_changes_with_everything_the_page_shows(session, policy):
     enrol_teacher(session, teacher_id=t.id, code=course.code)
     assert changed()
     before = path_fingerprint(seen[-1])
-    record_progress(session, teacher_id=t.id, code=course.code, percent=50)
+    update_progress(session, enrolment=get_enrolment(session, t.id, course.id), progress=0.5)
     assert changed()
     assert path_fingerprint(seen[-1]) == before  # progress alone does not re-plan the path
-    finish_course(session, policy=policy, teacher_id=t.id, code=course.code)
+    complete_course(session, policy=policy, teacher_id=t.id, course=course, decision=None)
     assert changed()
     record = teacher_ledger(session, t.id)[0]
     void_record(session, record_id=record.id, reason="测试作废", actor_id=None)
@@ -150,9 +155,7 @@ def test_course_actions_check_enrolment_and_write_nothing_when_refused(session, 
     draft = make_course(session, "SD-933", status=CourseStatus.DRAFT)
     session.commit()
     with pytest.raises(EnrolmentError, match="请先报名"):
-        finish_course(session, policy=policy, teacher_id=t.id, code=course.code)
-    with pytest.raises(EnrolmentError, match="请先报名"):
-        record_progress(session, teacher_id=t.id, code=course.code, percent=10)
+        complete_teacher_course(session, policy=policy, teacher_id=t.id, code=course.code)
     assert teacher_ledger(session, t.id) == []
     with pytest.raises(EnrolmentError, match="下架"):
         enrol_teacher(session, teacher_id=t.id, code=retired.code)
@@ -162,13 +165,17 @@ def test_course_actions_check_enrolment_and_write_nothing_when_refused(session, 
     assert result.outcome == "enrolled"
     assert [p.code for p in result.missing_prerequisites] == ["SD-930"]
     assert enrol_teacher(session, teacher_id=t.id, code=course.code).outcome == "already"
-    with pytest.raises(EnrolmentError, match="0 到 100"):
-        record_progress(session, teacher_id=t.id, code=course.code, percent=120)
     with pytest.raises(EnrolmentError, match="完成课程后"):
         rate_teacher_course(session, teacher_id=t.id, code=course.code, rating=5)
-    _, record, created = finish_course(session, policy=policy, teacher_id=t.id, code=course.code)
-    _, again, created_again = finish_course(
-        session, policy=policy, teacher_id=t.id, code=course.code
+    with pytest.raises(CreditRefused, match="尚无在线学习单元"):  # no study: no credit
+        complete_teacher_course(session, policy=policy, teacher_id=t.id, code=course.code)
+    assert teacher_ledger(session, t.id) == []
+    # history "migrated" from before recorded study (decision=None) is credited once
+    _, record, created = complete_course(
+        session, policy=policy, teacher_id=t.id, course=course, decision=None
+    )
+    _, again, created_again = complete_course(
+        session, policy=policy, teacher_id=t.id, course=course, decision=None
     )
     assert (created, created_again) == (True, False) and record.id == again.id
     assert rate_teacher_course(session, teacher_id=t.id, code=course.code, rating=4).rating == 4

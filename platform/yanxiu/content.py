@@ -6,13 +6,14 @@ nothing is written to the database unless the whole content is valid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from yanxiu.catalog.lessons import LessonIn, parse_lessons
 from yanxiu.catalog.schema import ResourceIn, describe_validation_error, parse_resources
 from yanxiu.credits.policy import CreditPolicy, load_policies
 from yanxiu.errors import InputError, Problem
@@ -26,6 +27,7 @@ class Content:
     cases: list[CaseIn]
     policies: dict[str, CreditPolicy]
     roster: dict[str, Any]
+    lessons: list[LessonIn] = field(default_factory=list)
 
     @property
     def competency_ids(self) -> set[str]:
@@ -116,6 +118,40 @@ def load_cases(
     return cases
 
 
+def load_lessons(
+    directory: Path, resources: list[ResourceIn], problems: list[Problem]
+) -> list[LessonIn]:
+    """Units and quizzes of online courses (lessons/*.yaml, media in lessons/media/)."""
+    rows: list[tuple[str, Any]] = []
+    for path in sorted(directory.glob("*.yaml")):
+        data = _read_yaml(path, problems)
+        items = data.get("lessons") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            problems.append(Problem(path.name, "", "expected 'lessons:' with a list"))
+            continue
+        rows += [(f"{path.name} item {i}", item) for i, item in enumerate(items, start=1)]
+    lessons, found = parse_lessons(rows)
+    problems += found
+    codes = {r.id: r for r in resources}
+    refused = {p.item for p in problems}  # catalog items already reported as invalid
+    for lesson in lessons:
+        resource = codes.get(lesson.course)
+        if resource is None and lesson.course in refused:
+            continue
+        if resource is None:
+            problems.append(Problem("lessons", lesson.course, "no catalog resource with this id"))
+        elif resource.format == "offline":
+            problems.append(
+                Problem("lessons", lesson.course, "an offline course has no online units")
+            )
+        for unit in lesson.units:
+            if unit.file and not (directory / "media" / unit.file).is_file():
+                problems.append(
+                    Problem("lessons", lesson.course, f"unit {unit.key}: no file media/{unit.file}")
+                )
+    return lessons
+
+
 def load_content(content_dir: Path) -> Content:
     """Load and validate all content.
 
@@ -133,6 +169,7 @@ def load_content(content_dir: Path) -> Content:
     roster = _read_yaml(content_dir / "demo" / "roster.yaml", problems) or {}
     studio_ids = {s["id"] for s in roster.get("studios", []) if isinstance(s, dict) and "id" in s}
     cases = load_cases(content_dir / "cases", ids, studio_ids, problems)
+    lessons = load_lessons(content_dir / "lessons", resources, problems)
     policies: dict[str, CreditPolicy] = {}
     try:
         policies = load_policies(content_dir / "policies")
@@ -151,4 +188,4 @@ def load_content(content_dir: Path) -> Content:
             problems,
             f"content in {content_dir} is invalid: {len(problems)} problem(s); nothing was loaded",
         )
-    return Content(competencies, resources, cases, policies, roster)
+    return Content(competencies, resources, cases, policies, roster, lessons)

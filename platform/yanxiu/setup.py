@@ -8,6 +8,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yanxiu.catalog.lessons import sync_lessons
+from yanxiu.catalog.media import content_store
 from yanxiu.catalog.models import Course
 from yanxiu.catalog.service import SyncCounts, sync_competencies, sync_courses
 from yanxiu.config import Settings
@@ -36,6 +38,12 @@ def initialise(settings: Settings, *, demo: bool, progress: bool = True) -> Init
     with session_scope(factory) as session:
         sync_competencies(session, content.competencies)
         counts = sync_courses(session, content.resources, origin="content:catalog")
+        store = content_store(
+            settings.data_dir / "media", settings.content_dir / "lessons" / "media"
+        )
+        _, problems = sync_lessons(session, content.lessons, store)
+        if problems:
+            raise InputError(problems, "lessons refer to unknown courses; nothing was loaded")
     summary = None
     if demo:
         with session_scope(factory) as session:

@@ -84,7 +84,13 @@ def test_done_and_in_progress_items_are_not_recommended_and_progress_replans(
     first = planner.recommend(session, teacher_id=teacher.id, policy=policy, today=TODAY)
     codes = [s.code for s in first.steps]
     assert "XK-SX-03" not in codes and first.in_progress == ["XK-SX-03"]
-    complete_course(session, policy=policy, teacher_id=teacher.id, course=course(session, codes[0]))
+    complete_course(
+        session,
+        policy=policy,
+        teacher_id=teacher.id,
+        course=course(session, codes[0]),
+        decision=None,
+    )
     session.commit()
     second = planner.recommend(session, teacher_id=teacher.id, policy=policy, today=TODAY)
     assert codes[0] not in [s.code for s in second.steps]

@@ -131,7 +131,9 @@ def test_recent_completions_weigh_more_than_old_ones(use_search, embed_cache):
 def test_signals_come_from_the_database_and_only_reviewed_diagnoses_count(catalog_session, policy):
     teacher = make_teacher(catalog_session, subjects=["数学"])
     course = catalog_session.scalar(select(Course).where(Course.code == "TW-001"))
-    complete_course(catalog_session, policy=policy, teacher_id=teacher.id, course=course)
+    complete_course(
+        catalog_session, policy=policy, teacher_id=teacher.id, course=course, decision=None
+    )
     record = PracticeRecord(
         teacher_id=teacher.id,
         kind=RecordKind.TRANSCRIPT,

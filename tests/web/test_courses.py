@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from tests.web.helpers import form_token
 from yanxiu.accounts.models import User
-from yanxiu.catalog.models import Course, CourseStatus, Enrolment
+from yanxiu.catalog.models import Course, CourseStatus, CourseUnit, Enrolment, QuizQuestion
 from yanxiu.credits.models import CreditRecord
 from yanxiu.learning.enrolments import course_credit_key
+from yanxiu.learning.models import QuizAttempt
 
 HX = {"HX-Request": "true"}
 
@@ -185,10 +186,8 @@ def test_non_teachers_read_courses_but_cannot_enrol(demo_site):
     page = trainer.get("/courses/SD-001")
     assert page.status_code == 200 and "/enrol" not in page.text and "报名学习" not in page.text
     token = form_token(page.text)
-    for action in ("enrol", "progress", "complete"):
-        refused = trainer.post(
-            f"/courses/SD-001/{action}", data={"csrf_token": token, "progress": "5"}
-        )
+    for action in ("enrol", "complete", "quiz"):
+        refused = trainer.post(f"/courses/SD-001/{action}", data={"csrf_token": token})
         assert refused.status_code == 403
     api = trainer.post("/api/v1/courses/SD-001/enrol", headers={"X-CSRF-Token": token})
     assert api.status_code == 403
@@ -200,45 +199,83 @@ def test_non_teachers_read_courses_but_cannot_enrol(demo_site):
         )
 
 
-# -- enrol → progress → complete ---------------------------------------------------------------
+# -- enrol → study → quiz → credited once ------------------------------------------------------
 
 
-def test_enrol_progress_complete_credits_exactly_once_and_changes_the_dashboard(fresh_site):
+def text_only_lesson_course(site, username: str) -> Course:
+    """A published course with only text/PDF units the teacher has never enrolled in."""
+    with site.factory() as s:
+        taken = select(Enrolment.course_id).where(Enrolment.teacher_id == user_id(site, username))
+        media = select(CourseUnit.course_id).where(CourseUnit.kind.in_(["video", "audio"]))
+        course = s.scalars(
+            select(Course)
+            .where(Course.status == CourseStatus.PUBLISHED, Course.id.not_in(taken),
+                   Course.id.in_(select(CourseUnit.course_id)), Course.id.not_in(media))
+            .order_by(Course.code)
+        ).first()  # fmt: skip
+        assert course is not None
+        s.expunge(course)
+        return course
+
+
+def paper_answers(site, attempt_id: int, *, right: bool) -> dict[str, list[str]]:
+    with site.factory() as s:
+        attempt = s.get(QuizAttempt, attempt_id)
+        fields: dict[str, list[str]] = {}
+        for item in attempt.paper:
+            answer = s.get(QuizQuestion, item["q"]).answer
+            shown = [item["order"].index(i) for i in answer]
+            if not right:
+                shown = [next(p for p in range(len(item["order"])) if p not in shown)]
+            fields[f"q{item['q']}"] = [str(p) for p in shown]
+        return fields
+
+
+def test_a_course_is_credited_once_after_its_units_and_quiz_never_at_zero(fresh_site):
     client = fresh_site.client("t001")
     tid = user_id(fresh_site, "t001")
-    course = untouched_course(fresh_site, "t001")
+    course = text_only_lesson_course(fresh_site, "t001")
     key = course_credit_key(tid, course.code)
-    dashboard = client.get("/teacher").text
     records = ledger_size(fresh_site, tid)
-    assert f"共 {records} 条记录" in dashboard and f'href="/courses/{course.code}"' not in dashboard
-
     page = client.get(f"/courses/{course.code}")
     token = form_token(page.text)
+    headers = {"X-CSRF-Token": token}
     enrolled = client.post(f"/courses/{course.code}/enrol", data={"csrf_token": token})
-    assert enrolled.status_code == 200  # followed the redirect back to the course page
-    assert str(enrolled.url).endswith(f"/courses/{course.code}")
-    assert "报名成功" in enrolled.text and "学习中" in enrolled.text
-    # in progress on the dashboard
-    assert f'href="/courses/{course.code}"' in client.get("/teacher").text
+    assert "报名成功" in enrolled.text and "计入" in enrolled.text and "还需要" in enrolled.text
 
-    progressed = client.post(f"/courses/{course.code}/progress",
-                             data={"csrf_token": token, "progress": "60"})  # fmt: skip
-    assert "学习进度已更新为 60%" in progressed.text and 'aria-valuenow="60"' in progressed.text
-    assert 'aria-valuenow="60"' in client.get("/teacher").text
+    at_zero = client.post(f"/courses/{course.code}/complete", data={"csrf_token": token})
+    assert any("尚不能计入学时" in t for t in flash_texts(at_zero.text))
     assert credits_for(fresh_site, key) == 0
 
-    done = client.post(f"/courses/{course.code}/complete", data={"csrf_token": token})
-    assert f"已计入学时 {course.hours:g}" in " ".join(flash_texts(done.text))
-    assert credits_for(fresh_site, key) == 1
-    after = client.get("/teacher").text
-    assert f"共 {records + 1} 条记录" in after
-    assert course.title in after  # the newest ledger entry
+    with fresh_site.factory() as s:
+        unit_ids = list(s.scalars(select(CourseUnit.id).where(CourseUnit.course_id == course.id,
+                                                              CourseUnit.retired.is_(False))))  # fmt: skip
+    for unit_id in unit_ids:
+        unit_page = client.get(f"/courses/{course.code}/units/{unit_id}")
+        assert unit_page.status_code == 200 and 'src="/static/js/study.js"' in unit_page.text
+        base = f"/api/v1/courses/{course.code}/units/{unit_id}"
+        assert client.post(f"{base}/opened", headers=headers).status_code == 204
+        assert client.post(f"{base}/end", headers=headers).json()["unit_completed"] is True
+    assert credits_for(fresh_site, key) == 0  # the quiz is still missing
 
+    failed_start = client.post(f"/courses/{course.code}/quiz", data={"csrf_token": token},
+                               follow_redirects=False)  # fmt: skip
+    attempt_id = int(failed_start.headers["location"].rsplit("/", 1)[1])
+    failed = client.post(f"/courses/{course.code}/quiz/{attempt_id}",
+                data={"csrf_token": token, **paper_answers(fresh_site, attempt_id, right=False)})  # fmt: skip
+    assert any("未计入学时" in t for t in flash_texts(failed.text))
+    assert credits_for(fresh_site, key) == 0  # a failed quiz credits nothing
+
+    start = client.post(f"/courses/{course.code}/quiz", data={"csrf_token": token},
+                        follow_redirects=False)  # fmt: skip
+    attempt_id = int(start.headers["location"].rsplit("/", 1)[1])
+    passed = client.post(f"/courses/{course.code}/quiz/{attempt_id}",
+                         data={"csrf_token": token, **paper_answers(fresh_site, attempt_id, right=True)})  # fmt: skip
+    assert any(f"已计入学时 {course.hours:g}" in t for t in flash_texts(passed.text))
+    assert credits_for(fresh_site, key) == 1
     again = client.post(f"/courses/{course.code}/complete", data={"csrf_token": token})
     assert "不重复计入" in again.text
-    assert credits_for(fresh_site, key) == 1
-    assert ledger_size(fresh_site, tid) == records + 1
-
+    assert credits_for(fresh_site, key) == 1 and ledger_size(fresh_site, tid) == records + 1
     rated = client.post(f"/courses/{course.code}/rate", data={"csrf_token": token, "rating": "5"})
     assert "5 星" in rated.text and "我的评价" in rated.text
 
@@ -262,49 +299,34 @@ def test_refused_actions_explain_in_chinese_and_write_nothing(fresh_site):
             )
             == 0
         )  # no enrolment was created on the side
-    no_progress = client.post(f"/courses/{course.code}/progress",
-                              data={"csrf_token": token, "progress": "30"})  # fmt: skip
-    assert "请先报名" in no_progress.text
-
     client.post(f"/courses/{course.code}/enrol", data={"csrf_token": token})
-    for bad in ("150", "-1", "abc"):
-        response = client.post(f"/courses/{course.code}/progress",
-                               data={"csrf_token": token, "progress": bad})  # fmt: skip
-        assert any("0 到 100" in t for t in flash_texts(response.text)), bad
-    client.post(f"/courses/{course.code}/progress", data={"csrf_token": token, "progress": "50"})
-    back = client.post(
-        f"/courses/{course.code}/progress", data={"csrf_token": token, "progress": "20"}
-    )
-    assert "只增不减" in back.text and 'aria-valuenow="50"' in back.text
+    refused = client.post(f"/courses/{course.code}/complete", data={"csrf_token": token})
+    assert any("尚不能计入学时" in t for t in flash_texts(refused.text))
     missing_token = client.post(f"/courses/{course.code}/complete")
     assert missing_token.status_code == 403
     assert ledger_size(fresh_site, tid) == records
     assert client.post("/courses/NOPE-1/enrol", data={"csrf_token": token}).status_code == 404
 
 
-def test_json_api_enrol_and_complete(fresh_site):
+def test_the_api_refuses_to_complete_an_offline_course_and_says_check_in(fresh_site):
+    """The issue's report: enrol in BZR-003 then /complete credited 8 offline hours."""
     client = fresh_site.client("t002")
     tid = user_id(fresh_site, "t002")
-    course = untouched_course(fresh_site, "t002")
     token = form_token(client.get("/courses").text)
     headers = {"X-CSRF-Token": token}
-    assert client.post(f"/api/v1/courses/{course.code}/enrol").status_code == 403  # no CSRF
-    refused = client.post(f"/api/v1/courses/{course.code}/complete", headers=headers)
-    assert refused.status_code == 409 and "请先报名" in refused.json()["detail"]
-    enrolled = client.post(f"/api/v1/courses/{course.code}/enrol", headers=headers).json()
-    assert enrolled["outcome"] == "enrolled" and enrolled["status"] == "enrolled"
-    first = client.post(f"/api/v1/courses/{course.code}/complete", headers=headers).json()
-    second = client.post(f"/api/v1/courses/{course.code}/complete", headers=headers).json()
-    assert first["credited"] is True and second["credited"] is False
-    assert first["record_id"] == second["record_id"] and first["hours"] == course.hours
-    assert credits_for(fresh_site, course_credit_key(tid, course.code)) == 1
-    detail = client.get(f"/api/v1/courses/{course.code}").json()
-    assert detail["enrolment"]["status"] == "completed"
-    assert detail["enrolment"]["credited_hours"] == course.hours
-    listing = client.get("/api/v1/courses", params={"category": course.category}).json()
-    assert listing["total"] >= 1 and all(
-        r["category"] == course.category for r in listing["results"]
-    )
+    records = ledger_size(fresh_site, tid)
+    assert client.post("/api/v1/courses/BZR-003/enrol").status_code == 403  # no CSRF
+    enrolled = client.post("/api/v1/courses/BZR-003/enrol", headers=headers).json()
+    assert enrolled["status"] in ("enrolled", "completed")
+    refused = client.post("/api/v1/courses/BZR-003/complete", headers=headers)
+    if enrolled["status"] == "enrolled":
+        assert refused.status_code == 409
+        assert "签到" in refused.json()["detail"] and "不能自行标记完成" in refused.json()["detail"]
+    assert ledger_size(fresh_site, tid) == records
+    page = client.get("/courses/BZR-003")
+    assert 'href="/checkin"' in page.text or enrolled["status"] == "completed"
+    detail = client.get("/api/v1/courses/BZR-003").json()
+    assert detail["enrolment"]["status"] == enrolled["status"]
 
 
 def test_the_catalog_filters_are_one_parameter_list_for_pages_and_api(demo_site):

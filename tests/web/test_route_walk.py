@@ -28,8 +28,11 @@ from tests.conftest import copy_sqlite
 from tests.web.conftest import Site, site_settings
 from tests.web.helpers import login
 from yanxiu.accounts.models import Role, School, User
-from yanxiu.catalog.models import Course
+from yanxiu.catalog.models import Course, CourseUnit
 from yanxiu.config import PROJECT_ROOT
+from yanxiu.credits.policy import load_policies
+from yanxiu.learning.course import enrol_teacher
+from yanxiu.learning.quiz import start_attempt
 from yanxiu.notifications.models import Notification, NotificationKind
 from yanxiu.notifications.service import notify
 from yanxiu.practice.models import RecordKind
@@ -110,8 +113,17 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/courses/search"): only(*ANY, query="q=作业设计"),
     ("GET", "/courses/{code}"): only(*ANY),
     ("POST", "/courses/{code}/enrol"): only(TEACHER),
-    ("POST", "/courses/{code}/progress"): only(TEACHER, data={"progress": "10"}),
     ("POST", "/courses/{code}/complete"): only(TEACHER),
+    ("GET", "/courses/{code}/units/{unit_id}"): only(*ANY),
+    ("GET", "/courses/{code}/units/{unit_id}/media"): only(TEACHER, TRAINER, ADMIN),
+    ("POST", "/api/v1/courses/{code}/units/{unit_id}/opened"): only(TEACHER, ok=(204,)),
+    ("POST", "/api/v1/courses/{code}/units/{unit_id}/end"): only(TEACHER),
+    ("POST", "/api/v1/courses/{code}/units/{unit_id}/position"): only(
+        TEACHER, data={"position": 0}
+    ),
+    ("POST", "/courses/{code}/quiz"): only(TEACHER),
+    ("GET", "/courses/{code}/quiz/{attempt_id}"): only(TEACHER, ok=(200, 303)),
+    ("POST", "/courses/{code}/quiz/{attempt_id}"): only(TEACHER),
     ("POST", "/courses/{code}/drop"): only(TEACHER),
     ("POST", "/courses/{code}/rate"): only(TEACHER),
     ("GET", "/checkin"): only(TEACHER),
@@ -177,6 +189,17 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/policy"): only(ADMIN),
     ("GET", "/admin/gaps"): only(ADMIN),
     ("GET", "/admin/gaps.csv"): only(ADMIN),
+    # -- course authoring (admins and trainers)
+    ("GET", "/authoring"): only(*REVIEWERS),
+    ("POST", "/authoring/courses"): only(*REVIEWERS),
+    ("GET", "/authoring/courses/{code}"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/units"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/units/{unit_id}"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/questions"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/questions/{question_id}/retire"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/status"): only(*REVIEWERS),
+    ("POST", "/authoring/courses/{code}/import"): only(*REVIEWERS),
     ("GET", "/api/v1/compliance"): only(ADMIN),
     # -- admin: regions and schools, the roster, staff accounts (issue 17)
     ("GET", "/admin/org"): only(ADMIN),
@@ -313,7 +336,7 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             )
         ).first()
         other_push = s.scalar(select(Push).where(Push.studio_id == other_studio.id))
-        course = s.scalar(select(Course.code).order_by(Course.id))
+        course = "SD-005"  # a course with study units (a PDF among them) and a quiz
         own_school = s.scalar(select(School.id).where(School.county_id == admin.region_id))
         other_school = s.scalar(select(School.id).where(School.county_id == trainer.region_id))
         program = s.scalar(select(Program).where(Program.trainer_id == trainer.id))
@@ -349,6 +372,19 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         ids |= {"record": rec.id, "diagnosis": diag.id, "other_record": orec.id,
                 "other_diagnosis": odiag.id}  # fmt: skip
 
+    with f() as s:  # the teacher studies the course: a unit with a file, an open quiz attempt
+        enrol_teacher(s, teacher_id=ids["teacher_id"], code=course)
+        attempt = start_attempt(s, policy=load_policies(PROJECT_ROOT / "content" / "policies")["GX"],
+                                teacher_id=ids["teacher_id"], code=course)  # fmt: skip
+        ids["attempt"] = attempt.id
+        ids["unit"] = s.scalar(
+            select(CourseUnit.id)
+            .join(Course, Course.id == CourseUnit.course_id)
+            .where(Course.code == course, CourseUnit.media_file != "")
+        )
+        ids["question"] = attempt.paper[0]["q"]
+        s.commit()
+
     users = {TEACHER: ids["teacher"], **USERS}
     with f() as s:  # one message of its own for every signed-in role (anonymous: any id)
         notes = {}
@@ -379,6 +415,8 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "region_id": ids["region"], "school_id": ids["school"], "job_id": ids["job"],
         "teacher": ids["teacher"], "program_id": ids["program"], "session_id": ids["session"],
         "teacher_id": ids["teacher_id"], "user_id": ids["teacher_id"],
+        "teacher_id": ids["teacher_id"], "unit_id": ids["unit"], "attempt_id": ids["attempt"],
+        "question_id": ids["question"],
     }  # fmt: skip
     # the admin (白石县) sees its own county's records
     admin_own = base | {"record_id": ids["other_record"], "diagnosis_id": ids["other_diagnosis"],

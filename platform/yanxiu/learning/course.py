@@ -1,6 +1,7 @@
 """One course as a teacher meets it: the course page, and enrolling, recording progress,
 completing, dropping and rating it.
 
+Completing a course is :mod:`yanxiu.learning.completion` (it needs the recorded study).
 Each action checks what a web form needs checked and refuses with a domain error whose
 Chinese message the teacher is shown: :class:`CourseNotFound` (unknown, or a draft the viewer
 may not see) and :class:`~yanxiu.learning.enrolments.EnrolmentError` (the course or the
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,19 +26,16 @@ from yanxiu.catalog.models import (
     EnrolmentStatus,
     course_prerequisites,
 )
-from yanxiu.credits.models import CreditRecord, ReviewState
-from yanxiu.credits.policy import CreditPolicy
+from yanxiu.credits.models import CreditRecord
 from yanxiu.errors import Invalid, NotFound
 from yanxiu.learning.browse import FORMAT_LABELS
 from yanxiu.learning.enrolments import (
     EnrolmentError,
-    complete_course,
     course_credit_key,
     drop_course,
     enrol,
     get_enrolment,
     rate_course,
-    update_progress,
 )
 
 STATUS_LABELS = {"published": "已发布", "draft": "草稿", "retired": "已下架"}
@@ -213,50 +210,6 @@ def _active_enrolment(session: Session, teacher_id: int, course: Course) -> Enro
     return enrolment
 
 
-def record_progress(session: Session, *, teacher_id: int, code: str, percent: int) -> Enrolment:
-    """Set the learning progress (0–100 %); it never goes back, and a completed course stays."""
-    if not 0 <= percent <= 100:
-        raise EnrolmentError("学习进度须在 0 到 100 之间")
-    course = get_course(session, code)
-    enrolment = _active_enrolment(session, teacher_id, course)
-    if enrolment.status == EnrolmentStatus.COMPLETED:
-        raise EnrolmentError("该课程已完成，无需再更新进度")
-    return update_progress(session, enrolment=enrolment, progress=percent / 100)
-
-
-def finish_course(
-    session: Session,
-    *,
-    policy: CreditPolicy,
-    teacher_id: int,
-    code: str,
-    when: datetime | None = None,
-) -> tuple[Enrolment, CreditRecord, bool]:
-    """Complete an enrolled course and credit its hours once (``created`` False the 2nd time)."""
-    course = get_course(session, code)
-    _active_enrolment(session, teacher_id, course)
-    return complete_course(
-        session, policy=policy, teacher_id=teacher_id, course=course, when=when,
-        actor_id=teacher_id,
-    )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Completion:
-    """A completed course and its entry in the ledger."""
-
-    course: str  # its code
-    record: CreditRecord
-    credited: bool  # False: it had been completed (and credited) before; nothing was added
-
-
-def complete_teacher_course(
-    session: Session, *, policy: CreditPolicy, teacher_id: int, code: str
-) -> Completion:
-    _, record, created = finish_course(session, policy=policy, teacher_id=teacher_id, code=code)
-    return Completion(code, record, created)
-
-
 def drop_teacher(session: Session, *, teacher_id: int, code: str) -> Enrolment:
     course = get_course(session, code)
     enrolment = _active_enrolment(session, teacher_id, course)
@@ -292,10 +245,6 @@ ENROL_NOTICES = {
 }
 
 
-def _hours(value: float) -> str:
-    return f"{value:g}"
-
-
 def enrol_from_page(session: Session, *, teacher_id: int, code: str) -> list[Notice]:
     with session.begin_nested():  # a refusal leaves nothing written
         result = enrol_teacher(session, teacher_id=teacher_id, code=code)
@@ -304,39 +253,6 @@ def enrol_from_page(session: Session, *, teacher_id: int, code: str) -> list[Not
         names = "、".join(f"「{p.title}」" for p in result.missing_prerequisites)
         notices.append(Notice(f"建议先完成先修课程：{names}。", "warn"))
     return notices
-
-
-def progress_from_page(session: Session, *, teacher_id: int, code: str, typed: str) -> list[Notice]:
-    """Record the progress the teacher typed ("60" or "60%")."""
-    try:
-        percent = int(typed.strip().rstrip("%"))
-    except ValueError:
-        raise Invalid(
-            "学习进度须为 0 到 100 之间的整数", fields={"progress": "请输入 0 到 100 之间的整数"}
-        ) from None
-    with session.begin_nested():
-        enrolment = record_progress(session, teacher_id=teacher_id, code=code, percent=percent)
-    kept = round(enrolment.progress * 100)
-    if kept > percent:  # progress never goes back
-        return [Notice(f"学习进度只增不减，当前进度仍为 {kept}%。", "warn")]
-    hint = "，可以点击“完成课程”计入学时" if percent == 100 else ""
-    return [Notice(f"学习进度已更新为 {percent}%{hint}。")]
-
-
-def complete_from_page(
-    session: Session, *, policy: CreditPolicy, teacher_id: int, code: str
-) -> list[Notice]:
-    with session.begin_nested():
-        done = complete_teacher_course(session, policy=policy, teacher_id=teacher_id, code=code)
-    hours = _hours(done.record.hours)
-    if not done.credited:
-        return [Notice(f"该课程此前已完成，学时 {hours} 已计入，不重复计入。", "warn")]
-    pending = (
-        "（待审核通过后计入周期学时）"
-        if done.record.initial_review_state != ReviewState.APPROVED
-        else ""
-    )
-    return [Notice(f"恭喜完成课程！已计入学时 {hours}{pending}。")]
 
 
 def drop_from_page(session: Session, *, teacher_id: int, code: str) -> list[Notice]:

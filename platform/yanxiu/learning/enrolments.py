@@ -13,6 +13,7 @@ from yanxiu.catalog.models import Course, CourseFormat, CourseStatus, Enrolment,
 from yanxiu.credits.ledger import credit_hours
 from yanxiu.credits.models import CreditRecord, CreditSource
 from yanxiu.credits.policy import CreditPolicy
+from yanxiu.credits.rules import Decision
 from yanxiu.db.base import utcnow
 from yanxiu.errors import Conflict
 
@@ -77,15 +78,29 @@ def complete_course(
     policy: CreditPolicy,
     teacher_id: int,
     course: Course,
+    decision: Decision | None,
     when: datetime | None = None,
     actor_id: int | None = None,
+    evidence: dict[str, object] | None = None,
 ) -> tuple[Enrolment, CreditRecord, bool]:
     """Mark a course completed and credit its hours; doing it twice credits once.
+
+    ``decision`` is the crediting rules' verdict on the teacher's evidence
+    (:func:`yanxiu.learning.completion.completion_decision`); a refused one raises
+    :class:`~yanxiu.credits.rules.CreditRefused` and nothing changes. ``None`` is for the
+    demo's history only (completions "migrated" from before the platform recorded study).
 
     Returns:
         ``(enrolment, credit record, newly credited)``.
     """
     when = when or utcnow()
+    key = course_credit_key(teacher_id, course.code)
+    credited = session.scalar(select(CreditRecord).where(CreditRecord.idempotency_key == key))
+    enrolment = get_enrolment(session, teacher_id, course.id)
+    if credited is not None and enrolment is not None:
+        return enrolment, credited, False
+    if decision is not None:
+        decision.require()
     enrolment = get_enrolment(session, teacher_id, course.id) or enrol(
         session, teacher_id=teacher_id, course=course, when=when
     )
@@ -103,9 +118,10 @@ def complete_course(
         hours=course.hours,
         earned_on=(enrolment.completed_at or when).date(),
         title=course.title,
-        idempotency_key=course_credit_key(teacher_id, course.code),
-        evidence={"course": course.code, "enrolment": enrolment.id},
+        idempotency_key=key,
+        evidence={"course": course.code, "enrolment": enrolment.id, **(evidence or {})},
         created_by_id=actor_id,
+        decision=decision,
     )
     if created:
         record_audit(

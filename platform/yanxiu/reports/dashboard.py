@@ -89,6 +89,7 @@ def _ledger_statement() -> Select[Any]:
             CreditVoid.id,
             CreditVoid.reason,
             latest_review,
+            CreditRecord.policy_version,
         )  # fmt: skip
         .outerjoin(CreditVoid, CreditVoid.record_id == CreditRecord.id)
         .where(CreditRecord.teacher_id == bindparam("teacher_id"))
@@ -124,6 +125,7 @@ def teacher_ledger(session: Session, teacher_id: int) -> list[LedgerEntry]:
             void_reason=r[13] or "",
             replaces_id=r[10],
             created_at=r[11],
+            policy_version=r[15],
         )  # fmt: skip
         for r in rows
     ]

@@ -351,8 +351,15 @@ def _seed_history(
             course=course,
             when=when - timedelta(days=rng.randint(3, 30)),
         )
+        # the demo's history predates recorded study: "migrated" completions, no decision
         enrolment, _, _ = complete_course(
-            session, policy=policy, teacher_id=user.id, course=course, when=when
+            session,
+            policy=policy,
+            teacher_id=user.id,
+            course=course,
+            when=when,
+            decision=None,
+            evidence={"history": "迁移自原研修平台的学习记录"},
         )
         if rng.random() < 0.7:
             rate_course(

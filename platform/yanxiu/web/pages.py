@@ -92,11 +92,13 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("/review", "审核队列"),
         ("/trainer/programs", "培训项目"),
         ("/courses", "课程"),
+        ("/authoring", "课程编写"),
         ("/notifications", "消息"),
     ],
     Role.ADMIN: [
         ("/admin", "达标看板"),
         ("/admin/catalog", "课程目录"),
+        ("/authoring", "课程编写"),
         ("/admin/policy", "学时政策"),
         ("/admin/org", "区域与学校"),
         ("/admin/roster", "教师名册"),

@@ -24,16 +24,13 @@ from yanxiu.learning.browse import (
     catalog_results,
     filter_options,
 )
+from yanxiu.learning.completion import complete_from_page, complete_teacher_course, study_page
 from yanxiu.learning.course import (
     CourseView,
     Notice,
-    complete_from_page,
-    complete_teacher_course,
-    course_page,
     drop_from_page,
     enrol_from_page,
     enrol_teacher,
-    progress_from_page,
     rate_from_page,
     viewed_course,
 )
@@ -78,8 +75,11 @@ def catalog_search(
 
 
 @router.get("/courses/{code}", response_class=HTMLResponse)
-def course(request: Request, code: str, me: CurrentUser, db: SessionDep) -> Response:
-    return render_view(request, "courses/course.html", course_page(db, code, me), me=me)
+def course(
+    request: Request, code: str, me: CurrentUser, db: SessionDep, services: ServicesDep
+) -> Response:
+    page = study_page(db, services.policy, code, me)
+    return render_view(request, "courses/course.html", page.page, me=me, study=page)
 
 
 def _act(request: Request, code: str, action: Callable[[], list[Notice]]) -> RedirectResponse:
@@ -96,16 +96,6 @@ def _act(request: Request, code: str, action: Callable[[], list[Notice]]) -> Red
 @router.post("/courses/{code}/enrol")
 def enrol_form(request: Request, code: str, me: TeacherUser, db: SessionDep) -> Response:
     return _act(request, code, lambda: enrol_from_page(db, teacher_id=me.id, code=code))
-
-
-@router.post("/courses/{code}/progress")
-def progress_form(
-    request: Request, code: str, me: TeacherUser, db: SessionDep,
-    progress: Annotated[str, Form(max_length=10)] = "",
-) -> Response:  # fmt: skip
-    return _act(
-        request, code, lambda: progress_from_page(db, teacher_id=me.id, code=code, typed=progress)
-    )
 
 
 @router.post("/courses/{code}/complete")
@@ -268,7 +258,9 @@ def api_complete(code: str, me: TeacherUser, db: SessionDep, services: ServicesD
     """Complete an enrolled course and credit its hours to the ledger, once.
 
     ``credited`` is false when the course had already been completed (no second credit).
-    409 when the teacher is not enrolled. Needs the ``X-CSRF-Token`` header."""
+    409, with a Chinese ``detail`` listing what is missing, unless the policy's evidence is
+    there: every unit studied and the quiz passed (online), attendance (offline: check in
+    at the session; completing it here is always refused). Needs the ``X-CSRF-Token`` header."""
     done = complete_teacher_course(db, policy=services.policy, teacher_id=me.id, code=code)
     return CompleteOut(
         course=done.course, credited=done.credited, record_id=done.record.id,
