@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ from tests.web.helpers import login
 from yanxiu.accounts.models import Role, School, User
 from yanxiu.catalog.models import Course
 from yanxiu.config import PROJECT_ROOT
+from yanxiu.credits.claim_models import ClaimEvidence
+from yanxiu.credits.claims import ClaimDraft, submit_claim
+from yanxiu.credits.evidence import Upload, evidence_dir
 from yanxiu.notifications.models import Notification, NotificationKind
 from yanxiu.notifications.service import notify
 from yanxiu.practice.models import RecordKind
@@ -96,6 +100,16 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/teacher/export"): only(TEACHER),
     ("GET", "/api/v1/me/compliance"): only(TEACHER),
     ("GET", "/teacher/ledger"): only(TEACHER, query="year=1&category=师德师风&page=1"),
+    # -- hour claims (the teacher's) and their review (staff in scope)
+    ("GET", "/claims"): only(TEACHER),
+    ("GET", "/claims/new"): only(TEACHER),
+    ("POST", "/claims"): only(TEACHER),
+    ("GET", "/claims/{claim_id}"): only(*VIEWERS),
+    ("POST", "/claims/{claim_id}/resubmit"): only(TEACHER),
+    ("GET", "/claims/{claim_id}/evidence/{evidence_id}"): only(*VIEWERS),
+    ("POST", "/claims/{claim_id}/decision"): only(*REVIEWERS),
+    ("GET", "/review/claims"): only(*REVIEWERS),
+    ("POST", "/api/v1/claims/{claim_id}/decision"): only(*REVIEWERS),
     # -- a teacher's record, for staff in scope
     ("GET", "/people/teachers/{teacher_id}"): only(*REVIEWERS),
     ("GET", "/people/teachers/{teacher_id}/path"): only(*REVIEWERS),
@@ -346,6 +360,19 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         s.commit()
         ids |= {"record": rec.id, "diagnosis": diag.id, "other_record": orec.id,
                 "other_diagnosis": odiag.id}  # fmt: skip
+    with f() as s:  # an hour claim with evidence in each county
+        folder = evidence_dir(site.settings.data_dir)
+        for key, uid in (("", ids["teacher_id"]), ("other_", other_id)):
+            claim = submit_claim(s, site.app.state.services.policy, s.get(User, uid),
+                                 ClaimDraft("school_based", "学科教学", "4", "2026-10-10", "2026-10-10",
+                                            "临江区第一中学教务处", "路由巡检校本研修"),
+                                 [Upload("证书.pdf", b"%PDF-1.4 walk")], evidence_dir=folder,
+                                 today=date.today())  # fmt: skip
+            ids[f"{key}claim"] = claim.id
+            ids[f"{key}evidence"] = s.scalar(
+                select(ClaimEvidence.id).where(ClaimEvidence.claim_id == claim.id)
+            )
+        s.commit()
 
     users = {TEACHER: ids["teacher"], **USERS}
     with f() as s:  # one message of its own for every signed-in role (anonymous: any id)
@@ -377,10 +404,12 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "region_id": ids["region"], "school_id": ids["school"], "job_id": ids["job"],
         "teacher": ids["teacher"], "program_id": ids["program"], "session_id": ids["session"],
         "teacher_id": ids["teacher_id"], "user_id": ids["teacher_id"],
+        "claim_id": ids["claim"], "evidence_id": ids["evidence"],
     }  # fmt: skip
     # the admin (白石县) sees its own county's records
     admin_own = base | {"record_id": ids["other_record"], "diagnosis_id": ids["other_diagnosis"],
-                        "teacher": ids["other_teacher"], "job_id": admin_job.id}  # fmt: skip
+                        "teacher": ids["other_teacher"], "job_id": admin_job.id,
+                        "claim_id": ids["other_claim"], "evidence_id": ids["other_evidence"]}  # fmt: skip
     admin_own["teacher_id"] = other_id
     admin_own["user_id"] = other_id
     fx.own = {role: dict(base) for role in ROLES}
@@ -466,6 +495,16 @@ DENIED: list[tuple[str, str, str, dict[str, Any] | None]] = [
     (TEACHER, "GET", "/api/v1/teachers/{other_teacher}/path", None),
     (TEACHER, "GET", "/studios/cases/{foreign_case}", None),
     (TEACHER, "GET", "/jobs/{job}", None),
+    (TEACHER, "GET", "/claims/{other_claim}", None),
+    (TEACHER, "GET", "/claims/{other_claim}/evidence/{other_evidence}", None),
+    (TEACHER, "POST", "/claims/{other_claim}/resubmit", {"title": "改别人的申报"}),
+    (TRAINER, "GET", "/claims/{other_claim}", None),
+    (TRAINER, "GET", "/claims/{other_claim}/evidence/{other_evidence}", None),
+    (TRAINER, "POST", "/claims/{other_claim}/decision", {"action": "approve"}),
+    (TRAINER, "POST", "/api/v1/claims/{other_claim}/decision", {"action": "approve"}),
+    (ADMIN, "GET", "/claims/{claim}", None),
+    (ADMIN, "POST", "/claims/{claim}/decision", {"action": "approve"}),
+    (HOST, "GET", "/claims/{claim}", None),
     (ADMIN, "GET", "/jobs/{job}", None),  # the trainer's job, in another county
     (ADMIN, "GET", "/api/v1/jobs/{job}", None),
     (TRAINER, "GET", "/practice/{other_record}", None),
