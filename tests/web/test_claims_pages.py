@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from tests.web.conftest import Site
 from tests.web.helpers import form_token as csrf_token
-from yanxiu.credits.claim_models import ClaimEvidence, ClaimState, HourClaim
+from yanxiu.credits.certificates import shown
+from yanxiu.credits.claim_models import Certificate, ClaimEvidence, ClaimState, HourClaim
 
 PDF = b"%PDF-1.4\n% a training certificate\n%%EOF\n"
 FORM = {"kind": "school_based", "category": "学科教学", "hours": "6", "started_on": "2026-10-15",
@@ -62,3 +63,25 @@ def test_claim_approve_and_ledger(fresh_site: Site) -> None:
     assert other.get(url).status_code == 403
     assert other.get(f"{url}/evidence/{evidence_id}").status_code == 403
     assert FORM["title"] not in other.get("/review/claims").text
+
+    # the teacher downloads a 学时证明 listing the approved claim; the admin verifies its code
+    page = teacher.get("/teacher/certificates")
+    assert page.status_code == 200 and "生成并下载 PDF" in page.text
+    issued = teacher.post("/teacher/certificates", data={"period": "cycle",
+                          "csrf_token": csrf_token(page.text)}, follow_redirects=False)  # fmt: skip
+    assert issued.status_code == 303
+    pdf = teacher.get(issued.headers["location"])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["content-type"] == "application/pdf"
+    with fresh_site.factory() as s:
+        cert = s.scalar(select(Certificate).order_by(Certificate.id.desc()))
+        assert FORM["title"] in [r["title"] for r in cert.content["records"]]
+        code = cert.code
+    assert shown(code) in teacher.get("/teacher/certificates").text
+    admin = fresh_site.client("admin")
+    ok = admin.get("/admin/certificates", params={"code": shown(code)})
+    assert ok.status_code == 200 and "真实有效" in ok.text and "没有变化" in ok.text
+    forged = admin.get(
+        "/admin/certificates", params={"code": code[:-1] + ("A" if code[-1] != "A" else "B")}
+    )
+    assert forged.status_code == 200 and "查无此证明" in forged.text

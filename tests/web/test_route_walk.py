@@ -31,6 +31,7 @@ from tests.web.helpers import login
 from yanxiu.accounts.models import Role, School, User
 from yanxiu.catalog.models import Course
 from yanxiu.config import PROJECT_ROOT
+from yanxiu.credits.certificates import issue_certificate
 from yanxiu.credits.claim_models import ClaimEvidence
 from yanxiu.credits.claims import ClaimDraft, submit_claim
 from yanxiu.credits.evidence import Upload, evidence_dir
@@ -109,6 +110,11 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/claims/{claim_id}/evidence/{evidence_id}"): only(*VIEWERS),
     ("POST", "/claims/{claim_id}/decision"): only(*REVIEWERS),
     ("GET", "/review/claims"): only(*REVIEWERS),
+    # -- 学时证明 (the teacher's; staff in scope may download one) and its verification (admin)
+    ("GET", "/teacher/certificates"): only(TEACHER),
+    ("POST", "/teacher/certificates"): only(TEACHER, data={"period": "cycle"}),
+    ("GET", "/certificates/{certificate_id}/pdf"): only(*VIEWERS),
+    ("GET", "/admin/certificates"): only(ADMIN, query="code=ABCD-EFGH-JKLM-NPQR-STUV"),
     ("POST", "/api/v1/claims/{claim_id}/decision"): only(*REVIEWERS),
     # -- a teacher's record, for staff in scope
     ("GET", "/people/teachers/{teacher_id}"): only(*REVIEWERS),
@@ -369,6 +375,15 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                                  [Upload("证书.pdf", b"%PDF-1.4 walk")], evidence_dir=folder,
                                  today=date.today())  # fmt: skip
             ids[f"{key}claim"] = claim.id
+            ids[f"{key}certificate"] = issue_certificate(
+                s,
+                site.app.state.services.policy,
+                "walk-secret",
+                teacher_id=uid,
+                period_key="cycle",
+                issued_by_id=uid,
+                today=date.today(),
+            ).id
             ids[f"{key}evidence"] = s.scalar(
                 select(ClaimEvidence.id).where(ClaimEvidence.claim_id == claim.id)
             )
@@ -405,11 +420,13 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "teacher": ids["teacher"], "program_id": ids["program"], "session_id": ids["session"],
         "teacher_id": ids["teacher_id"], "user_id": ids["teacher_id"],
         "claim_id": ids["claim"], "evidence_id": ids["evidence"],
+        "certificate_id": ids["certificate"],
     }  # fmt: skip
     # the admin (白石县) sees its own county's records
     admin_own = base | {"record_id": ids["other_record"], "diagnosis_id": ids["other_diagnosis"],
                         "teacher": ids["other_teacher"], "job_id": admin_job.id,
-                        "claim_id": ids["other_claim"], "evidence_id": ids["other_evidence"]}  # fmt: skip
+                        "claim_id": ids["other_claim"], "evidence_id": ids["other_evidence"],
+                        "certificate_id": ids["other_certificate"]}  # fmt: skip
     admin_own["teacher_id"] = other_id
     admin_own["user_id"] = other_id
     fx.own = {role: dict(base) for role in ROLES}
@@ -505,6 +522,9 @@ DENIED: list[tuple[str, str, str, dict[str, Any] | None]] = [
     (ADMIN, "GET", "/claims/{claim}", None),
     (ADMIN, "POST", "/claims/{claim}/decision", {"action": "approve"}),
     (HOST, "GET", "/claims/{claim}", None),
+    (TEACHER, "GET", "/certificates/{other_certificate}/pdf", None),
+    (TRAINER, "GET", "/certificates/{other_certificate}/pdf", None),
+    (ADMIN, "GET", "/certificates/{certificate}/pdf", None),
     (ADMIN, "GET", "/jobs/{job}", None),  # the trainer's job, in another county
     (ADMIN, "GET", "/api/v1/jobs/{job}", None),
     (TRAINER, "GET", "/practice/{other_record}", None),

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from yanxiu.web.routes import (
     accounts,
     admin,
+    certificates,
     checkin,
     claims,
     courses,
@@ -38,6 +39,7 @@ AREAS = (
     courses,
     checkin,
     claims,
+    certificates,
     practice,
     review,
     studios,
