@@ -145,6 +145,7 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/practice"): only(TEACHER),
     ("POST", "/practice"): only(TEACHER),
     ("GET", "/practice/{record_id}"): only(*VIEWERS),
+    ("GET", "/practice/{record_id}/contest"): only(TEACHER, ok=(200, 303)),
     ("POST", "/practice/{record_id}/contest"): only(TEACHER),
     ("GET", "/review"): only(*REVIEWERS),
     ("GET", "/review/{diagnosis_id}"): only(*REVIEWERS),
@@ -507,6 +508,7 @@ def test_walk_every_route_as(walk: Fixture, role: str) -> None:
 DENIED: list[tuple[str, str, str, dict[str, Any] | None]] = [
     (TEACHER, "GET", "/practice/{other_record}", None),
     (TEACHER, "GET", "/api/v1/practice/{other_record}", None),
+    (TEACHER, "GET", "/practice/{other_record}/contest", None),
     (TEACHER, "POST", "/practice/{other_record}/contest", {"reason": "我认为评分有误。"}),
     (TEACHER, "POST", "/api/v1/practice/{other_record}/contest", {"reason": "我认为评分有误。"}),
     (TEACHER, "GET", "/api/v1/teachers/{other_teacher}/path", None),
