@@ -64,7 +64,7 @@ bench: install-dev
 # var/screenshots; this copies the chosen ones to docs/screenshots.
 SCREENSHOTS := login teacher-dashboard catalog-search course practice-diagnosis practice-charts review-queue \
 	review-page studio-console push-wizard push-analytics inbox case admin-dashboard \
-	admin-region trainer-home trainer-heatmap
+	admin-region trainer-home trainer-heatmap claim-new claim-review claim-ledger certificate-verify
 screenshots: install-dev
 	rm -rf var/screenshots
 	YANXIU_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/python -m pytest tests/browser -q -p no:cacheprovider

@@ -186,7 +186,7 @@ def verify_certificate(
     if problems:
         return Verification(wanted, False, "证明已被改动，不可信", problems, cert)
     details = [f"{content.get('teacher', '')}，{content.get('period', {}).get('label', '')}，"
-               f"合计 {content.get('total', 0):g} 学时，签发于 {content.get('issued_at', '')}。"]  # fmt: skip
+               f"合计 {content.get('total', 0):g} 学时。"]  # fmt: skip
     period = Period(str(content["period"]["key"]), cert.period_kind, cert.period_start,
                     cert.period_end, str(content["period"]["label"]))  # fmt: skip
     now = certified_content(session, policy, cert.teacher_id, period)
