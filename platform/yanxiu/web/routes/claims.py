@@ -12,6 +12,7 @@ The rules are :mod:`yanxiu.credits.claims`; the pages are assembled by
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -70,7 +71,7 @@ async def _uploads(files: list[UploadFile]) -> list[Upload]:
     return out
 
 
-def _folder(services: Services):  # type: ignore[no-untyped-def]
+def _folder(services: Services) -> Path:
     return evidence_dir(services.settings.data_dir)
 
 
