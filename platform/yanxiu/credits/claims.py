@@ -31,6 +31,7 @@ from yanxiu.credits.evidence import store as store_file
 from yanxiu.credits.ledger import credit_hours, ledger_entries, review_record
 from yanxiu.credits.models import CreditSource, ReviewState
 from yanxiu.credits.policy import CreditPolicy
+from yanxiu.credits.rules import Evidence, decide
 from yanxiu.db.base import utcnow
 from yanxiu.errors import Conflict, Invalid, NotAllowed, NotFound
 from yanxiu.notifications.models import NotificationKind
@@ -364,14 +365,16 @@ def decide_claim(
     if getattr(won, "rowcount", 0) != 1:
         raise _already(session, claim)
     if target == ClaimState.APPROVED:
+        source = SOURCE_OF_KIND[claim.kind]  # the approved claim is the evidence the rules ask for
+        verdict = decide(policy, source, Evidence(claim_approved=True))
         record, _ = credit_hours(
-            session, policy=policy, teacher_id=claim.teacher_id, source=SOURCE_OF_KIND[claim.kind],
+            session, policy=policy, decision=verdict, teacher_id=claim.teacher_id, source=source,
             category=claim.category, hours=float(claim.hours), earned_on=claim.ended_on,
             title=claim.title[:200], idempotency_key=f"claim:{claim.id}", created_by_id=scope.user_id,
             evidence={"claim_id": claim.id, "organiser": claim.organiser,
                       "files": [e.sha256 for e in evidence_of(session, claim.id)]},
         )  # fmt: skip
-        if policy.sources[SOURCE_OF_KIND[claim.kind]].needs_review:  # this approval is that review
+        if policy.sources[source].needs_review:  # this approval is that review
             review_record(session, record_id=record.id, state=ReviewState.APPROVED,
                           reviewer_id=scope.user_id, comment=f"学时申报 #{claim.id} 审核通过")  # fmt: skip
         claim.credit_record_id = record.id

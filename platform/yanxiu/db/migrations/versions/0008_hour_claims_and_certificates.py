@@ -4,7 +4,7 @@ The notification kinds claim_submitted / claim_decided need no schema change: th
 is a plain VARCHAR(24) (a non-native enum without a CHECK constraint).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0002
 Create Date: 2026-12-07 14:43:18.706918
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
