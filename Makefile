@@ -65,7 +65,8 @@ bench: install-dev
 SCREENSHOTS := login teacher-dashboard catalog-search course practice-diagnosis practice-charts review-queue \
 	review-page studio-console push-wizard push-analytics inbox case admin-dashboard \
 	admin-region trainer-home trainer-heatmap search-colloquial search-no-match admin-gaps \
-	study-text-unit study-audio-unit study-quiz study-credited study-offline-refused
+	study-text-unit study-audio-unit study-quiz study-credited study-offline-refused \
+	claim-new claim-review claim-ledger certificate-verify
 screenshots: install-dev
 	rm -rf var/screenshots
 	YANXIU_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/python -m pytest tests/browser -q -p no:cacheprovider

@@ -3,6 +3,7 @@
 from yanxiu.accounts import models as accounts_models  # noqa: F401
 from yanxiu.audit import models as audit_models  # noqa: F401
 from yanxiu.catalog import models as catalog_models  # noqa: F401
+from yanxiu.credits import claim_models  # noqa: F401
 from yanxiu.credits import models as credits_models  # noqa: F401
 from yanxiu.db import meta  # noqa: F401
 from yanxiu.db.base import Base

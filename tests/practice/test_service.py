@@ -204,7 +204,8 @@ def test_reject_needs_a_reason_and_contest_returns_to_the_queue(session, lecture
     )
     session.commit()
     assert diagnosis.status == DiagnosisStatus.CONTESTED
-    assert teacher_diagnoses(session, teacher.id) == []
+    # still shown to the teacher, marked contested, while it waits in the queue again
+    assert [d.status for d in teacher_diagnoses(session, teacher.id)] == ["contested"]
     assert [d.id for d in review_queue(session, reviewer=trainer)] == [diagnosis.id]
 
 

@@ -169,7 +169,7 @@ def test_t001_sees_the_reviewed_diagnosis_with_evidence_charts_and_resources(dem
     assert 'class="px-fias-heat"' in html and '<th scope="row">4 提问</th>' in html
     assert re.search(r'<td class="px-heat-[1-5][^"]*" title="[^"]+">\d+</td>', html)
     assert re.search(r'href="/courses/[A-Z]{2}-\d{3}"', html)  # recommended resources
-    assert f'action="/practice/{record_id}/contest"' in html
+    assert f'href="/practice/{record_id}/contest"' in html  # a confirmation step first
 
     api = t001.get(f"/api/v1/practice/{record_id}").json()
     assert api["status"] == "edited" and api["draft"] is None
@@ -209,7 +209,11 @@ def test_other_teachers_and_outside_trainers_get_403(demo_site):
 def test_contesting_a_reviewed_diagnosis_returns_it_to_the_queue(fresh_site):
     record_id, diagnosis_id = record_of(fresh_site, "t001")
     t001 = fresh_site.client("t001")
-    page = t001.get(f"/practice/{record_id}").text
+    # the confirmation step says what happens and who will review it, before anything changes
+    page = t001.get(f"/practice/{record_id}/contest").text
+    with fresh_site.factory() as s:
+        reviewer = s.scalar(select(User.display_name).where(User.username == "trainer.baishi"))
+    assert "确认提出申诉" in page and reviewer in page and "仍在记录页显示" in page
     response = t001.post(
         f"/practice/{record_id}/contest",
         data={
@@ -220,8 +224,12 @@ def test_contesting_a_reviewed_diagnosis_returns_it_to_the_queue(fresh_site):
     )
     assert response.status_code == 303
     page = t001.get(f"/practice/{record_id}").text
-    assert "申诉中" in page and "学生参与不止这些" in page
-    assert "AI 生成，经培训者审核" not in page  # hidden again until re-reviewed
+    assert "申诉中" in page and "学生参与不止这些" in page and reviewer in page
+    assert "AI 生成，经培训者审核" in page  # still visible while it is re-reviewed
+    assert f'href="/practice/{record_id}/contest"' not in page  # one contest at a time
+    confirm_again = t001.get(f"/practice/{record_id}/contest", follow_redirects=False)
+    assert confirm_again.status_code == 303
+    assert t001.get(f"/api/v1/practice/{record_id}").json()["diagnosis"]["status"] == "contested"
     token = form_token(page)
     again = t001.post(f"/api/v1/practice/{record_id}/contest", json={"reason": "再次申诉"},
                       headers={"X-CSRF-Token": token})  # fmt: skip
@@ -319,7 +327,7 @@ def test_diagnoses_stored_before_the_types_still_show_as_they_were(fresh_site):
         html = teacher.get(f"/practice/{record_id}").text
         mine = teacher.get(f"/api/v1/practice/{record_id}").json()
         decided = [r for r in data["reviews"] if r["decision"] in ("accept", "edit")]
-        if status in ("accepted", "edited"):
+        if status in ("accepted", "edited", "contested"):  # a contested one stays visible
             assert "AI 生成，经培训者审核" in html and "data-chart" in html
             assert mine["diagnosis"]["report"] == decided[-1]["report"]
             assert all(

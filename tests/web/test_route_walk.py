@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,10 @@ from tests.web.helpers import login
 from yanxiu.accounts.models import Role, School, User
 from yanxiu.catalog.models import Course, CourseUnit
 from yanxiu.config import PROJECT_ROOT
+from yanxiu.credits.certificates import issue_certificate
+from yanxiu.credits.claim_models import ClaimEvidence
+from yanxiu.credits.claims import ClaimDraft, submit_claim
+from yanxiu.credits.evidence import Upload, evidence_dir
 from yanxiu.credits.policy import load_policies
 from yanxiu.learning.course import enrol_teacher
 from yanxiu.learning.quiz import start_attempt
@@ -99,6 +104,21 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/teacher/export"): only(TEACHER),
     ("GET", "/api/v1/me/compliance"): only(TEACHER),
     ("GET", "/teacher/ledger"): only(TEACHER, query="year=1&category=师德师风&page=1"),
+    # -- hour claims (the teacher's) and their review (staff in scope)
+    ("GET", "/claims"): only(TEACHER),
+    ("GET", "/claims/new"): only(TEACHER),
+    ("POST", "/claims"): only(TEACHER),
+    ("GET", "/claims/{claim_id}"): only(*VIEWERS),
+    ("POST", "/claims/{claim_id}/resubmit"): only(TEACHER),
+    ("GET", "/claims/{claim_id}/evidence/{evidence_id}"): only(*VIEWERS),
+    ("POST", "/claims/{claim_id}/decision"): only(*REVIEWERS),
+    ("GET", "/review/claims"): only(*REVIEWERS),
+    # -- 学时证明 (the teacher's; staff in scope may download one) and its verification (admin)
+    ("GET", "/teacher/certificates"): only(TEACHER),
+    ("POST", "/teacher/certificates"): only(TEACHER, data={"period": "cycle"}),
+    ("GET", "/certificates/{certificate_id}/pdf"): only(*VIEWERS),
+    ("GET", "/admin/certificates"): only(ADMIN, query="code=ABCD-EFGH-JKLM-NPQR-STUV"),
+    ("POST", "/api/v1/claims/{claim_id}/decision"): only(*REVIEWERS),
     # -- a teacher's record, for staff in scope
     ("GET", "/people/teachers/{teacher_id}"): only(*REVIEWERS),
     ("GET", "/people/teachers/{teacher_id}/path"): only(*REVIEWERS),
@@ -137,6 +157,7 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/practice"): only(TEACHER),
     ("POST", "/practice"): only(TEACHER),
     ("GET", "/practice/{record_id}"): only(*VIEWERS),
+    ("GET", "/practice/{record_id}/contest"): only(TEACHER, ok=(200, 303)),
     ("POST", "/practice/{record_id}/contest"): only(TEACHER),
     ("GET", "/review"): only(*REVIEWERS),
     ("GET", "/review/{diagnosis_id}"): only(*REVIEWERS),
@@ -371,6 +392,28 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         s.commit()
         ids |= {"record": rec.id, "diagnosis": diag.id, "other_record": orec.id,
                 "other_diagnosis": odiag.id}  # fmt: skip
+    with f() as s:  # an hour claim with evidence in each county
+        folder = evidence_dir(site.settings.data_dir)
+        for key, uid in (("", ids["teacher_id"]), ("other_", other_id)):
+            claim = submit_claim(s, site.app.state.services.policy, s.get(User, uid),
+                                 ClaimDraft("school_based", "学科教学", "4", "2026-10-10", "2026-10-10",
+                                            "临江区第一中学教务处", "路由巡检校本研修"),
+                                 [Upload("证书.pdf", b"%PDF-1.4 walk")], evidence_dir=folder,
+                                 today=date.today())  # fmt: skip
+            ids[f"{key}claim"] = claim.id
+            ids[f"{key}certificate"] = issue_certificate(
+                s,
+                site.app.state.services.policy,
+                "walk-secret",
+                teacher_id=uid,
+                period_key="cycle",
+                issued_by_id=uid,
+                today=date.today(),
+            ).id
+            ids[f"{key}evidence"] = s.scalar(
+                select(ClaimEvidence.id).where(ClaimEvidence.claim_id == claim.id)
+            )
+        s.commit()
 
     with f() as s:  # the teacher studies the course: a unit with a file, an open quiz attempt
         enrol_teacher(s, teacher_id=ids["teacher_id"], code=course)
@@ -415,12 +458,16 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "region_id": ids["region"], "school_id": ids["school"], "job_id": ids["job"],
         "teacher": ids["teacher"], "program_id": ids["program"], "session_id": ids["session"],
         "teacher_id": ids["teacher_id"], "user_id": ids["teacher_id"],
-        "teacher_id": ids["teacher_id"], "unit_id": ids["unit"], "attempt_id": ids["attempt"],
+        "unit_id": ids["unit"], "attempt_id": ids["attempt"],
         "question_id": ids["question"],
+        "claim_id": ids["claim"], "evidence_id": ids["evidence"],
+        "certificate_id": ids["certificate"],
     }  # fmt: skip
     # the admin (白石县) sees its own county's records
     admin_own = base | {"record_id": ids["other_record"], "diagnosis_id": ids["other_diagnosis"],
-                        "teacher": ids["other_teacher"], "job_id": admin_job.id}  # fmt: skip
+                        "teacher": ids["other_teacher"], "job_id": admin_job.id,
+                        "claim_id": ids["other_claim"], "evidence_id": ids["other_evidence"],
+                        "certificate_id": ids["other_certificate"]}  # fmt: skip
     admin_own["teacher_id"] = other_id
     admin_own["user_id"] = other_id
     fx.own = {role: dict(base) for role in ROLES}
@@ -501,11 +548,25 @@ def test_walk_every_route_as(walk: Fixture, role: str) -> None:
 DENIED: list[tuple[str, str, str, dict[str, Any] | None]] = [
     (TEACHER, "GET", "/practice/{other_record}", None),
     (TEACHER, "GET", "/api/v1/practice/{other_record}", None),
+    (TEACHER, "GET", "/practice/{other_record}/contest", None),
     (TEACHER, "POST", "/practice/{other_record}/contest", {"reason": "我认为评分有误。"}),
     (TEACHER, "POST", "/api/v1/practice/{other_record}/contest", {"reason": "我认为评分有误。"}),
     (TEACHER, "GET", "/api/v1/teachers/{other_teacher}/path", None),
     (TEACHER, "GET", "/studios/cases/{foreign_case}", None),
     (TEACHER, "GET", "/jobs/{job}", None),
+    (TEACHER, "GET", "/claims/{other_claim}", None),
+    (TEACHER, "GET", "/claims/{other_claim}/evidence/{other_evidence}", None),
+    (TEACHER, "POST", "/claims/{other_claim}/resubmit", {"title": "改别人的申报"}),
+    (TRAINER, "GET", "/claims/{other_claim}", None),
+    (TRAINER, "GET", "/claims/{other_claim}/evidence/{other_evidence}", None),
+    (TRAINER, "POST", "/claims/{other_claim}/decision", {"action": "approve"}),
+    (TRAINER, "POST", "/api/v1/claims/{other_claim}/decision", {"action": "approve"}),
+    (ADMIN, "GET", "/claims/{claim}", None),
+    (ADMIN, "POST", "/claims/{claim}/decision", {"action": "approve"}),
+    (HOST, "GET", "/claims/{claim}", None),
+    (TEACHER, "GET", "/certificates/{other_certificate}/pdf", None),
+    (TRAINER, "GET", "/certificates/{other_certificate}/pdf", None),
+    (ADMIN, "GET", "/certificates/{certificate}/pdf", None),
     (ADMIN, "GET", "/jobs/{job}", None),  # the trainer's job, in another county
     (ADMIN, "GET", "/api/v1/jobs/{job}", None),
     (TRAINER, "GET", "/practice/{other_record}", None),

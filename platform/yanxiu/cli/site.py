@@ -241,3 +241,24 @@ def report_compliance(
         typer.echo(f"wrote {len(dicts)} rows to {output}", err=True)
     else:
         sys.stdout.write(buf.getvalue())
+
+
+@app.command()
+def verify(code: Annotated[str, typer.Argument(help="学时证明上的验证码")]) -> None:
+    """Check a 学时证明's verification code: issued here, unchanged, and whether the ledger has
+    changed since (exit 0 genuine, 1 not)."""
+    from yanxiu.credits.certificates import verify_certificate
+    from yanxiu.credits.policy import load_policies
+    from yanxiu.db import session_scope
+    from yanxiu.runtime import get_session_factory
+
+    settings = get_settings()
+    policy = load_policies(settings.content_dir / "policies")[settings.policy]
+    with session_scope(get_session_factory(settings)) as session:
+        result = verify_certificate(session, policy, settings.secret_key.get_secret_value(), code)
+    typer.echo(("有效 / genuine: " if result.genuine else "无效 / not genuine: ") + result.headline)
+    for line in result.details:
+        typer.echo(f"  {line}")
+    if result.genuine and result.ledger_changed:
+        typer.echo("  ledger changed since issue")
+    raise typer.Exit(0 if result.genuine else 1)

@@ -18,6 +18,8 @@ class NotificationKind(enum.StrEnum):
     PROGRAM_ASSIGNED = "program_assigned"  # a trainer enrolled the teacher in a programme
     SESSION_TOMORROW = "session_tomorrow"  # an offline session the teacher attends is tomorrow
     CASE_PUSHED = "case_pushed"  # a famous-teacher studio pushed a case to the teacher
+    CLAIM_SUBMITTED = "claim_submitted"  # a teacher in the reviewer's scope claimed hours
+    CLAIM_DECIDED = "claim_decided"  # a reviewer decided on the teacher's hour claim
 
 
 class Notification(Base):

@@ -29,6 +29,8 @@ KIND_LABELS = {
     NotificationKind.PROGRAM_ASSIGNED: "培训项目",
     NotificationKind.SESSION_TOMORROW: "活动提醒",
     NotificationKind.CASE_PUSHED: "工作室推送",
+    NotificationKind.CLAIM_SUBMITTED: "学时申报",
+    NotificationKind.CLAIM_DECIDED: "学时审核",
 }
 
 

@@ -57,6 +57,8 @@ from yanxiu.practice.parse import (
 )
 
 VISIBLE_TO_TEACHER = (DiagnosisStatus.ACCEPTED, DiagnosisStatus.EDITED)
+# A contested diagnosis stays visible, marked 申诉中, until a trainer decides it again.
+SHOWN_TO_TEACHER = (*VISIBLE_TO_TEACHER, DiagnosisStatus.CONTESTED)
 IN_QUEUE = (DiagnosisStatus.PENDING_REVIEW, DiagnosisStatus.CONTESTED)
 REVIEWER_ROLES = (Role.TRAINER, Role.ADMIN)
 
@@ -163,10 +165,9 @@ def latest_review(session: Session, diagnosis_id: int) -> DiagnosisReview | None
 
 def reviewed_view(session: Session, diagnosis: Diagnosis) -> ReviewedDiagnosis:
     """What the teacher sees: the reviewed scores and report, with the AI draft's evidence."""
-    if diagnosis.status not in VISIBLE_TO_TEACHER:
-        raise ReviewConflict("该诊断尚未经过培训者审核")
     review = latest_review(session, diagnosis.id)
-    assert review is not None
+    if diagnosis.status not in SHOWN_TO_TEACHER or review is None:
+        raise ReviewConflict("该诊断尚未经过培训者审核")
     scores = {
         dim: ReviewedScore.model_validate(
             v.model_dump() | {"score": review.scores.get(dim, v.score), "ai_score": v.score}
@@ -182,10 +183,11 @@ def reviewed_view(session: Session, diagnosis: Diagnosis) -> ReviewedDiagnosis:
 
 
 def teacher_diagnoses(session: Session, teacher_id: int) -> list[ReviewedDiagnosis]:
-    """A teacher's reviewed diagnoses (pending, rejected and contested ones are not shown)."""
+    """A teacher's reviewed diagnoses, contested ones included (pending and rejected ones are
+    not shown)."""
     rows = session.scalars(
         select(Diagnosis).join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
-        .where(PracticeRecord.teacher_id == teacher_id, Diagnosis.status.in_(VISIBLE_TO_TEACHER))
+        .where(PracticeRecord.teacher_id == teacher_id, Diagnosis.status.in_(SHOWN_TO_TEACHER))
         .order_by(Diagnosis.created_at.desc())
     )  # fmt: skip
     return [reviewed_view(session, d) for d in rows]

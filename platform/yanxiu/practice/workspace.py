@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Role, User
-from yanxiu.accounts.scope import Account, Scope
+from yanxiu.accounts.scope import Account, Scope, overseers
 from yanxiu.errors import NotAllowed, NotFound
 from yanxiu.practice.charts import (
     AnalyticsPanel,
@@ -70,8 +70,11 @@ from yanxiu.practice.review import (
 )
 from yanxiu.practice.service import (
     KIND_LABELS,
+    SHOWN_TO_TEACHER,
     VISIBLE_TO_TEACHER,
+    ReviewConflict,
     ReviewInvalid,
+    ReviewNotAllowed,
     can_review,
     draft_view,
     latest_diagnosis,
@@ -254,6 +257,12 @@ class RecordPage:
     contest: DiagnosisReview | None
     history: list[HistoryEntry]
     is_owner: bool
+    reviewers: list[str]  # who reviews a contest (the trainers over the teacher)
+
+
+def contest_reviewers(session: Session, teacher: User) -> list[str]:
+    """The trainers a contest goes to (the same people :func:`tell_trainers_contested` tells)."""
+    return [u.display_name for u in overseers(session, teacher, (Role.TRAINER,))]
 
 
 def record_page(session: Session, scope: Scope, record_id: int) -> RecordPage:
@@ -263,7 +272,7 @@ def record_page(session: Session, scope: Scope, record_id: int) -> RecordPage:
     assert teacher is not None
     view = reviewer = reviewed_at = None
     panels = source_panels(record)
-    if diagnosis is not None and diagnosis.status in VISIBLE_TO_TEACHER:
+    if diagnosis is not None and diagnosis.status in SHOWN_TO_TEACHER:
         view = reviewed_view(session, diagnosis)
         review = latest_review(session, diagnosis.id)
         if review is not None:
@@ -279,6 +288,36 @@ def record_page(session: Session, scope: Scope, record_id: int) -> RecordPage:
         contest=latest_contest(session, diagnosis.id) if diagnosis else None,
         history=review_history(session, diagnosis.id) if diagnosis else [],
         is_owner=scope.user_id == record.teacher_id,
+        reviewers=contest_reviewers(session, teacher),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ContestConfirmation:
+    """The step before contesting: what is contested, what happens, who will review it."""
+
+    record: PracticeRecord
+    diagnosis: Diagnosis
+    view: ReviewedDiagnosis
+    reviewer: User | None  # who decided the diagnosis being contested
+    reviewers: list[str]  # who will review the contest
+
+
+def contest_confirmation(session: Session, scope: Scope, record_id: int) -> ContestConfirmation:
+    """The owner's confirmation page (NotAllowed for others, a conflict if not contestable)."""
+    record = load_record(session, scope, record_id)
+    if record.teacher_id != scope.user_id:
+        raise ReviewNotAllowed("只能对本人的诊断提出申诉")
+    diagnosis = latest_diagnosis(session, record.id)
+    if diagnosis is None or diagnosis.status not in VISIBLE_TO_TEACHER:
+        raise ReviewConflict("只能对已审核的诊断提出申诉（已在申诉中的诊断请等待重新审核）")
+    review = latest_review(session, diagnosis.id)
+    teacher = session.get(User, record.teacher_id)
+    assert teacher is not None
+    return ContestConfirmation(
+        record=record, diagnosis=diagnosis, view=reviewed_view(session, diagnosis),
+        reviewer=session.get(User, review.reviewer_id) if review else None,
+        reviewers=contest_reviewers(session, teacher),
     )  # fmt: skip
 
 
@@ -321,7 +360,7 @@ def record_detail(session: Session, scope: Scope, record_id: int) -> RecordDetai
     teacher = session.get(User, record.teacher_id)
     reviewed = draft = None
     if diagnosis is not None:
-        if diagnosis.status in VISIBLE_TO_TEACHER:
+        if diagnosis.status in SHOWN_TO_TEACHER:
             reviewed = reviewed_view(session, diagnosis)
         if scope.role != Role.TEACHER and can_review(session, scope, record):
             draft = draft_view(diagnosis)

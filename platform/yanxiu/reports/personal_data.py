@@ -39,7 +39,7 @@ def personal_data(
 ) -> dict[str, Any]:
     """The teacher's own data as one JSON-ready dict."""
     from yanxiu.practice.models import Diagnosis, PracticeRecord
-    from yanxiu.practice.service import VISIBLE_TO_TEACHER, reviewed_view
+    from yanxiu.practice.service import SHOWN_TO_TEACHER, reviewed_view
     from yanxiu.programs.models import Attendance, OfflineSession, Program
     from yanxiu.studios.models import CaseResource, Push, PushDelivery, Studio, StudioMember
 
@@ -140,7 +140,7 @@ def personal_data(
             .join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
             .where(
                 PracticeRecord.teacher_id == teacher_id,
-                Diagnosis.status.in_(VISIBLE_TO_TEACHER),
+                Diagnosis.status.in_(SHOWN_TO_TEACHER),
             )
             .order_by(Diagnosis.created_at, Diagnosis.id)
         )

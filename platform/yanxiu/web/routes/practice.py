@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from yanxiu.practice.service import ReviewError
 from yanxiu.practice.upload import BODY_LIMIT, Submitted, UploadForm, UploadRefused, upload_record
 from yanxiu.practice.workspace import (
+    contest_confirmation,
     contest_record,
     practice_index,
     record_detail,
@@ -109,6 +110,21 @@ def practice_record(
     return render_view(request, "practice/record.html", record_page(db, scope, record_id), me=me)
 
 
+@router.get("/practice/{record_id}/contest", response_class=HTMLResponse)
+def practice_contest_confirm(
+    request: Request, record_id: int, me: TeacherUser, scope: ScopeDep, db: SessionDep
+) -> Response:
+    """The step before contesting: what happens and who will review it (no JavaScript)."""
+    try:
+        view = contest_confirmation(db, scope, record_id)
+    except ReviewError as err:
+        if status_of(err) != 409:
+            raise
+        flash(request, err.message, "error")
+        return RedirectResponse(f"/practice/{record_id}", status_code=303)
+    return render_view(request, "practice/contest.html", view, me=me)
+
+
 @router.post("/practice/{record_id}/contest", response_class=HTMLResponse)
 def practice_contest(
     request: Request,
@@ -123,7 +139,7 @@ def practice_contest(
     except ReviewError as err:
         flash(request, err.message, "error")
     else:
-        flash(request, "申诉已提交，培训者将重新审核这份诊断。")
+        flash(request, "申诉已提交，培训者将重新审核这份诊断；审核前诊断仍在此显示，标为“申诉中”。")
     return RedirectResponse(f"/practice/{record_id}", status_code=303)
 
 
