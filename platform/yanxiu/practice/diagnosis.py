@@ -218,13 +218,20 @@ def diagnose_transcript(
     utts: Sequence[Utterance],
     *,
     stage: str = "",
+    subject: str = "",
     find_resources: ResourceFinder | None = None,
     calibration: Mapping[str, Mapping[int, int]] | None = None,
     coder: CoderChoice = "default",
+    notes: Sequence[str] = (),
 ) -> DiagnosisDraft:
-    """Analytics, rubric scores and the Chinese report of a transcript (an AI draft)."""
+    """Analytics, rubric scores and the Chinese report of a transcript (an AI draft).
+
+    ``notes``: the parser's warnings (skipped lines, the speaker mapping), shown first.
+    """
     model = resolve_coder(coder)
     analytics, codes = analyse_transcript(utts, coder=model)
+    if notes:
+        analytics.notes = [*notes, *analytics.notes]
     st = st_analysis(utts)
     scores = score_transcript(utts, codes, st)
     used = model if any(c.move is not None for c in codes) else None
@@ -237,6 +244,7 @@ def diagnose_lesson_plan(
     plan: LessonPlan,
     *,
     stage: str = "",
+    subject: str = "",
     find_resources: ResourceFinder | None = None,
     calibration: Mapping[str, Mapping[int, int]] | None = None,
 ) -> DiagnosisDraft:
