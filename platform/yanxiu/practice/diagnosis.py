@@ -35,7 +35,9 @@ from yanxiu.practice.lesson_metrics import (
     fias_matrix,
     fias_ratios,
     fias_regions,
+    gap_summary,
     question_stats,
+    segment_shares,
     speech_spans,
     st_analysis,
     talk_share,
@@ -80,7 +82,7 @@ def model_version(coder: UtteranceCoder | None) -> str:
 
 
 def analyse_transcript(
-    utts: Sequence[Utterance], *, coder: CoderChoice = "default"
+    utts: Sequence[Utterance], *, coder: CoderChoice = "default", gaps: str = "student"
 ) -> tuple[TranscriptAnalytics, list[TurnCode]]:
     """All lesson analytics of a transcript, and the per-turn codes.
 
@@ -90,7 +92,7 @@ def analyse_transcript(
     model = resolve_coder(coder)
     codes = code_turns(utts, coder=model)
     items = classified(utts, codes)
-    st = st_analysis(utts)
+    st = st_analysis(utts, gaps=gaps)
     estimated = timeline(utts)[1]
     spans, ends_guessed = speech_spans(utts)
     fias_seq = expand_fias([(c.fias, s, e) for c, (s, e) in zip(codes, spans, strict=True)])
@@ -103,7 +105,7 @@ def analyse_transcript(
         fias=FiasSummary(matrix=matrix, ratios=fias_ratios(fias_seq), regions=fias_regions(matrix), n=len(fias_seq)),
         questions=question_stats(items),
         wait_times=WaitTimes(items=waits, mean_s=sum(w.seconds for w in waits) / len(waits) if waits else None),
-        talk_share=talk_share(utts),
+        talk_share=talk_share(utts, gaps),
         uptake=uptake(utts),
         turn_codes=[TurnCodeRecord(utterance=u.index, fias=c.fias, question=c.is_question, open=c.is_open,
                                    bloom=c.bloom, cues=list(c.cues),
@@ -120,6 +122,11 @@ def analyse_transcript(
         analytics.moves = MoveSummary(available=False, note="未加载话语编码模型（models/utterances），教师话语的对话行为未编码，仅用规则编码")  # fmt: skip
     else:
         analytics.moves = MoveSummary(available=False, note="话语编码模型只适用于中文：本实录的教师话语未编码对话行为")  # fmt: skip
+    if (segments := segment_shares(utts, gaps)) is not None:
+        analytics.segments = segments
+    gap = gap_summary(utts, gaps)
+    if gap is not None:
+        analytics.gaps = gap
     if estimated:
         analytics.notes = [
             "实录没有时间戳：S-T 采样与候答时间按发言字数估算（约每秒 4 字），仅供参考"
@@ -128,6 +135,18 @@ def analyse_transcript(
         analytics.notes = [
             "实录只有开始时间：每句的说话时长按字数估算（约每秒 4 字），到下一句开始前的空档"
             "计为沉默（FIAS 代码 10）和候答时间，仅供参考"
+        ]
+    if gap is not None:
+        how = (
+            "计为学生活动或沉默（S-T 记 S，FIAS 记 10），不计为教师讲话"
+            if gaps == "student"
+            else "按审核意见计为前一位说话人的时间"
+        )
+        analytics.notes = [
+            *analytics.notes,
+            f"实录中有 {gap.count} 处超过 15 秒的未转写空档（共约 {gap.seconds / 60:.1f} 分钟），"
+            f"出现在布置练习、提问或学生发言之后，{how}；若空档中其实是教师讲解，"
+            "请在审核时更正（命令行：--gaps teacher）",
         ]
     return analytics, codes
 
@@ -223,16 +242,17 @@ def diagnose_transcript(
     calibration: Mapping[str, Mapping[int, int]] | None = None,
     coder: CoderChoice = "default",
     notes: Sequence[str] = (),
+    gaps: str = "student",
 ) -> DiagnosisDraft:
     """Analytics, rubric scores and the Chinese report of a transcript (an AI draft).
 
     ``notes``: the parser's warnings (skipped lines, the speaker mapping), shown first.
     """
     model = resolve_coder(coder)
-    analytics, codes = analyse_transcript(utts, coder=model)
+    analytics, codes = analyse_transcript(utts, coder=model, gaps=gaps)
     if notes:
         analytics.notes = [*notes, *analytics.notes]
-    st = st_analysis(utts)
+    st = st_analysis(utts, gaps=gaps)
     scores = score_transcript(utts, codes, st)
     used = model if any(c.move is not None for c in codes) else None
     return _package(
