@@ -228,6 +228,19 @@ class SpeakerMappingNeeded(TranscriptError):
         self.default = default_mapping(speakers)
 
 
+def _map_target(target: str) -> tuple[str, str] | None:
+    """(role, label) for a mapping target: 师/生/众生/生（姓名）/忽略, or any label the parser
+    knows ("第一组", "生B", "王老师")."""
+    try:
+        return target_role(target)
+    except Invalid as err:
+        m = _SPEAKER.fullmatch(target.strip() + "：")
+        if m is None:
+            raise TranscriptError(err.message) from None
+        role = "teacher" if m.group("t") else "students" if m.group("g") else "student"
+        return role, target.strip()
+
+
 def _speech_s(text: str) -> float:
     return max(1.0, len(_CJK.findall(text)) / 4.0)
 
@@ -319,7 +332,7 @@ class _Builder:
         """A turn by a raw speaker: mapped by ``speaker_map``, else collected for the mapping."""
         text = text.strip()
         if label in self.map:
-            target = target_role(self.map[label])
+            target = _map_target(self.map[label])
             if target is None:
                 self.skipping, self.ignored = True, self.ignored + 1
                 return
