@@ -42,12 +42,12 @@ from yanxiu.practice.lesson_metrics import (
     st_analysis,
     talk_share,
     timeline,
-    uptake,
     wait_times,
 )
 from yanxiu.practice.parse import LessonPlan, Utterance
+from yanxiu.practice.responses import Response, effective_questions, responses, semantic_uptake
 from yanxiu.practice.rubric import move_stats, score_lesson_plan, score_transcript
-from yanxiu.practice.talk_codes import CoderChoice, TurnCode, classified, code_turns, resolve_coder
+from yanxiu.practice.talk_codes import CoderChoice, TurnCode, code_turns, resolve_coder
 
 # stored with each diagnosis (≤ 64 characters); a transcript coded by the learned DialogID
 # coder gets ":coder-<first 8 of the model's sha256>" appended
@@ -82,7 +82,11 @@ def model_version(coder: UtteranceCoder | None) -> str:
 
 
 def analyse_transcript(
-    utts: Sequence[Utterance], *, coder: CoderChoice = "default", gaps: str = "student"
+    utts: Sequence[Utterance],
+    *,
+    coder: CoderChoice = "default",
+    gaps: str = "student",
+    judged: Sequence[Response] | None = None,
 ) -> tuple[TranscriptAnalytics, list[TurnCode]]:
     """All lesson analytics of a transcript, and the per-turn codes.
 
@@ -91,7 +95,8 @@ def analyse_transcript(
     """
     model = resolve_coder(coder)
     codes = code_turns(utts, coder=model)
-    items = classified(utts, codes)
+    items, kinds = effective_questions(utts, codes)
+    judged = list(responses(utts) if judged is None else judged)
     st = st_analysis(utts, gaps=gaps)
     estimated = timeline(utts)[1]
     spans, ends_guessed = speech_spans(utts)
@@ -104,9 +109,9 @@ def analyse_transcript(
         st=st.summary(),
         fias=FiasSummary(matrix=matrix, ratios=fias_ratios(fias_seq), regions=fias_regions(matrix), n=len(fias_seq)),
         questions=question_stats(items),
+        uptake=semantic_uptake(judged),
         wait_times=WaitTimes(items=waits, mean_s=sum(w.seconds for w in waits) / len(waits) if waits else None),
         talk_share=talk_share(utts, gaps),
-        uptake=uptake(utts),
         turn_codes=[TurnCodeRecord(utterance=u.index, fias=c.fias, question=c.is_question, open=c.is_open,
                                    bloom=c.bloom, cues=list(c.cues),
                                    move=None if c.move is None else c.move.name,
@@ -249,11 +254,12 @@ def diagnose_transcript(
     ``notes``: the parser's warnings (skipped lines, the speaker mapping), shown first.
     """
     model = resolve_coder(coder)
-    analytics, codes = analyse_transcript(utts, coder=model, gaps=gaps)
+    judged = responses(utts)
+    analytics, codes = analyse_transcript(utts, coder=model, gaps=gaps, judged=judged)
     if notes:
         analytics.notes = [*notes, *analytics.notes]
     st = st_analysis(utts, gaps=gaps)
-    scores = score_transcript(utts, codes, st)
+    scores = score_transcript(utts, codes, st, judged)
     used = model if any(c.move is not None for c in codes) else None
     return _package(
         scores, analytics, stage, find_resources, calibration, version=model_version(used)

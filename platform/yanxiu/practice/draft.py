@@ -113,6 +113,11 @@ class Measures(DraftPart):
     deepening_move_share: float | None = None
     move_shares: dict[str, float] | None = None
     closing_checks: int | None = None
+    rhetorical_questions: int | None = None  # self-answered or unanswered: not counted
+    collaborative_activities: int | None = None
+    probes: int | None = None  # teacher follow-ups probing a student's answer
+    student_builds: int | None = None  # a student answering another student
+    teacher_summary: bool | None = None
     # lesson-plan dimensions
     present: bool | None = None
     measurable_verbs: int | None = None
@@ -321,6 +326,8 @@ class UptakeEvent(DraftPart):
     student: int = 0  # utterance of the student turn
     teacher: int = 0  # utterance of the teacher turn that takes it up
     shared: list[str] = Field(default_factory=list)  # the content units reused
+    similarity: float | None = None  # sentence-embedding cosine (semantic uptake)
+    quote: str | None = None  # the student's and the teacher's clauses, with their times
 
 
 class Uptake(DraftPart):
