@@ -276,6 +276,8 @@ def diagnose_lesson_plan(
 ) -> DiagnosisDraft:
     analytics = PlanAnalytics(sections={k: len(v) for k, v in plan.sections.items()}, missing_sections=plan.missing,
                               headings=[Heading(line=no, heading=h, section=k) for no, h, k in plan.headings])  # fmt: skip
+    if plan.guessed:
+        analytics.structure_guessed = True
     return _package(score_lesson_plan(plan), analytics, stage, find_resources, calibration)
 
 

@@ -66,11 +66,11 @@ def turn_end(
 ) -> float:
     """When a timed turn ends (see :func:`timeline`)."""
     start = u.start_s if u.start_s is not None else 0.0
-    if u.end_s is not None:
+    last = u.text.strip()[-40:]
+    if u.end_s is not None:  # a stated end is a fact: the speaker stopped there
         return u.end_s
     if nxt is None:
         return start + speech_seconds(u, cps)
-    last = u.text.strip()[-40:]
     if u.is_action or gaps == "teacher" or _TRUNCATED.search(last):
         return nxt
     if u.speaker_role == "teacher" and (

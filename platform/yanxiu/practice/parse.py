@@ -670,7 +670,8 @@ def _docx_numbered(
             runs = [r for r in block.runs if r.text.strip()]
             lines = [ln.strip() for ln in block.text.split("\n")]
             if mark_headings and style.startswith(("Heading", "标题", "Title")):
-                lines = [f"# {ln}" if ln else ln for ln in lines]
+                level = int(d[0]) if (d := re.findall(r"\d", style)) else 1  # "Heading 3" → ###
+                lines = [f"{'#' * min(6, max(1, level))} {ln}" if ln else ln for ln in lines]
             elif mark_headings and runs and all(r.bold for r in runs):
                 lines = [f"**{ln}**" if ln else ln for ln in lines]
             numbered += [(no, ln, False) for ln in lines]

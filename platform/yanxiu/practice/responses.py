@@ -41,15 +41,18 @@ _AFTER_Q_WORK = re.compile(
     re.I,
 )
 _PROBE = re.compile(
-    r"(为什么|依据|理由|怎么想|怎么知道|能再说|再说说|具体说|哪里看出|从哪|你是说|你的意思|什么让你|"
+    r"(为什么|依据|理由|怎么想|怎么知道|能再说|再说说|具体说|哪里看出|从哪|你是说|你的意思|什么让你|你想想|想想看|"
+    r"你用的|你是怎么|你刚才|"
     r"有不同|同意|补充|回应|怎么判断|证据|why|what made|can you tell|tell us more|explain|agree|respond)",
     re.I,
 )
 _EVALUATIVE = re.compile(
-    r"(抓住了|说到了|说得很具体|讲得很具体|具体|还缺|不够|注意|但是|不过|对照|比较|关键|角度|发现了|"
-    r"你说|他说|她说|第.组|you said|you mentioned|good point|point about|gave us|your idea)",
+    r"(抓住了|说到了|说得很具体|讲得很具体|具体|还缺|不够|注意|但是|不过|对照|比较|关键|角度|发现了|不对|错了|应该是|"
+    r"你说|他说|她说|第.组|you said|you mentioned|good point|point about|gave us|your idea|not right)",
     re.I,
 )
+# an evaluation is specific when it says why or what is missing, or names what was said
+_REASONED = re.compile(r"(还缺|不够|但是|不过|因为|所以|应该|注意|because|but|should)", re.I)
 _GENERIC = re.compile(
     r"^(好|嗯|对|行|可以|很好|非常好|不错|真棒|正确|对的|是的|ok|okay|good|great|yes|right|fine)"
     r"[\s，,。.！!]*(坐下|请坐|下一个|还有吗|还有谁|next|sit down)?[\s，,。.！!]*",
@@ -146,6 +149,13 @@ def _shared_clauses(s: str, t: str) -> tuple[str, str, int]:
     return best
 
 
+def quotes(student: str, teacher: str, n: int = 6) -> bool:
+    """Whether the teacher repeats ``n`` consecutive characters of the student's words (after
+    dropping punctuation and spaces): revoicing is uptake whatever the embedding says."""
+    a, b = (re.sub(r"[\W_]", "", x) for x in (student, teacher))
+    return any(a[i : i + n] in b for i in range(0, max(0, len(a) - n + 1)))
+
+
 def stamp(u: Utterance) -> str:
     if u.start_s is None:
         return f"第{u.line_no}行"
@@ -163,15 +173,21 @@ def responses(utts: Sequence[Utterance], embed: Embed | None | str = "default") 
     out = []
     for (s, t), sim in zip(pairs, sims, strict=True):
         a, b, shared = _shared_clauses(s.text, t.text)
-        units = len(content_units(s.text) & content_units(t.text[:120]))
-        up = (sim is not None and sim >= UPTAKE_MIN_SIM and units >= 1) or units >= 3
-        head = t.text[:60]
-        rest = _GENERIC.sub("", head, count=1)
+        said = "".join(x for x in re.split(r"(?<=[。！？!?.])", t.text) if not _HOMEWORK.search(x))
+        units = len(content_units(s.text) & content_units(said[:120]))
+        # a one-word answer cannot be taken up, only repeated; the encoder decides, with a
+        # shared content word, else (no encoder) two shared content units
+        up = substantial(s) and (
+            quotes(s.text, said)
+            or (sim is not None and sim >= UPTAKE_MIN_SIM and units >= 1)
+            or (sim is None and units >= 2)
+        )
+        rest = _GENERIC.sub("", said[:60], count=1)
         if _PROBE.search(rest):
             kind = "probe"
         elif up:
             kind = "uptake"
-        elif _EVALUATIVE.search(rest):
+        elif substantial(s) and _EVALUATIVE.search(rest) and (units >= 1 or _REASONED.search(rest)):
             kind = "evaluative"
         else:
             kind = "generic"

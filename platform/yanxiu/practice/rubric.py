@@ -105,6 +105,10 @@ GENERIC_OPENING = re.compile(
 _COLLABORATIVE = re.compile(
     r"(小组|同桌|合作|讨论|互相|互改|互评|work in groups|in pairs|discuss|survey)", re.I
 )
+_HIGHER_TASK = re.compile(
+    r"(比较|设计|为什么|证据|依据|立场|辩论|评价|哪种更|探究|各表达了|survey|compare|design|why)",
+    re.I,
+)
 _GROUP_LABEL = re.compile(r"组|group", re.I)
 _HOMEWORK = re.compile(r"(作业|课后|回家|homework)", re.I)
 REASONING = (
@@ -294,7 +298,6 @@ def score_transcript(
     judged = list(responses(utts) if judged is None else judged)
     share = talk_share(utts)
     students = [u for u in utts if u.speaker_role != "teacher" and not u.is_action]
-    individual = [u for u in students if u.speaker_role == "student" or substantial(u)]
     initiations = [u for u, c in zip(utts, codes, strict=True) if c.fias == 9]
     speakers = {
         u.speaker_label for u in students if u.speaker_label not in ("生", "众生", "S", "学生")
@@ -339,6 +342,8 @@ def score_transcript(
     ))  # fmt: skip
 
     # 学生参与: time, who speaks, initiations, and the class working together
+    builds = [b for a, b in zip(utts, utts[1:], strict=False)
+              if a.speaker_role != "teacher" and b.speaker_role != "teacher" and not a.is_action and not b.is_action]  # fmt: skip
     student_time = share.student_time or 0.0
     collaborative = [
         u
@@ -349,7 +354,7 @@ def score_transcript(
     engage = (
         0.35 * min(1.0, student_time / 0.5)
         + 0.25 * min(1.0, len(speakers) / 6)
-        + 0.2 * min(1.0, (len(initiations) + len(group_speakers)) / 3)
+        + 0.2 * min(1.0, (len(initiations) + len(group_speakers) + len(builds)) / 3)
         + 0.2 * min(1.0, len(collaborative) / 1)
     )  # fmt: skip
     engage_score = banded(engage, (0.25, 0.45, 0.65, 0.82))
@@ -389,7 +394,9 @@ def score_transcript(
             responded
         )
     feedback = _blend(
-        0.6 * (specific_share or 0.0) + 0.4 * min(1.0, (uptake_rate or 0.0) / 0.3),
+        0.4 * min(1.0, len(specific) / 4)
+        + 0.3 * (specific_share or 0.0)
+        + 0.3 * min(1.0, (uptake_rate or 0.0) / 0.3),
         None if ms is None else min(1.0, (responsive or 0.0) / MOVE_NORMS["responsive_feedback"]),
         weight=0.1,
     )
@@ -410,20 +417,19 @@ def score_transcript(
         measure.commending_share = round(ms.share("commending"), 3)
     out.append(DimensionScore(
         dimension="反馈评价", competency="PRC-FEEDBACK", score=feedback_score, measure=measure,
-        norm="对个别学生回答的回应中具体反馈（追问、接续、指出好在哪里或缺什么；“对，坐下”“好”不算，与长短无关）"
-        "占比（0.6）与接续率达 30%（0.4）"
+        norm="对个别学生回答的具体反馈（追问、接续、指出好在哪里或缺什么；“对，坐下”“好”不算，与长短无关）"
+        "4 次（0.4）、其占比（0.3）与接续率达 30%（0.3）记满分"
         + ("" if ms is None else "；话语编码模型判为“表扬激励/引导启发”的回应占 50% 记满（权重 0.1）")
         + "；有两次以上对个别学生的回应至少 2 分",
         confidence=_confidence(len(judged), 12, timed=True),
         evidence=_weak_first(feedback_score,
-                             [_ref(r.teacher, f"{zh[r.kind]}：回应{stamp(r.student)}学生发言" + (f"；{r.quote}" if r.quote else "")) for r in specific[:3]],
+                             [_ref(r.teacher, f"{zh[r.kind]}：回应{stamp(r.student)}学生发言" + (f"；{r.quote}" if r.quote else "")) for r in specific[:3]]
+                             + [_move_ref(t, m) for t, c in responded if (m := c.makes("commending")) is not None][:2],
                              [_ref(r.teacher, f"笼统反馈：回应{stamp(r.student)}学生发言") for r in generic[:3]])
         + ([] if judged else _stretch_ref(utts, stretch, "没有学生发言可回应；")),
     ))  # fmt: skip
 
     # 课堂互动: S-T conversion, uptake of student ideas, students answering each other
-    builds = [b for a, b in zip(utts, utts[1:], strict=False)
-              if a.speaker_role != "teacher" and b.speaker_role != "teacher" and not a.is_action and not b.is_action]  # fmt: skip
     probes = [r for r in judged if r.kind == "probe"]
     dialog = (
         0.3 * min(1.0, st.ch / 0.4)
@@ -456,9 +462,15 @@ def score_transcript(
     wait_of = {w.question: w.seconds for w in wait_times(items)}
     waits = list(wait_of.values())
     mean_wait = sum(waits) / len(waits) if waits else None
+    # higher-order prompts: genuine questions, and tasks set to groups that ask for analysis,
+    # judgement or design ("比较哪种方法更简便", "设计实验")
+    tasks = [
+        u for u in collaborative if u.speaker_role == "teacher" and _HIGHER_TASK.search(u.text)
+    ]
+    high_n = sum(x.bloom in HIGHER_ORDER for x in teacher_qs) + len(tasks)
     think = (
-        0.4 * min(1.0, higher / 0.4)
-        + 0.45 * min(1.0, len(reasoning) / max(3, len(individual)) / 0.5)
+        0.35 * min(1.0, high_n / 3)
+        + 0.5 * min(1.0, len(reasoning) / 4)
         + 0.15 * min(1.0, (mean_wait or 0) / 3.0)
     )
     think_score = banded(think, (0.2, 0.4, 0.6, 0.8))
@@ -480,8 +492,8 @@ def score_transcript(
         measure.move_shares = {m: round(ms.share(m), 3) for m in DEEPENING_MOVES}
     out.append(DimensionScore(
         dimension="思维深度", competency="PRC-THINK", score=think_score, measure=measure,
-        norm="高阶真问题占比达 40%（0.4）、个别学生发言中说理（因为/我认为/依据/because…）达 50%（0.45）、"
-        "平均候答（问题结束到学生开口）3 秒（0.15）记满分"
+        norm="高阶真问题 3 个（0.35）、学生说理（因为/我认为/依据/because…）的发言 4 次（0.5）、"
+        "平均候答（问题结束到学生开口）3 秒（0.15）记满分；按次数而非占比，一两个好问题撑不起整节课"
         + ("" if ms is None else "；含“引导启发/归纳总结/举例说明/回顾旧知”的教师话轮占比列为证据，不计分"),
         confidence=_confidence(len(students), 15, timed=bool(waits)),
         evidence=_weak_first(think_score,
@@ -493,7 +505,14 @@ def score_transcript(
     # 教学目标达成: in-class checks, never the homework
     found = closing_checks(utts, kinds)
     checks = found.items
-    goal_score = min(5, 1 + (found.teacher_summary is not None) + min(3, len(checks)))
+    summary = found.teacher_summary or next(
+        (u for u in utts[int(len(utts) * 0.6) :]
+         if u.speaker_role == "teacher" and code_of[id(u)].makes(*CLOSING_MOVES) is not None),
+        None,
+    )  # fmt: skip  # the coder's 归纳总结/回顾旧知 move late in the lesson is a summary too
+    own_summary = any(what == "学生自我小结" for _, what in checks)
+    goal_score = 1 + (summary is not None) + min(2, len(checks))
+    goal_score = min(5, goal_score + (len(checks) >= 3 and own_summary))
     if not teacher_qs and not checks:
         goal_score = min(goal_score, 2)
     start = int(len(utts) * 0.6)
@@ -507,12 +526,13 @@ def score_transcript(
     homework = [u for u in tail if u.speaker_role == "teacher" and _HOMEWORK.search(u.text)]
     out.append(DimensionScore(
         dimension="教学目标达成", competency="PRC-GOAL", score=goal_score,
-        measure=Measures(closing_checks=len(checks), teacher_summary=found.teacher_summary is not None),
-        norm="课上检测目标的证据：后段由个别学生实质回答的提问、练习的当堂反馈订正、学生自我小结，每处 1 分（至多 3 分），"
-        "教师小结 1 分，基础 1 分；布置课后作业不算当堂检测；仅凭实录判断，置信度低",
+        measure=Measures(closing_checks=len(checks), teacher_summary=summary is not None),
+        norm="课上检测目标的证据：后段由个别学生实质回答的提问、练习的当堂反馈订正、学生自我小结，每处 1 分（至多 2 分），"
+        "教师小结 1 分，基础 1 分；3 处以上且含学生自我小结再加 1 分；布置课后作业不算当堂检测；仅凭实录判断，置信度低",
         confidence=0.4,
         evidence=[_ref(u, what) for u, what in checks[:3]]
-        + ([_ref(found.teacher_summary, "教师小结")] if found.teacher_summary is not None and not checks else [])
+        + ([_move_ref(summary, m) if (m := code_of[id(summary)].makes(*CLOSING_MOVES)) else _ref(summary, "教师小结")]
+           if summary is not None else [])
         + not_found
         + [_ref(u, "布置作业（不计为当堂检测）") for u in homework[:1]],
     ))  # fmt: skip

@@ -158,8 +158,12 @@ def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
             )
         length_ok = min(1.0, chars / 60)  # a one-line section cannot carry much
         measure.chars = chars
-        out.append(DimensionScore(dimension=key, competency=comp,
-                                  score=banded(value * (0.6 + 0.4 * length_ok), (0.2, 0.4, 0.6, 0.8)),
-                                  measure=measure, norm=norm, confidence=round(0.5 + 0.4 * length_ok, 2),
+        score = max(2, banded(value * (0.6 + 0.4 * length_ok), (0.2, 0.4, 0.6, 0.8)))
+        confidence = round(0.5 + 0.4 * length_ok, 2)
+        if plan.guessed:  # sections inferred from one paragraph: no more than 3, less sure
+            score, confidence = min(score, 3), round(confidence * 0.6, 2)
+            norm += "；教案无小标题，该部分由句子和提示词推断，最高记 3 分"
+        out.append(DimensionScore(dimension=key, competency=comp, score=score,
+                                  measure=measure, norm=norm, confidence=confidence,
                                   evidence=_plan_evidence(plan, key, cues)))  # fmt: skip
     return out
