@@ -54,7 +54,8 @@ _TRUNCATED = re.compile(r"(……|…|\.\.\.|（略）|\(略\)|等等)[。.]?$")
 # a teacher turn setting the class to work (or asking): the gap after it is the students'
 _STUDENT_WORK = re.compile(
     r"(练习|完成|讨论|思考|想一想|写一写|算一算|做一做|试一试|读一读|默读|自读|朗读|动手|操作|实验|合作|"
-    r"交流|小组|同桌|独立|写下|做题|计算|画一画|量一量|开始|work in|discuss|write|practi[cs]e)"
+    r"交流|小组|同桌|独立|写下|做题|计算|画一画|量一量|开始|work in|discuss|write|practi[cs]e)",
+    re.I,
 )
 _DEMONSTRATION = re.compile(
     r"(视频|播放|看一段|听一段|放一段|录音|演示|板书|动画|微课|课件|listen to|watch)"

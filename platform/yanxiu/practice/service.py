@@ -335,13 +335,14 @@ def tagged_resource_finder(session: Session, *, subject: str = "") -> ResourceFi
         )
     )
 
-    def find(competency: str, query: str, stage: str) -> list[ResourceLink]:
+    def find(competency: str, query: str, stage: str, for_subject: str = "") -> list[ResourceLink]:
+        wanted = for_subject or subject
         hits = [
             c
             for c in courses
             if competency in (c.competencies or [])
             and (not stage or stage in (c.stages or []))
-            and (not subject or not c.subjects or {subject, "通用"} & set(c.subjects))
+            and (not wanted or not c.subjects or {wanted, "通用"} & set(c.subjects))
         ]
         hits.sort(key=lambda c: (c.competencies.index(competency), len(c.competencies), c.code))
         return [
