@@ -12,8 +12,10 @@
 - **Uptake** (:func:`uptake_similarity`): as in the conversational-uptake literature (Demszky et
   al. 2021), how much the teacher turn echoes the student turn before it: the cosine of their
   sentence embeddings (the USE multilingual encoder the utterance coder ships with), counted
-  when ≥ :data:`UPTAKE_MIN_SIM` and the two share a content word; without the encoder, two
-  shared content units (:func:`~yanxiu.practice.lesson_metrics.content_units`). Evidence quotes
+  when ≥ :data:`UPTAKE_MIN_SIM` and the two share a content word. Revoicing (six characters of
+  the student's words repeated) or three shared content units
+  (:func:`~yanxiu.practice.lesson_metrics.content_units`) is uptake without the encoder (which
+  costs about a millisecond a sentence); without the encoder, two shared units. Evidence quotes
   the whole clauses that share most, with the timestamps.
 - **In-class checks** (:func:`closing_checks`): questions in the last 40 % of the lesson that an
   individual student answers with substance, checking of exercises (对答案, 订正, check the
@@ -35,6 +37,7 @@ from yanxiu.practice.parse import Utterance
 from yanxiu.practice.talk_codes import TurnCode
 
 UPTAKE_MIN_SIM = 0.5
+LEXICAL_UPTAKE = 3  # shared content units that make uptake without asking the encoder
 _AFTER_Q_WORK = re.compile(
     r"^[\s，,。]*(请|大家|同学们|同桌|小组|谁|哪|先|想一想|思考|讨论|说说|来|你|我们来|用|试|看|"
     r"please|work|discuss|talk|tell|think|who|let's|now)",
@@ -115,12 +118,12 @@ def uptake_similarity(
 ) -> list[float | None]:
     """Cosine similarity of each (student, teacher) pair's embeddings (None without encoder).
 
-    The teacher turn is cut to its first 80 characters: uptake happens at the start of a
+    The student turn is cut to 60 characters and the teacher turn to 50: uptake happens at the start of a
     response, and a long lecture after "很好" would dilute it."""
     model = _default_embed() if embed == "default" else embed
     if model is None or not pairs or isinstance(model, str):
         return [None] * len(pairs)
-    texts = [t for s, t in pairs for t in (s.text[:120], t.text[:80])]
+    texts = [t for s, t in pairs for t in (s.text[:60], t.text[:50])]
     vectors = np.asarray(model(texts), dtype=np.float32)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     return [float(vectors[2 * k] @ vectors[2 * k + 1]) for k in range(len(pairs))]
@@ -169,18 +172,35 @@ def responses(utts: Sequence[Utterance], embed: Embed | None | str = "default") 
         (s, t) for s, t in zip(utts, utts[1:], strict=False)
         if s.speaker_role != "teacher" and not s.is_action and t.speaker_role == "teacher" and not t.is_action
     ]  # fmt: skip
-    sims = uptake_similarity(pairs, embed)
-    out = []
-    for (s, t), sim in zip(pairs, sims, strict=True):
-        a, b, shared = _shared_clauses(s.text, t.text)
+    prepared = []
+    for st, t in pairs:
         said = "".join(x for x in re.split(r"(?<=[。！？!?.])", t.text) if not _HOMEWORK.search(x))
-        units = len(content_units(s.text) & content_units(said[:120]))
+        units = len(content_units(st.text) & content_units(said[:120]))
+        quoted = substantial(st) and quotes(st.text, said)
+        lexical = units >= LEXICAL_UPTAKE
+        prepared.append(
+            (
+                said,
+                units,
+                quoted or (substantial(st) and lexical),
+                substantial(st) and not quoted and not lexical and units >= 1,
+            )
+        )
+    # the encoder only where it decides: a substantial answer, not revoiced, sharing a word
+    model = _default_embed() if embed == "default" else embed
+    need = [pair for pair, p in zip(pairs, prepared, strict=True) if p[3]]
+    sim_of = dict(zip((id(t) for _, t in need), uptake_similarity(need, model), strict=True))
+    no_model = model is None or isinstance(model, str)
+    out = []
+    for (s, t), (said, units, quoted, _) in zip(pairs, prepared, strict=True):
+        a, b, shared = _shared_clauses(s.text, t.text)
+        sim = sim_of.get(id(t))
         # a one-word answer cannot be taken up, only repeated; the encoder decides, with a
         # shared content word, else (no encoder) two shared content units
         up = substantial(s) and (
-            quotes(s.text, said)
+            quoted
             or (sim is not None and sim >= UPTAKE_MIN_SIM and units >= 1)
-            or (sim is None and units >= 2)
+            or (no_model and units >= 2)
         )
         rest = _GENERIC.sub("", said[:60], count=1)
         if _PROBE.search(rest):
