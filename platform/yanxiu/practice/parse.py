@@ -221,7 +221,7 @@ class SpeakerMappingNeeded(TranscriptError):
         names = "、".join(sp.label for sp in speakers[:6])
         super().__init__(
             f"实录中的说话人“{names}”不是“师/生”标注（常见于语音转写导出）：请确认每位说话人是"
-            '教师、学生还是忽略，再进行分析（命令行：--speaker-map "SPEAKER_00=师,SPEAKER_01=生"）'
+            "教师、学生还是忽略，再进行分析"
         )
         self.fields["speakers"] = names
         self.speakers = speakers

@@ -118,12 +118,12 @@ def uptake_similarity(
 ) -> list[float | None]:
     """Cosine similarity of each (student, teacher) pair's embeddings (None without encoder).
 
-    The student turn is cut to 60 characters and the teacher turn to 50: uptake happens at the start of a
-    response, and a long lecture after "很好" would dilute it."""
+    The student turn is cut to 60 characters and the teacher turn to 50: uptake happens at the
+    start of a response, and a long lecture after "很好" would dilute it."""
     model = _default_embed() if embed == "default" else embed
     if model is None or not pairs or isinstance(model, str):
         return [None] * len(pairs)
-    texts = [t for s, t in pairs for t in (s.text[:60], t.text[:50])]
+    texts = [text for s, t in pairs for text in (s.text[:60], t.text[:50])]
     vectors = np.asarray(model(texts), dtype=np.float32)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     return [float(vectors[2 * k] @ vectors[2 * k + 1]) for k in range(len(pairs))]
