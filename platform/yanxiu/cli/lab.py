@@ -164,8 +164,9 @@ def eval_utterances_cmd(
 @eval_app.command("rubric")
 def eval_rubric_cmd(
     data: Annotated[
-        Path, typer.Option(help="Directory with labels.yaml and files/ (content/eval/lessons)")
-    ] = Path("content/eval/lessons"),
+        Path | None,
+        typer.Option(help="Directory with labels.yaml and files/ (default: content/eval/lessons)"),
+    ] = None,
     split: Annotated[str, typer.Option(help="dev, test or all")] = "dev",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
@@ -175,6 +176,7 @@ def eval_rubric_cmd(
 
     if split not in ("dev", "test", "all"):
         raise fail(ValueError("--split must be dev, test or all"))
+    data = data or get_settings().content_dir / "eval" / "lessons"
     if not (data / "labels.yaml").is_file():
         raise fail(FileNotFoundError(f"no labels.yaml in {data}"))
     report = evaluate_rubric(data, None if split == "all" else split)
