@@ -46,7 +46,12 @@ def test_score_prints_the_diagnosis_and_refuses_bad_files(db, content, tmp_path)
     bad.write_text("这一行没有说话人\n", encoding="utf-8")
     refused = run(db, tmp_path, "score", str(bad))
     assert refused.exit_code == 2 and "第1行" in refused.output
-    assert "--kind lesson_plan" in refused.output  # neither kind fitted: the way to insist
+    # the lesson-plan hint only where it fits (issue 20): not for a line with no speaker …
+    assert "--kind lesson_plan" not in refused.output
+    planlike = tmp_path / "planlike.txt"
+    planlike.write_text("教学目标：能说出移项的依据。\n", encoding="utf-8")
+    hinted = run(db, tmp_path, "score", str(planlike))
+    assert hinted.exit_code == 2 and "--kind lesson_plan" in hinted.output  # … but for a plan
 
 
 PLAN = """《解一元一次方程——移项》教学设计

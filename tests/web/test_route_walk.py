@@ -156,6 +156,7 @@ WALK: dict[tuple[str, str], Rule] = {
     # -- practice and review
     ("GET", "/practice"): only(TEACHER),
     ("POST", "/practice"): only(TEACHER),
+    ("POST", "/practice/speakers/preview"): only(TEACHER, data={"role": "师", "share": "0.6"}),
     ("GET", "/practice/{record_id}"): only(*VIEWERS),
     ("GET", "/practice/{record_id}/contest"): only(TEACHER, ok=(200, 303)),
     ("POST", "/practice/{record_id}/contest"): only(TEACHER),

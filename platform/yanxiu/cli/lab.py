@@ -161,6 +161,28 @@ def eval_utterances_cmd(
     typer.echo(json.dumps(report, ensure_ascii=False) if as_json else format_eval(report))
 
 
+@eval_app.command("rubric")
+def eval_rubric_cmd(
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Directory with labels.yaml and files/ (default: content/eval/lessons)"),
+    ] = None,
+    split: Annotated[str, typer.Option(help="dev, test or all")] = "dev",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Rubric scores against a 教研员's labels: exact, within ±1, QWK per dimension, S-T mode,
+    evidence, parse problems and the separation of dialogic, lecture and practice lessons."""
+    from yanxiu.lab.rubric_eval import evaluate_rubric, format_rubric_eval
+
+    if split not in ("dev", "test", "all"):
+        raise fail(ValueError("--split must be dev, test or all"))
+    data = data or get_settings().content_dir / "eval" / "lessons"
+    if not (data / "labels.yaml").is_file():
+        raise fail(FileNotFoundError(f"no labels.yaml in {data}"))
+    report = evaluate_rubric(data, None if split == "all" else split)
+    typer.echo(json.dumps(report, ensure_ascii=False) if as_json else format_rubric_eval(report))
+
+
 @eval_app.command("recommend")
 def eval_recommend(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,

@@ -25,24 +25,48 @@ def score(
     kind: Annotated[
         str, typer.Option(help="transcript, lesson_plan or auto (from the file's name and content)")
     ] = "auto",
-    stage: Annotated[str, typer.Option(help="学段, used to find resources")] = "",
+    stage: Annotated[str, typer.Option(help="学段 (小学/初中/高中), used to find resources")] = "",
+    subject: Annotated[
+        str, typer.Option(help="学科 (语文/数学/英语/物理/科学…): subject indicators and resources")
+    ] = "",
+    speaker_map: Annotated[
+        str,
+        typer.Option(
+            "--speaker-map",
+            help='Raw speaker labels to roles, e.g. "SPEAKER_00=师,SPEAKER_01=生,SPEAKER_02=忽略" '
+            "(default: most talk = 师, the others 生, stated in the report)",
+        ),
+    ] = "",
+    gaps: Annotated[
+        str,
+        typer.Option(
+            help="Untranscribed gaps after set work or a question: student (activity/silence, "
+            "the default) or teacher (the speaker's time)"
+        ),
+    ] = "student",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Score a transcript or lesson plan and print the AI-drafted diagnosis (not stored)."""
+    from yanxiu.errors import Invalid
     from yanxiu.practice.agreement import load_calibration
     from yanxiu.practice.diagnosis import diagnose_lesson_plan, diagnose_transcript
     from yanxiu.practice.draft import Evidence, TranscriptAnalytics
     from yanxiu.practice.parse import (
         LessonPlan,
+        ParsedTranscript,
+        SpeakerMappingNeeded,
         TranscriptError,
-        Utterance,
-        parse_either,
         parse_lesson_plan,
-        parse_transcript,
+        plan_sections_found,
+        read_either,
+        read_transcript,
     )
+    from yanxiu.practice.speakers import parse_speaker_map
 
     settings = get_settings()
     data = file.read_bytes()
+    if gaps not in ("student", "teacher"):
+        raise fail(ValueError("--gaps must be student or teacher"))
     if kind not in ("auto", "transcript", "lesson_plan"):
         raise fail(ValueError("--kind must be transcript, lesson_plan or auto"))
     calibration = load_calibration(settings.models_dir)
@@ -63,26 +87,45 @@ def score(
         if isinstance(exc, SQLAlchemyError):
             typer.echo("（未找到已初始化的数据库，诊断不附推荐课程；先运行 yanxiu init）", err=True)
     try:
-        parsed: list[Utterance] | LessonPlan
-        if kind == "auto":
-            kind, parsed = parse_either(data, file.name)
-        elif kind == "transcript":
-            parsed = parse_transcript(data, file.name)
-        else:
-            parsed = parse_lesson_plan(data, file.name)
+        mapping = parse_speaker_map(speaker_map) if speaker_map.strip() else None
+    except Invalid as err:
+        raise fail(ValueError(err.message)) from err
+    defaulted = ""
+    try:
+        parsed: ParsedTranscript | LessonPlan
+        try:
+            if kind == "auto":
+                kind, parsed = read_either(data, file.name, mapping)
+            elif kind == "transcript":
+                parsed = read_transcript(data, file.name, mapping)
+            else:
+                parsed = parse_lesson_plan(data, file.name)
+        except SpeakerMappingNeeded as need:
+            # no mapping given: the default (most talk = 师), said in the report and here
+            mapping = {**(mapping or {}), **need.default}
+            defaulted = "，".join(f"{k}→{v}" for k, v in need.default.items())
+            typer.echo(
+                f"（说话人未映射，按默认映射：{defaulted}；可用 --speaker-map 指定）", err=True
+            )
+            kind, parsed = "transcript", read_transcript(data, file.name, mapping)
     except TranscriptError as err:
-        if kind == "auto" and file.suffix.lower() not in (".srt", ".vtt", ".json"):
-            # neither kind fitted: say how to insist on a lesson plan
+        sections = plan_sections_found(data, file.name) if kind == "auto" else []
+        if len(sections) >= 1 and file.suffix.lower() not in (".srt", ".vtt", ".json"):
+            # it has lesson-plan headings: say how to insist on a lesson plan
             raise fail(TranscriptError(f"{err}（如果这是教案，请加 --kind lesson_plan）")) from err
         raise fail(err) from err
     if isinstance(parsed, LessonPlan):
         result = diagnose_lesson_plan(
-            parsed, stage=stage, find_resources=finder, calibration=calibration
+            parsed, stage=stage, subject=subject, find_resources=finder, calibration=calibration
         )
     else:
+        notes = [n for n in parsed.warnings if not (defaulted and n.startswith("说话人映射"))]
+        if defaulted:
+            notes.insert(0, f"说话人未经确认，按默认映射（发言最多者为教师）：{defaulted}")
         result = diagnose_transcript(
-            parsed, stage=stage, find_resources=finder, calibration=calibration
-        )
+            parsed.utterances, stage=stage, subject=subject, find_resources=finder,
+            calibration=calibration, notes=notes, gaps=gaps,
+        )  # fmt: skip
     if as_json:
         typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
         return
@@ -91,6 +134,14 @@ def score(
         f"AI 诊断草稿（{result.model_version}，置信度 {result.confidence:.2f}；须经培训者审核后才对教师可见）"
     )
     if isinstance(analytics, TranscriptAnalytics):
+        for note in analytics.notes:
+            typer.echo(f"注意：{note}")
+        for seg in analytics.segments or []:
+            teacher = "—" if seg.teacher_share is None else f"{seg.teacher_share:.0%}"
+            typer.echo(
+                f"环节·{seg.name}：{seg.start_s / 60:.1f}–{seg.end_s / 60:.1f} 分，占全课 {seg.share:.0%}"
+                f"（教师讲话 {teacher}）"
+            )
         st, moves = analytics.st, analytics.moves
         typer.echo(
             f"S-T：Rt={st.rt:.2f} Ch={st.ch:.2f} → {st.mode}"

@@ -11,7 +11,7 @@ themselves are plain JSON objects, :data:`ChartSpec`, handed to the browser as t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from yanxiu.practice.draft import (
     DimensionScore,
@@ -343,6 +343,35 @@ class UptakePanel:
 
 
 @dataclass(frozen=True)
+class SegmentRow:
+    """One 环节 on the timeline: its time span, share of the lesson (as a bar) and teacher talk."""
+
+    name: str
+    span: str  # "00:00–05:30"
+    share: str  # "18%"
+    share_pct: int  # the bar's width
+    teacher: str  # teacher talk share, "—" unknown
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 60:02d}:{s % 60:02d}"
+
+
+def segment_rows(analytics: TranscriptAnalytics) -> list[SegmentRow]:
+    return [
+        SegmentRow(
+            seg.name,
+            f"{_clock(seg.start_s)}–{_clock(seg.end_s)}",
+            _pct(seg.share),
+            round(seg.share * 100),
+            _pct(seg.teacher_share),
+        )  # fmt: skip
+        for seg in analytics.segments or []
+    ]
+
+
+@dataclass(frozen=True)
 class AnalyticsPanel:
     """Everything the analytics panel of a transcript shows: chart specs and their numbers."""
 
@@ -354,6 +383,7 @@ class AnalyticsPanel:
     uptake: UptakePanel
     notes: list[str]
     utterances: int
+    segments: list[SegmentRow] = field(default_factory=list)  # the 环节 timeline, if marked
 
 
 def transcript_analytics(analytics: TranscriptAnalytics) -> AnalyticsPanel:
@@ -376,6 +406,7 @@ def transcript_analytics(analytics: TranscriptAnalytics) -> AnalyticsPanel:
                        mean="—" if waits.mean_s is None else f"{waits.mean_s:.1f} 秒"),
         uptake=UptakePanel(count=up.count, opportunities=up.opportunities, rate=_pct(up.rate)),
         notes=list(analytics.notes),
+        segments=segment_rows(analytics),
         utterances=analytics.utterances,
     )  # fmt: skip
 

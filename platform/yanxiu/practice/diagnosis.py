@@ -24,6 +24,7 @@ from yanxiu.practice.draft import (
     Report,
     ResourceLink,
     Strength,
+    SubjectIndicators,
     Suggestion,
     TranscriptAnalytics,
     TurnCodeRecord,
@@ -35,23 +36,33 @@ from yanxiu.practice.lesson_metrics import (
     fias_matrix,
     fias_ratios,
     fias_regions,
+    gap_summary,
     question_stats,
+    segment_shares,
     speech_spans,
     st_analysis,
     talk_share,
     timeline,
-    uptake,
     wait_times,
 )
 from yanxiu.practice.parse import LessonPlan, Utterance
+from yanxiu.practice.responses import Response, effective_questions, responses, semantic_uptake
 from yanxiu.practice.rubric import move_stats, score_lesson_plan, score_transcript
-from yanxiu.practice.talk_codes import CoderChoice, TurnCode, classified, code_turns, resolve_coder
+from yanxiu.practice.subjects import (
+    ENGLISH_SUGGESTIONS,
+    GROWTH,
+    english_language_suggestion,
+    inquiry_suggestion,
+    subject_group,
+    subject_indicators,
+)
+from yanxiu.practice.talk_codes import CoderChoice, TurnCode, code_turns, resolve_coder
 
 # stored with each diagnosis (≤ 64 characters); a transcript coded by the learned DialogID
 # coder gets ":coder-<first 8 of the model's sha256>" appended
 MODEL_VERSION = "yanxiu-rubric-3 (rules v2, rubric v3)"  # v3: question rules, more evidence
 # resources for a weakness: (competency id, query text, stage) -> catalog courses (no "for" yet)
-ResourceFinder = Callable[[str, str, str], list[ResourceLink]]
+ResourceFinder = Callable[..., list[ResourceLink]]  # (competency, query, stage[, subject])
 
 SUGGESTIONS: dict[str, str] = {
     "提问质量": "本节课共提问 {questions} 次，开放性问题占 {open_pct}，高阶问题占 {higher_pct}。建议在新知形成和总结环节各设计 1–2 个“为什么/你是怎么判断的/还有别的方法吗”类问题，并把“对不对”“是不是”改为请学生说明理由。",
@@ -80,7 +91,11 @@ def model_version(coder: UtteranceCoder | None) -> str:
 
 
 def analyse_transcript(
-    utts: Sequence[Utterance], *, coder: CoderChoice = "default"
+    utts: Sequence[Utterance],
+    *,
+    coder: CoderChoice = "default",
+    gaps: str = "student",
+    judged: Sequence[Response] | None = None,
 ) -> tuple[TranscriptAnalytics, list[TurnCode]]:
     """All lesson analytics of a transcript, and the per-turn codes.
 
@@ -89,8 +104,9 @@ def analyse_transcript(
     """
     model = resolve_coder(coder)
     codes = code_turns(utts, coder=model)
-    items = classified(utts, codes)
-    st = st_analysis(utts)
+    items, kinds = effective_questions(utts, codes)
+    judged = list(responses(utts) if judged is None else judged)
+    st = st_analysis(utts, gaps=gaps)
     estimated = timeline(utts)[1]
     spans, ends_guessed = speech_spans(utts)
     fias_seq = expand_fias([(c.fias, s, e) for c, (s, e) in zip(codes, spans, strict=True)])
@@ -102,9 +118,9 @@ def analyse_transcript(
         st=st.summary(),
         fias=FiasSummary(matrix=matrix, ratios=fias_ratios(fias_seq), regions=fias_regions(matrix), n=len(fias_seq)),
         questions=question_stats(items),
+        uptake=semantic_uptake(judged),
         wait_times=WaitTimes(items=waits, mean_s=sum(w.seconds for w in waits) / len(waits) if waits else None),
-        talk_share=talk_share(utts),
-        uptake=uptake(utts),
+        talk_share=talk_share(utts, gaps),
         turn_codes=[TurnCodeRecord(utterance=u.index, fias=c.fias, question=c.is_question, open=c.is_open,
                                    bloom=c.bloom, cues=list(c.cues),
                                    move=None if c.move is None else c.move.name,
@@ -120,6 +136,11 @@ def analyse_transcript(
         analytics.moves = MoveSummary(available=False, note="未加载话语编码模型（models/utterances），教师话语的对话行为未编码，仅用规则编码")  # fmt: skip
     else:
         analytics.moves = MoveSummary(available=False, note="话语编码模型只适用于中文：本实录的教师话语未编码对话行为")  # fmt: skip
+    if (segments := segment_shares(utts, gaps)) is not None:
+        analytics.segments = segments
+    gap = gap_summary(utts, gaps)
+    if gap is not None:
+        analytics.gaps = gap
     if estimated:
         analytics.notes = [
             "实录没有时间戳：S-T 采样与候答时间按发言字数估算（约每秒 4 字），仅供参考"
@@ -129,11 +150,24 @@ def analyse_transcript(
             "实录只有开始时间：每句的说话时长按字数估算（约每秒 4 字），到下一句开始前的空档"
             "计为沉默（FIAS 代码 10）和候答时间，仅供参考"
         ]
+    if gap is not None:
+        how = (
+            "计为学生活动或沉默（S-T 记 S，FIAS 记 10），不计为教师讲话"
+            if gaps == "student"
+            else "按审核意见计为前一位说话人的时间"
+        )
+        analytics.notes = [
+            *analytics.notes,
+            f"实录中有 {gap.count} 处超过 15 秒的未转写空档（共约 {gap.seconds / 60:.1f} 分钟），"
+            f"出现在布置练习、提问或学生发言之后，{how}；若空档中其实是教师讲解，"
+            "请在审核时更正（命令行：--gaps teacher）",
+        ]
     return analytics, codes
 
 
-def suggestion_text(dimension: str, m: Measures) -> str:
-    """The concrete suggestion for a dimension, filled in with the lesson's own measures."""
+def suggestion_text(dimension: str, m: Measures, subject: str = "") -> str:
+    """The concrete suggestion for a dimension, filled in with the lesson's own measures (an
+    English lesson gets the English-lesson wording)."""
     values = {
         "questions": m.questions or 0, "open_pct": _pct(m.open_share), "higher_pct": _pct(m.higher_order_share),
         "student_pct": _pct(m.student_time_share), "speakers": m.named_student_speakers or 0,
@@ -142,7 +176,8 @@ def suggestion_text(dimension: str, m: Measures) -> str:
         "wait": "—" if m.mean_wait_s is None else f"{m.mean_wait_s:.1f} 秒", "checks": m.closing_checks or 0,
         "measurable": m.measurable_verbs or 0, "vague": m.vague_verbs or 0,
     }  # fmt: skip
-    return SUGGESTIONS[dimension].format(**values)
+    english = subject_group(subject) == "english" and dimension in ENGLISH_SUGGESTIONS
+    return (ENGLISH_SUGGESTIONS[dimension] if english else SUGGESTIONS[dimension]).format(**values)
 
 
 # below this rubric confidence a strength is reported as an inference, not a finding
@@ -158,11 +193,13 @@ def strength(
                     text=f"{dimension}表现较好（{score} 分{unsure}）")  # fmt: skip
 
 
-def summary_line(strengths: Sequence[str], weaknesses: Sequence[str]) -> str:
-    """The report's one-line summary: strengths and priority weaknesses by dimension."""
+def summary_line(strengths: Sequence[str], weaknesses: Sequence[str], growth: str = "") -> str:
+    """The report's one-line summary: strengths and priority weaknesses by dimension (and,
+    with no weakness, the dimension to grow on)."""
+    grow = f"；发展方向：{growth}" if growth and not weaknesses else ""
     return (
         f"优势：{'、'.join(strengths) or '暂无突出项'}；"
-        f"优先改进：{'、'.join(weaknesses) or '无明显短板'}。"
+        f"优先改进：{'、'.join(weaknesses) or '无明显短板'}{grow}。"
     )
 
 
@@ -182,8 +219,15 @@ def draft_report(
     stage: str,
     find_resources: ResourceFinder | None,
     model_version: str = MODEL_VERSION,
+    subject: str = "",
+    indicators: SubjectIndicators | None = None,
 ) -> Report:
-    """Strengths, priority weaknesses with evidence, suggestions and resources (Chinese)."""
+    """Strengths, priority weaknesses with evidence, suggestions and resources (Chinese).
+
+    The suggestions fit the subject (an English lesson's are written for an English lesson;
+    a low target-language share or missing inquiry steps add one); a lesson with no weakness
+    gets growth advice on its lowest dimension; resources are searched for the teacher's stage
+    and subject."""
     # best first, the surer of two equal scores first; a strength the rubric can hardly see
     # (教学目标达成 from a transcript alone) says so, for the trainer and the teacher
     strengths = [
@@ -198,18 +242,44 @@ def draft_report(
     weaknesses: list[Weakness] = []
     suggestions: list[Suggestion] = []
     resources: list[ResourceLink] = []
+
+    def find(d: DimensionScore) -> None:
+        if find_resources is None:
+            return
+        query = f"{subject}{d.dimension} 提升方法"
+        found = (
+            find_resources(d.competency, query, stage, subject)
+            if subject
+            else find_resources(d.competency, query, stage)
+        )
+        resources.extend(r.for_(d.dimension) for r in found[:2])
+
     for d in weak:
         severity = round(min(1.0, (3.5 - d.score) / 2.5) * d.confidence**0.5, 2)
         weaknesses.append(Weakness(dimension=d.dimension, competency=d.competency, score=d.score, severity=severity,
                                    evidence=d.evidence[:3],
                                    text=f"{d.dimension}{'有待加强' if d.score <= 2 else '相对薄弱'}（{d.score} 分）"))  # fmt: skip
         suggestions.append(
-            Suggestion(dimension=d.dimension, text=suggestion_text(d.dimension, d.measure))
+            Suggestion(dimension=d.dimension, text=suggestion_text(d.dimension, d.measure, subject))
         )
-        if find_resources is not None:
-            for r in find_resources(d.competency, f"{d.dimension} 提升方法", stage)[:2]:
-                resources.append(r.for_(d.dimension))
-    summary = summary_line([s.dimension for s in strengths], [w.dimension for w in weaknesses])
+        find(d)
+    growth = ""
+    if not weak and scores:
+        grow = min(scores, key=lambda d: (d.score, -d.confidence))
+        growth = grow.dimension
+        suggestions.append(
+            Suggestion(dimension=grow.dimension, text=GROWTH.get(grow.dimension, ""))
+        )
+        find(grow)
+    if indicators is not None:
+        extra = english_language_suggestion(indicators.target_language_share) or inquiry_suggestion(
+            indicators.inquiry_steps
+        )
+        if extra:
+            suggestions.append(Suggestion(dimension=f"{indicators.subject}学科", text=extra))
+    summary = summary_line(
+        [s.dimension for s in strengths], [w.dimension for w in weaknesses], growth
+    )
     return Report(summary=summary, strengths=strengths, weaknesses=weaknesses, suggestions=suggestions,
                   resources=resources, ai_generated=True, model_version=model_version)  # fmt: skip
 
@@ -218,31 +288,49 @@ def diagnose_transcript(
     utts: Sequence[Utterance],
     *,
     stage: str = "",
+    subject: str = "",
     find_resources: ResourceFinder | None = None,
     calibration: Mapping[str, Mapping[int, int]] | None = None,
     coder: CoderChoice = "default",
+    notes: Sequence[str] = (),
+    gaps: str = "student",
 ) -> DiagnosisDraft:
-    """Analytics, rubric scores and the Chinese report of a transcript (an AI draft)."""
+    """Analytics, rubric scores and the Chinese report of a transcript (an AI draft).
+
+    ``notes``: the parser's warnings (skipped lines, the speaker mapping), shown first.
+    """
     model = resolve_coder(coder)
-    analytics, codes = analyse_transcript(utts, coder=model)
-    st = st_analysis(utts)
-    scores = score_transcript(utts, codes, st)
+    judged = responses(utts)
+    analytics, codes = analyse_transcript(utts, coder=model, gaps=gaps, judged=judged)
+    indicators = subject_indicators(utts, subject)
+    if indicators is not None:
+        analytics.subject_indicators = indicators
+    if notes:
+        analytics.notes = [*notes, *analytics.notes]
+    st = st_analysis(utts, gaps=gaps)
+    scores = score_transcript(utts, codes, st, judged)
     used = model if any(c.move is not None for c in codes) else None
     return _package(
-        scores, analytics, stage, find_resources, calibration, version=model_version(used)
-    )
+        scores, analytics, stage, find_resources, calibration, version=model_version(used),
+        subject=subject, indicators=indicators,
+    )  # fmt: skip
 
 
 def diagnose_lesson_plan(
     plan: LessonPlan,
     *,
     stage: str = "",
+    subject: str = "",
     find_resources: ResourceFinder | None = None,
     calibration: Mapping[str, Mapping[int, int]] | None = None,
 ) -> DiagnosisDraft:
     analytics = PlanAnalytics(sections={k: len(v) for k, v in plan.sections.items()}, missing_sections=plan.missing,
                               headings=[Heading(line=no, heading=h, section=k) for no, h, k in plan.headings])  # fmt: skip
-    return _package(score_lesson_plan(plan), analytics, stage, find_resources, calibration)
+    if plan.guessed:
+        analytics.structure_guessed = True
+    return _package(
+        score_lesson_plan(plan), analytics, stage, find_resources, calibration, subject=subject
+    )
 
 
 def _package(
@@ -253,6 +341,8 @@ def _package(
     calibration: Mapping[str, Mapping[int, int]] | None = None,
     *,
     version: str = MODEL_VERSION,
+    subject: str = "",
+    indicators: SubjectIndicators | None = None,
 ) -> DiagnosisDraft:
     for d in scores:  # what trainers have taught us (yanxiu train rubric), recorded visibly
         calibrated = (
@@ -264,7 +354,14 @@ def _package(
     return DiagnosisDraft(
         scores={d.dimension: d for d in scores},
         analytics=analytics,
-        report=draft_report(scores, stage=stage, find_resources=find, model_version=version),
+        report=draft_report(
+            scores,
+            stage=stage,
+            find_resources=find,
+            model_version=version,
+            subject=subject,
+            indicators=indicators,
+        ),  # fmt: skip
         confidence=confidence,
         model_version=version,
     )

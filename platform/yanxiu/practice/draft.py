@@ -39,7 +39,10 @@ from pydantic import (
     model_serializer,
 )
 
-DRAFT_VERSION = 2  # 1: the untyped shape (no "version" key); 2: these models
+# 1: the untyped shape (no "version" key); 2: these models; 3: the same shape with optional
+# additions (transcripts: 环节 segments, untranscribed gaps, subject indicators; plans:
+# ``structure_guessed``), so 2 and 3 load alike and a version-2 draft simply lacks them
+DRAFT_VERSION = 3
 
 # JSON as stored; values are validated into the models below, never used raw above the column
 JSONObject = dict[str, object]
@@ -110,6 +113,11 @@ class Measures(DraftPart):
     deepening_move_share: float | None = None
     move_shares: dict[str, float] | None = None
     closing_checks: int | None = None
+    rhetorical_questions: int | None = None  # self-answered or unanswered: not counted
+    collaborative_activities: int | None = None
+    probes: int | None = None  # teacher follow-ups probing a student's answer
+    student_builds: int | None = None  # a student answering another student
+    teacher_summary: bool | None = None
     # lesson-plan dimensions
     present: bool | None = None
     measurable_verbs: int | None = None
@@ -318,6 +326,8 @@ class UptakeEvent(DraftPart):
     student: int = 0  # utterance of the student turn
     teacher: int = 0  # utterance of the teacher turn that takes it up
     shared: list[str] = Field(default_factory=list)  # the content units reused
+    similarity: float | None = None  # sentence-embedding cosine (semantic uptake)
+    quote: str | None = None  # the student's and the teacher's clauses, with their times
 
 
 class Uptake(DraftPart):
@@ -353,6 +363,35 @@ class MoveSummary(DraftPart):
     min_probability: float | None = None
 
 
+class SegmentShare(DraftPart):
+    """One 环节 of the lesson on its timeline: when, its share of the lesson, who talked."""
+
+    name: str = ""
+    start_s: float = 0.0
+    end_s: float = 0.0
+    share: float = 0.0  # of the lesson's duration
+    teacher_share: float | None = None  # teacher talk time / the segment's duration
+
+
+class GapSummary(DraftPart):
+    """Untranscribed gaps (silence after a turn's estimated speech) and how they were counted."""
+
+    count: int = 0
+    seconds: float = 0.0
+    treated_as: str = "student"  # "student": student activity or silence (S, FIAS 10); "teacher"
+
+
+class SubjectIndicators(DraftPart):
+    """Subject-specific measures (``subject``: 语文, 数学, 英语, 物理, 科学 …)."""
+
+    subject: str = ""
+    target_language_share: float | None = None  # 英语: English share of teacher talk
+    student_target_language_share: float | None = None
+    inquiry_steps: list[str] | None = None  # 物理/科学: 猜想, 设计, 实验, 结论 … found
+    reasoning_prompts: int | None = None  # 数学: 为什么/你是怎么想的 …
+    text_evidence_prompts: int | None = None  # 语文: 从哪里看出/哪个词 …
+
+
 class TranscriptAnalytics(DraftPart):
     utterances: int = 0
     timestamps: bool = False
@@ -365,6 +404,9 @@ class TranscriptAnalytics(DraftPart):
     turn_codes: list[TurnCodeRecord] = Field(default_factory=list)
     moves: MoveSummary = Field(default_factory=MoveSummary)
     notes: list[str] = Field(default_factory=list)  # caveats shown above the charts
+    segments: list[SegmentShare] | None = None  # the 环节 timeline, when the source marks them
+    gaps: GapSummary | None = None  # timed transcripts only
+    subject_indicators: SubjectIndicators | None = None
 
 
 class Heading(DraftPart):
@@ -377,6 +419,7 @@ class PlanAnalytics(DraftPart):
     sections: dict[str, int] = Field(default_factory=dict)  # section -> characters
     missing_sections: list[str] = Field(default_factory=list)
     headings: list[Heading] = Field(default_factory=list)
+    structure_guessed: bool | None = None  # no headings: sections guessed from cue words
 
 
 PLAN_KEYS = frozenset(PlanAnalytics.model_fields)

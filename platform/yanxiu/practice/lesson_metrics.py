@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from yanxiu.practice.draft import (
+    GapSummary,
     ModeRegion,
     QuestionStats,
     RegionCount,
+    SegmentShare,
     STChart,
     STPoint,
     STSummary,
@@ -45,14 +47,57 @@ def speech_seconds(u: Utterance, cps: float = CHARS_PER_SECOND) -> float:
     return max(1.0, units / cps)
 
 
+GAP_MIN_S = 15.0  # silence after a turn's estimated speech longer than this is untranscribed
+_TRUNCATED = re.compile(r"(……|…|\.\.\.|（略）|\(略\)|等等)[。.]?$")
+# a teacher turn announcing a demonstration: the gap after it is the teacher's (S-T counts
+# 演示, 板书, playing media as T)
+# a teacher turn setting the class to work (or asking): the gap after it is the students'
+_STUDENT_WORK = re.compile(
+    r"(练习|完成|讨论|思考|想一想|写一写|算一算|做一做|试一试|读一读|默读|自读|朗读|动手|操作|实验|合作|"
+    r"交流|小组|同桌|独立|写下|做题|计算|画一画|量一量|开始|work in|discuss|write|practi[cs]e)",
+    re.I,
+)
+_DEMONSTRATION = re.compile(
+    r"(视频|播放|看一段|听一段|放一段|录音|演示|板书|动画|微课|课件|listen to|watch)"
+)
+
+
+def turn_end(
+    u: Utterance, nxt: float | None, cps: float = CHARS_PER_SECOND, gaps: str = "student"
+) -> float:
+    """When a timed turn ends (see :func:`timeline`)."""
+    start = u.start_s if u.start_s is not None else 0.0
+    last = u.text.strip()[-40:]
+    if u.end_s is not None:  # a stated end is a fact: the speaker stopped there
+        return u.end_s
+    if nxt is None:
+        return start + speech_seconds(u, cps)
+    if u.is_action or gaps == "teacher" or _TRUNCATED.search(last):
+        return nxt
+    if u.speaker_role == "teacher" and (
+        _DEMONSTRATION.search(last)
+        or not (_STUDENT_WORK.search(last) or "？" in last[-15:] or "?" in last[-15:])
+    ):
+        return nxt
+    spoken = start + speech_seconds(u, cps)
+    return spoken if nxt - spoken > GAP_MIN_S else nxt
+
+
 def timeline(
-    utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND
+    utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND, gaps: str = "student"
 ) -> tuple[list[tuple[float, float]], bool]:
     """Start and end of every turn, and whether they were estimated.
 
-    With a start time on every turn: end = stated ``end_s``, else the next turn's start, else
-    (last turn) start + :func:`speech_seconds`. Otherwise turns are laid end to end from 0 s with
-    :func:`speech_seconds` durations and the result is flagged estimated.
+    With a start time on every turn: end = stated ``end_s``; else a stage direction (and, with
+    ``gaps="teacher"``, every turn) runs to the next turn's start; a spoken turn runs to the next
+    start unless the silence after its estimated speech (:func:`speech_seconds`) exceeds
+    :data:`GAP_MIN_S` and is the class's: after a student turn, or after a teacher turn that
+    sets work (练习, 讨论, 独立完成…) or asks. Such a gap is untranscribed student activity or
+    silence, not the speaker's talk (``gaps="student"``, the default). A teacher turn that
+    neither sets work nor asks (lecturing on, writing on the board, a video) keeps its gap, as
+    does a turn cut short in the transcript ("……", "（略）"). The last turn: start + speech.
+    Otherwise turns are laid end to end from 0 s with :func:`speech_seconds` durations and the
+    result is flagged estimated.
 
     Returns:
         ([(start, end), …], estimated)
@@ -61,9 +106,8 @@ def timeline(
     if utts and all(u.start_s is not None for u in utts):
         for i, u in enumerate(utts):
             nxt = utts[i + 1].start_s if i + 1 < len(utts) else None
-            end = u.end_s if u.end_s is not None else nxt
             start = u.start_s if u.start_s is not None else 0.0  # timed: every start is set
-            spans.append((start, end if end is not None else start + speech_seconds(u, cps)))
+            spans.append((start, turn_end(u, nxt, cps, gaps)))
         return spans, False
     t = 0.0
     for u in utts:
@@ -71,6 +115,22 @@ def timeline(
         spans.append((t, t + d))
         t += d
     return spans, True
+
+
+def untranscribed_gaps(
+    utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND
+) -> list[tuple[int, float]]:
+    """(position of the turn before, seconds) of each gap :func:`timeline` does not give to the
+    turn before it (timed transcripts only)."""
+    spans, estimated = timeline(utts, cps)
+    if estimated:
+        return []
+    out = []
+    for i, (_, end) in enumerate(spans[:-1]):
+        nxt = utts[i + 1].start_s or 0.0
+        if nxt - end > GAP_MIN_S:
+            out.append((i, nxt - end))
+    return out
 
 
 def speech_spans(
@@ -87,7 +147,7 @@ def speech_spans(
     Returns:
         ([(start, end), …], ends_estimated)
     """
-    spans, untimed = timeline(utts, cps)
+    spans, untimed = timeline(utts, cps, gaps="teacher")
     if untimed:
         return spans, True
     out, guessed = [], False
@@ -122,7 +182,9 @@ class STResult:
                          estimated=self.estimated, chart=st_chart(self.rt, self.ch))  # fmt: skip
 
 
-def st_codes(utts: Sequence[Utterance], interval: float = 30.0) -> tuple[str, bool]:
+def st_codes(
+    utts: Sequence[Utterance], interval: float = 30.0, gaps: str = "student"
+) -> tuple[str, bool]:
     """Sample the lesson every ``interval`` seconds.
 
     Samples are taken at t = t0, t0 + 30, … while t < the last end. A sample is "T" when the
@@ -134,7 +196,7 @@ def st_codes(utts: Sequence[Utterance], interval: float = 30.0) -> tuple[str, bo
     Returns:
         (codes, estimated)
     """
-    spans, estimated = timeline(utts)
+    spans, estimated = timeline(utts, gaps=gaps)
     if not spans:
         return "", estimated
     t, stop, k, codes = spans[0][0], max(e for _, e in spans), 0, []
@@ -186,9 +248,11 @@ def st_chart(rt: float, ch: float) -> STChart:
     )
 
 
-def st_analysis(utts: Sequence[Utterance], interval: float = 30.0) -> STResult:
+def st_analysis(
+    utts: Sequence[Utterance], interval: float = 30.0, gaps: str = "student"
+) -> STResult:
     """Run the whole S-T analysis: sampling, Rt, Ch, runs and mode."""
-    codes, estimated = st_codes(utts, interval)
+    codes, estimated = st_codes(utts, interval, gaps)
     rt, ch = rt_ch(codes)
     runs = 1 + sum(a != b for a, b in zip(codes, codes[1:], strict=False))
     mode = st_mode(rt, ch)
@@ -324,14 +388,14 @@ def wait_times(items: Sequence[Classified]) -> list[WaitTime]:
     return out
 
 
-def talk_share(utts: Sequence[Utterance]) -> TalkShare:
+def talk_share(utts: Sequence[Utterance], gaps: str = "student") -> TalkShare:
     """Teacher and student shares of talk time and of characters.
 
     By time: Σ teacher turn durations / Σ all turn durations (from :func:`timeline`, gaps
     excluded; student work time counts as student). By characters: non-space characters of
     spoken (non-action) turns, teacher / all.
     """
-    spans, estimated = timeline(utts)
+    spans, estimated = timeline(utts, gaps=gaps)
     t_time = sum(
         e - s for (s, e), u in zip(spans, utts, strict=True) if u.speaker_role == "teacher"
     )
@@ -380,3 +444,39 @@ def uptake(utts: Sequence[Utterance], min_shared: int = 2) -> Uptake:
             events.append(UptakeEvent(student=s.index, teacher=t.index, shared=shared))
     return Uptake(count=len(events), opportunities=chances, rate=_div(len(events), chances),
                   events=events)  # fmt: skip
+
+
+def gap_summary(utts: Sequence[Utterance], gaps: str = "student") -> GapSummary | None:
+    """How many untranscribed gaps a timed transcript has, their length and how they count."""
+    found = untranscribed_gaps(utts)
+    if not found:
+        return None
+    return GapSummary(count=len(found), seconds=round(sum(s for _, s in found), 1), treated_as=gaps)
+
+
+def segment_shares(utts: Sequence[Utterance], gaps: str = "student") -> list[SegmentShare] | None:
+    """The 环节 timeline: each marked segment's time span, share of the lesson and teacher talk
+    share (None when the source marks no 环节)."""
+    if not any(u.segment for u in utts):
+        return None
+    spans, _ = timeline(utts, gaps=gaps)
+    lesson_start, lesson_end = spans[0][0], max(e for _, e in spans)
+    total = max(1e-9, lesson_end - lesson_start)
+    out: list[SegmentShare] = []
+    i = 0
+    while i < len(utts):
+        name, j = utts[i].segment or "（未标环节）", i
+        while j + 1 < len(utts) and utts[j + 1].segment == utts[i].segment:
+            j += 1
+        start = spans[i][0]
+        end = spans[j + 1][0] if j + 1 < len(utts) else lesson_end
+        talk = sum(
+            min(e, end) - s
+            for (s, e), u in zip(spans[i : j + 1], utts[i : j + 1], strict=True)
+            if u.speaker_role == "teacher" and not u.is_action
+        )
+        out.append(SegmentShare(name=name, start_s=round(start, 1), end_s=round(end, 1),
+                                share=round((end - start) / total, 3),
+                                teacher_share=round(talk / (end - start), 3) if end > start else None))  # fmt: skip
+        i = j + 1
+    return out

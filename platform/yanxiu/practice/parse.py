@@ -15,10 +15,20 @@ import io
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from yanxiu.errors import Invalid
+from yanxiu.practice.docx_guard import docx_problem
+from yanxiu.practice.speakers import (
+    RAW_LABEL,
+    UNLABELLED,
+    RawSpeaker,
+    default_mapping,
+    mapping_summary,
+    target_role,
+)
 
 if TYPE_CHECKING:
     from docx.table import _Row
@@ -53,6 +63,7 @@ class Utterance:
         text: what was said (or the stage direction, brackets included).
         start_s, end_s: seconds, when the source has them (ends: SRT, WebVTT, JSON only).
         is_action: True for a bracketed stage direction such as "（独立练习）".
+        segment: the 环节 (lesson stage) in force, from a marker line or a 环节 column.
     """
 
     index: int
@@ -63,6 +74,7 @@ class Utterance:
     start_s: float | None = None
     end_s: float | None = None
     is_action: bool = False
+    segment: str = ""  # the 环节 the turn belongs to ("导入", "新授"…), when the source marks it
 
 
 # Speaker labels by role. A label may carry a bracketed note ("老师（王）", "生（张三）") and a
@@ -99,7 +111,8 @@ _SPEAKER = re.compile(
 # digit (URLs "http://", paths "C:\", ratios "比例3:2").
 _LABEL_CHAR = r"[^\s:：，。！？；、,.!?;\"'“”‘’《》<>()（）\[\]【】/\\]"
 _LABEL_LIKE = re.compile(
-    rf"^(?P<label>(?!\d){_LABEL_CHAR}{{1,6}}{_NOTE}|[\u4e00-\u9fff](?: [\u4e00-\u9fff]){{1,3}})"
+    rf"^(?P<label>(?!\d){_LABEL_CHAR}{{1,6}}{_NOTE}|[\u4e00-\u9fff](?: [\u4e00-\u9fff]){{1,3}}"
+    r"|[A-Z][a-z]{1,11} [A-Z][a-z]{1,11})"
     r"\s*(?:：|:(?![/\\\d]))"
 )  # the second form: a name typed with spaces ("李 明：")
 # Words that open a line of what is said or written on the board, not a speaker ("注意：单位要统一",
@@ -178,27 +191,115 @@ def _unknown_speaker(label: str, colon: str = "：") -> str:
 
 
 _Sec = float | None
+# Lines that are not turns. A 环节 marker ("【导入】", "一、复习导入", "环节二：新授") starts a
+# lesson stage; a metadata line ("执教：王芳", "班级：七(3)班") is skipped; a reflection heading
+# ("教学反思") after the turns ends the transcript (what follows is not the lesson).
+_SEGMENT = re.compile(
+    r"^(?:【(?:环节[:：])?(?P<a>[^】]{1,14})】|(?:[一二三四五六七八九十]{1,2}[、.．]|[（(][一二三四五六七八九十]{1,2}[）)])"
+    r"\s*(?P<b>[^：:，。？！,]{2,14})|环节\s*[一二三四五六七八九十0-9]{1,2}\s*[:：]?\s*(?P<c>[^，。？！,]{0,14}))$"
+)
+_META = re.compile(
+    r"^(?:执教(?:教师|老师|人)?|授课(?:教师|老师|人)?|主讲教师|班级|年级|学校|课题|课名|日期|时间|地点|学科|课型|"
+    r"课时|教材|版本|记录(?:人|者)?|整理(?:人|者)?|观课(?:人|教师)?|评课人|转写|来源|备注)\s*[:：]"
+)
+_REFLECTION = re.compile(
+    r"^[#*【\s]*(?:教学反思|课后反思|反思与改进|执教者反思|评课记录|课堂评析|观课评议|附[:：]|附录)"
+)
+# a teacher turn ending with a student activity in brackets: "请独立完成。（学生独立练习）"
+_TRAILING_ACTIVITY = re.compile(
+    r"^(?P<said>.*\S)\s*[（(](?P<act>[^（()）]{0,20}(?:练习|讨论|思考|合作|交流|做题|阅读|默读|朗读|实验|操作|"
+    r"探究|完成|书写|写作|活动|计算|画图|测量)[^（()）]{0,20})[）)]$"
+)
+_TEACHER_ACTION = re.compile(r"板书|演示|播放|出示|讲解|示范|展示课件|课件")
+
+
+class SpeakerMappingNeeded(TranscriptError):
+    """Speakers the parser cannot place (``SPEAKER_00``, ``<v Li Ming>``, unlabelled cues):
+    ``speakers`` with their first lines and shares, ``default`` the proposed mapping."""
+
+    def __init__(self, speakers: list[RawSpeaker]) -> None:
+        names = "、".join(sp.label for sp in speakers[:6])
+        super().__init__(
+            f"实录中的说话人“{names}”不是“师/生”标注（常见于语音转写导出）：请确认每位说话人是"
+            "教师、学生还是忽略，再进行分析"
+        )
+        self.fields["speakers"] = names
+        self.speakers = speakers
+        self.default = default_mapping(speakers)
+
+
+def _map_target(target: str) -> tuple[str, str] | None:
+    """(role, label) for a mapping target: 师/生/众生/生（姓名）/忽略, or any label the parser
+    knows ("第一组", "生B", "王老师")."""
+    try:
+        return target_role(target)
+    except Invalid as err:
+        m = _SPEAKER.fullmatch(target.strip() + "：")
+        if m is None:
+            raise TranscriptError(err.message) from None
+        role = "teacher" if m.group("t") else "students" if m.group("g") else "student"
+        return role, target.strip()
+
+
+def _speech_s(text: str) -> float:
+    return max(1.0, len(_CJK.findall(text)) / 4.0)
 
 
 class _Builder:
-    """Accumulates utterances from (line_no, start, end, body) records."""
+    """Accumulates utterances from (line_no, start, end, body) records.
 
-    def __init__(self, unit: str = "行") -> None:
+    ``speaker_map``: the teacher's mapping of raw speaker labels (:mod:`speakers`); without it a
+    raw label is collected and :meth:`result` raises :class:`SpeakerMappingNeeded`.
+    """
+
+    def __init__(self, unit: str = "行", speaker_map: Mapping[str, str] | None = None) -> None:
         self.items: list[Utterance] = []
         self.unit = unit
+        self.map = dict(speaker_map or {})
+        self.raw: dict[str, RawSpeaker] = {}
+        self.warnings: list[str] = []
+        self.skipping = False  # continuation lines of an ignored speaker are dropped too
+        self.segment = ""
+        self.ended_at: int | None = None  # a reflection heading ended the transcript
+        self.preamble: list[int] = []  # lines before the first turn that are no turn
+        self.ignored = 0
 
-    def add(self, no: int, body: str, start: _Sec, end: _Sec, stamped: bool) -> None:
+    def add(
+        self, no: int, body: str, start: _Sec, end: _Sec, stamped: bool, voice: str | None = None
+    ) -> None:
         """Add one line: a new turn if it has a speaker prefix, else a continuation.
 
-        A line that looks like an unknown label (`_LABEL_LIKE`) is refused, never merged.
+        A line that looks like an unknown label (`_LABEL_LIKE`) is refused, never merged; a raw
+        ASR label (or a WebVTT ``voice`` that is no known label) is mapped or collected.
         """
         body, unit = body.strip(), self.unit
+        if self.ended_at is not None or not body:
+            return
+        if voice is not None:
+            self._raw(no, voice.strip(), body, start, end)
+            return
         m = _SPEAKER.match(body)
         if m is None:
+            raw = RAW_LABEL.match(body)
             unknown = _LABEL_LIKE.match(body)
+            if raw is None and unknown is not None and unknown.group("label") in self.map:
+                raw = unknown
+            if raw is not None:
+                self._raw(no, raw.group("label"), body[raw.end() :], start, end)
+                return
+            if not stamped and self._not_a_turn(no, body):
+                return
             if unknown and not _NOT_A_SPEAKER.fullmatch(unknown.group("label")):
                 raise TranscriptError(_unknown_speaker(unknown.group("label")), no, unit)
+            if _ACTION.match(body) and not stamped:  # a stage direction on its own line
+                self._append(no, self._action_role(body), "（课堂活动）", body, start, end)
+                return
+            if self.skipping:
+                return
             if not self.items or stamped:
+                if not self.items and not stamped:
+                    self.preamble.append(no)
+                    return
                 raise TranscriptError(f"无法识别说话人，{_SPEAKER_HINT}", no, unit)
             prev = self.items[-1]
             glue = "" if _CJK.match(prev.text[-1:]) or _CJK.match(body[:1]) else " "
@@ -208,7 +309,41 @@ class _Builder:
             return
         label = m.group(0).strip().rstrip(":：").strip()
         role = "teacher" if m.group("t") else "students" if m.group("g") else "student"
-        text = body[m.end() :].strip()
+        self._turn(no, role, label, body[m.end() :].strip(), start, end)
+
+    def _not_a_turn(self, no: int, body: str) -> bool:
+        """Skip a 环节 marker, a metadata line or (after the turns) a reflection heading."""
+        if seg := _SEGMENT.match(body):
+            self.segment = (seg["a"] or seg["b"] or seg["c"] or body).strip()
+            return True
+        if _META.match(body):
+            return True
+        if self.items and _REFLECTION.match(body):
+            self.ended_at = no
+            self.warnings.append(f"第{no}{self.unit}起是“{body[:12]}”等实录以外的内容，未计入分析")
+            return True
+        return False
+
+    @staticmethod
+    def _action_role(text: str) -> str:
+        return "teacher" if _TEACHER_ACTION.search(text) else "students"
+
+    def _raw(self, no: int, label: str, text: str, start: _Sec, end: _Sec) -> None:
+        """A turn by a raw speaker: mapped by ``speaker_map``, else collected for the mapping."""
+        text = text.strip()
+        if label in self.map:
+            target = _map_target(self.map[label])
+            if target is None:
+                self.skipping, self.ignored = True, self.ignored + 1
+                return
+            self._turn(no, target[0], target[1], text, start, end)
+            return
+        self.raw.setdefault(label, RawSpeaker(label)).add(no, text)
+        self._turn(no, "unmapped", label, text or "…", start, end)
+
+    def _turn(self, no: int, role: str, label: str, text: str, start: _Sec, end: _Sec) -> None:
+        unit = self.unit
+        self.skipping = False
         if not text:
             raise TranscriptError(f"“{label}：”后面没有内容，请补全发言或删除这一行", no, unit)
         if start is not None:
@@ -217,25 +352,63 @@ class _Builder:
                 raise TranscriptError("时间戳早于上一句，请按时间顺序排列各行", no, unit)
         if end is not None and start is not None and end < start:
             raise TranscriptError("结束时间早于开始时间，请检查时间轴", no, unit)
+        act = _TRAILING_ACTIVITY.match(text) if role == "teacher" else None
+        if act is not None and not _ACTION.match(text):
+            # the direction is the class working, not the teacher talking: a turn of its own
+            said = act["said"]
+            at = None if start is None else start + _speech_s(said)
+            if end is not None and at is not None:
+                at = min(at, end)
+            self._append(no, role, label, said, start, None if end is None else at)
+            self._append(no, "students", "（课堂活动）", f"（{act['act']}）", at, end)
+            return
+        self._append(no, role, label, text, start, end)
+
+    def _append(self, no: int, role: str, label: str, text: str, start: _Sec, end: _Sec) -> None:
         if len(self.items) >= MAX_UTTERANCES:
-            raise TranscriptError("发言超过5000条上限，请把实录拆成几个文件上传", no, unit)
+            raise TranscriptError("发言超过5000条上限，请把实录拆成几个文件上传", no, self.unit)
         action = bool(_ACTION.match(text))
-        self.items.append(Utterance(len(self.items), no, role, label, text, start, end, action))
+        if action and start is None and self.items and self.items[-1].start_s is not None:
+            start = self.items[-1].start_s  # an untimed direction: where the last turn began
+        self.items.append(
+            Utterance(len(self.items), no, role, label, text, start, end, action, self.segment)
+        )
 
     def result(self) -> list[Utterance]:
         if not self.items:
+            if self.preamble:
+                raise TranscriptError(
+                    f"无法识别说话人，{_SPEAKER_HINT}", self.preamble[0], self.unit
+                )
             raise TranscriptError(f"没有找到任何发言，{_SPEAKER_HINT}")
+        if self.raw:
+            total = sum(sp.chars for sp in self.raw.values()) or 1
+            for sp in self.raw.values():
+                sp.share = round(sp.chars / total, 3)
+            raise SpeakerMappingNeeded(list(self.raw.values()))
+        spoken = [u for u in self.items if not u.is_action]
+        if spoken and all(u.speaker_role == "teacher" for u in spoken):
+            self.warnings.append(
+                "实录中只有教师发言，没有任何学生发言：若学生发言未被转写，学生参与、反馈和互动"
+                "的评分会偏低，请补全或在审核时说明"
+            )
+        if self.ignored:
+            self.warnings.append(f"按说话人映射忽略了 {self.ignored} 个话轮")
         return self.items
 
 
 def parse_lines(
-    lines: list[str], unit: str = "行", numbers: list[int] | None = None
+    lines: list[str],
+    unit: str = "行",
+    numbers: list[int] | None = None,
+    b: _Builder | None = None,
 ) -> list[Utterance]:
     """Parse text lines (already decoded) with optional leading timestamps.
 
     ``numbers`` gives each line's number for messages (DOCX: its 段); default 1, 2, 3, ….
     """
-    b = _Builder(unit)
+    b = b or _Builder(unit)
+    b.unit = unit
     for no, raw in zip(numbers or range(1, len(lines) + 1), lines, strict=True):
         line = raw.replace("\u3000", " ").strip()
         if not line:
@@ -251,12 +424,24 @@ def parse_lines(
     return b.result()
 
 
-def parse_cues(lines: list[str], *, vtt: bool) -> list[Utterance]:
-    """Parse SRT blocks or WebVTT cues; each text line keeps the cue's start and end."""
-    b = _Builder()
+_VOICE = re.compile(r"<v(?:\.[^ >]*)?\s+([^>]+)>")
+
+
+def parse_cues(lines: list[str], *, vtt: bool, b: _Builder | None = None) -> list[Utterance]:
+    """Parse SRT blocks or WebVTT cues; each text line keeps the cue's start and end.
+
+    WebVTT: the header block (``Kind:``, ``Language:``), NOTE, STYLE and REGION blocks are
+    skipped; a voice tag ``<v 老师>`` is the speaker (a name that is no known label, such as
+    ``<v Li Ming>``, goes to the speaker mapping). Subtitles that name no speaker at all are one
+    speaker, :data:`UNLABELLED`, for the mapping: each cue is then its own turn.
+    """
+    b = b or _Builder()
     i, n = (1 if vtt else 0), len(lines)
     if vtt and not lines[0].lstrip("\ufeff").startswith("WEBVTT"):
         raise TranscriptError("WebVTT文件第一行应为“WEBVTT”", 1)
+    while vtt and i < n and lines[i].strip() and "-->" not in lines[i]:
+        i += 1  # header lines after WEBVTT (Kind:, Language:) up to the first blank line
+    blocks: list[tuple[int, float, float, list[tuple[int, str]]]] = []
     while i < n:
         if not lines[i].strip():
             i += 1
@@ -278,15 +463,35 @@ def parse_cues(lines: list[str], *, vtt: bool) -> list[Utterance]:
         texts = block[timing + 1 :]
         if not texts:
             raise TranscriptError("字幕时间轴下面没有文字，请补全或删除这一条", no)
-        for tno, text in texts:
-            text = re.sub(r"<v(?:\.[^ >]*)?\s+([^>]+)>", r"\1：", text) if vtt else text
+        blocks.append((no, start, end, texts))
+    labelled = any(
+        (vtt and _VOICE.search(t)) or _SPEAKER.match(t) or RAW_LABEL.match(t)
+        for *_, texts in blocks
+        for _, t in texts
+    )
+    for _, start, end, texts in blocks:
+        for k, (tno, text) in enumerate(texts):
+            voice = None
+            if vtt and (v := _VOICE.search(text)):
+                name = v.group(1).strip()
+                text = text[: v.start()] + text[v.end() :]
+                if _SPEAKER.fullmatch(name + "："):
+                    text = f"{name}：{text}"
+                else:
+                    voice = name
             text = re.sub(r"<[^>]*>", "", text).lstrip("-– ").strip()
+            if not labelled and k == 0:
+                voice = UNLABELLED
             if text:
-                b.add(tno, text, start, end, False)
+                b.add(tno, text, start, end, False, voice)
+    if not labelled and blocks:
+        b.warnings.append(
+            "字幕没有说话人标注：每条字幕按映射计入（无法区分师生时，S-T 与互动分析不可靠）"
+        )
     return b.result()
 
 
-def parse_json(data: bytes) -> list[Utterance]:
+def parse_json(data: bytes, b: _Builder | None = None) -> list[Utterance]:
     """Parse a JSON list of ``{"speaker", "text", "start"?, "end"?}`` objects."""
     try:
         items = json.loads(decode_text(data))
@@ -297,17 +502,26 @@ def parse_json(data: bytes) -> list[Utterance]:
         raise TranscriptError("JSON嵌套层级过深，应为发言对象的列表") from None
     if not isinstance(items, list):
         raise TranscriptError('JSON应为列表，每一项形如 {"speaker": "师", "text": "…"}')
-    b = _Builder(unit="条")
+    b = b or _Builder(unit="条")
+    b.unit = "条"
     for no, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             raise TranscriptError('应为对象，形如 {"speaker": "师", "text": "…"}', no, "条")
         speaker, text = item.get("speaker"), item.get("text")
-        if not isinstance(speaker, str) or not _SPEAKER.fullmatch(speaker.strip() + "："):
+        raw = isinstance(speaker, str) and (
+            speaker.strip() in b.map or RAW_LABEL.fullmatch(speaker.strip() + "：")
+        )
+        if not raw and (
+            not isinstance(speaker, str) or not _SPEAKER.fullmatch(speaker.strip() + "：")
+        ):
             raise TranscriptError(_unknown_speaker(str(speaker).strip(), colon=""), no, "条")
         if not isinstance(text, str):
             raise TranscriptError("缺少“text”文字内容", no, "条")
         times = [_json_time(item.get(k), k, no) for k in ("start", "end")]
-        b.add(no, f"{speaker.strip()}：{text}", times[0], times[1], False)
+        voice = str(speaker).strip() if raw else None
+        b.add(
+            no, text if raw else f"{str(speaker).strip()}：{text}", times[0], times[1], False, voice
+        )
     return b.result()
 
 
@@ -319,77 +533,149 @@ def _json_time(value: object, key: str, no: int) -> float | None:
     return float(value)
 
 
-def parse_transcript(data: bytes, filename: str = "transcript.txt") -> list[Utterance]:
+@dataclass
+class ParsedTranscript:
+    """A parsed transcript and what the parser wants the reader to know.
+
+    ``warnings``: lines skipped or doubtful (shown with the diagnosis); ``speaker_map``: the
+    mapping applied to raw speaker labels, if any.
+    """
+
+    utterances: list[Utterance]
+    warnings: list[str] = field(default_factory=list)
+    speaker_map: dict[str, str] = field(default_factory=dict)
+
+
+def parse_transcript(
+    data: bytes, filename: str = "transcript.txt", speaker_map: Mapping[str, str] | None = None
+) -> list[Utterance]:
+    """The utterances of :func:`read_transcript` (warnings dropped)."""
+    return read_transcript(data, filename, speaker_map).utterances
+
+
+def read_transcript(
+    data: bytes, filename: str = "transcript.txt", speaker_map: Mapping[str, str] | None = None
+) -> ParsedTranscript:
     """Parse an uploaded transcript.
 
     Args:
         data: the file's bytes (at most 2 MB).
         filename: used for its extension (.txt, .docx, .json, .srt, .vtt).
+        speaker_map: raw speaker label -> 师 / 生 / 众生 / 生（姓名） / 忽略 (:mod:`speakers`).
 
     Returns:
-        The utterances in order (at most 5,000).
+        The utterances in order (at most 5,000), with the parser's warnings.
 
     Raises:
+        SpeakerMappingNeeded: raw speaker labels and no mapping for them.
         TranscriptError: for any unusable file, with the line and the fix in Chinese.
     """
     _check_size(data)
     suffix = os.path.splitext((filename or "").strip())[1].lower()
+    b = _Builder(speaker_map=speaker_map)
     try:
         if suffix == ".docx":
-            numbered = _docx_numbered(bytes(data))
-            return parse_lines([ln for _, ln in numbered], "段", [no for no, _ in numbered])
-        if suffix == ".json":
-            return parse_json(bytes(data))
-        if suffix not in TRANSCRIPT_SUFFIXES and suffix != "":
-            raise TranscriptError(f"不支持“{suffix}”文件，请上传txt、docx、json、srt或vtt文件")
-        lines = decode_text(bytes(data)).split("\n")
-        head = [s.strip() for s in lines if s.strip()][:2]
-        if suffix == ".vtt" or (head and head[0].lstrip("\ufeff").startswith("WEBVTT")):
-            return parse_cues(lines, vtt=True)
-        if suffix == ".srt" or (len(head) == 2 and head[0].isdigit() and "-->" in head[1]):
-            return parse_cues(lines, vtt=False)
-        return parse_lines(lines)
+            numbered = _transcript_docx(bytes(data), b)
+            parse_lines([ln for _, ln in numbered], "段", [no for no, _ in numbered], b)
+        elif suffix == ".json":
+            parse_json(bytes(data), b)
+        elif suffix not in TRANSCRIPT_SUFFIXES and suffix != "":
+            raise TranscriptError(
+                f"不支持“{suffix}”文件：课堂实录请上传 txt、docx、json、srt 或 vtt 文件"
+                + ("（PDF 请先另存为 Word 或复制文字粘贴）" if suffix == ".pdf" else "")
+            )
+        else:
+            lines = decode_text(bytes(data)).split("\n")
+            head = [s.strip() for s in lines if s.strip()][:2]
+            if suffix == ".vtt" or (head and head[0].lstrip("\ufeff").startswith("WEBVTT")):
+                parse_cues(lines, vtt=True, b=b)
+            elif suffix == ".srt" or (len(head) == 2 and head[0].isdigit() and "-->" in head[1]):
+                parse_cues(lines, vtt=False, b=b)
+            else:
+                parse_lines(lines, b=b)
     except TranscriptError:
         raise
     except (RecursionError, MemoryError, ValueError, TypeError, IndexError) as exc:
         msg = f"文件无法解析（{type(exc).__name__}），请检查格式后重新上传"
         raise TranscriptError(msg) from None
+    used = {k: v for k, v in (speaker_map or {}).items() if k in b.map}
+    warnings = list(b.warnings)
+    if used:
+        warnings.insert(0, f"说话人映射：{mapping_summary(used)}")
+    return ParsedTranscript(b.items, warnings, used)
+
+
+def _transcript_docx(data: bytes, b: _Builder) -> list[tuple[int, str]]:
+    """The lines of a DOCX transcript: when its turns are in a table, only the tables' rows
+    (title, 执教/班级 lines and a reflection around the table are left out, with a warning)."""
+    triples = _docx_numbered(data, with_origin=True)
+    in_table = [
+        (no, ln) for no, ln, table in triples
+        if table and (_SPEAKER.match(_STAMP.sub("", ln, count=1)) or RAW_LABEL.match(_STAMP.sub("", ln, count=1)))
+    ]  # fmt: skip
+    if len(in_table) < 2:
+        return [(no, ln) for no, ln, _ in triples]
+    outside = {no for no, ln, table in triples if not table and ln.strip()}
+    if outside:
+        b.warnings.append(
+            f"实录表格之外的 {len(outside)} 段文字（标题、执教信息、反思等）未计入分析"
+        )
+    return [(no, ln) for no, ln, table in triples if table]
 
 
 def docx_lines(data: bytes, *, mark_headings: bool = False) -> list[str]:
     """Text lines of a DOCX file, paragraphs and table rows in document order (see `_docx_numbered`)."""
-    return [line for _, line in _docx_numbered(data, mark_headings=mark_headings)]
+    return [
+        line for _, line, _ in _docx_numbered(data, mark_headings=mark_headings, with_origin=True)
+    ]
 
 
-def _docx_numbered(data: bytes, *, mark_headings: bool = False) -> list[tuple[int, str]]:
+@overload
+def _docx_numbered(
+    data: bytes, *, mark_headings: bool = ..., with_origin: Literal[False] = ...
+) -> list[tuple[int, str]]: ...
+@overload
+def _docx_numbered(
+    data: bytes, *, mark_headings: bool = ..., with_origin: Literal[True]
+) -> list[tuple[int, str, bool]]: ...
+def _docx_numbered(
+    data: bytes, *, mark_headings: bool = False, with_origin: bool = False
+) -> list[tuple[int, str]] | list[tuple[int, str, bool]]:
     """(number, line) for each line of a DOCX body; headings become ``# …``, bold lines ``**…**``.
 
     Numbering, used as "第N段" in messages: every body paragraph (empty ones too) and every table
     row counts as one 段, in document order. A paragraph with line breaks or a table row with
     multi-line cells gives several lines sharing its number; a skipped row gives none.
+    ``with_origin`` adds whether each line comes from a table. The archive is checked first
+    (:func:`yanxiu.practice.docx_guard.docx_problem`): a zip bomb is refused before parsing.
     """
+    if (problem := docx_problem(data)) is not None:
+        raise TranscriptError(problem)
     try:
         import docx
         from docx.table import Table
 
-        numbered: list[tuple[int, str]] = []
+        numbered: list[tuple[int, str, bool]] = []
         no = 0
         for block in docx.Document(io.BytesIO(data)).iter_inner_content():
             if isinstance(block, Table):
                 for row in block.rows:
                     no += 1
-                    numbered += [(no, ln) for ln in _row_lines(_row_cells(row), mark_headings)]
+                    numbered += [
+                        (no, ln, True) for ln in _row_lines(_row_cells(row), mark_headings)
+                    ]
                 continue
             no += 1
             style = (block.style.name if block.style is not None else "") or ""
             runs = [r for r in block.runs if r.text.strip()]
             lines = [ln.strip() for ln in block.text.split("\n")]
             if mark_headings and style.startswith(("Heading", "标题", "Title")):
-                lines = [f"# {ln}" if ln else ln for ln in lines]
+                level = int(d[0]) if (d := re.findall(r"\d", style)) else 1  # "Heading 3" → ###
+                lines = [f"{'#' * min(6, max(1, level))} {ln}" if ln else ln for ln in lines]
             elif mark_headings and runs and all(r.bold for r in runs):
                 lines = [f"**{ln}**" if ln else ln for ln in lines]
-            numbered += [(no, ln) for ln in lines]
-        return numbered
+            numbered += [(no, ln, False) for ln in lines]
+        return numbered if with_origin else [(n, ln) for n, ln, _ in numbered]
     except Exception:  # python-docx raises many types for a damaged file
         raise TranscriptError(
             "无法打开DOCX文件（已损坏或不是Word文档），请另存为.docx后上传"
@@ -447,10 +733,21 @@ def _row_lines(cells: list[str], mark_headings: bool) -> list[str]:
         return []
     if len(cells) >= 2 and cells[0].isdigit():  # a 序号 column
         cells = cells[1:]
-    # a 环节 column before the speaker ("导入 | 师 | 同学们好"): start at the speaker's cell
-    at = next((i for i, c in enumerate(cells[:3]) if _SPEAKER.fullmatch(c.strip() + "：")), 0)
-    if 0 < at < len(cells) - 1 and not any(_STAMP.match(c) for c in cells[:at]):
-        cells = cells[at:]
+    # a 环节 column before the speaker ("导入 | 00:01 | 师 | 同学们好"): start at the speaker's
+    # cell, keep a time cell, and mark the 环节 (a merged cell gives it once, on its first row)
+    at = next(
+        (i for i, c in enumerate(cells[:4]) if _SPEAKER.fullmatch(c.strip() + "：") or RAW_LABEL.fullmatch(c.strip() + "：")),
+        0,
+    )  # fmt: skip
+    marker: list[str] = []
+    if 0 < at < len(cells) - 1:
+        before = cells[:at]
+        stamps = [c for c in before if (m := _STAMP.match(c)) and m.end() == len(c)]
+        names = [
+            c.split("\n")[0] for c in before if c not in stamps and len(c.split("\n")[0]) <= 14
+        ]
+        marker = [f"【{names[0]}】"] if names else []
+        cells = stamps[:1] + cells[at:]
     stamp = ""
     if len(cells) >= 2 and (m := _STAMP.match(cells[0])) and m.end() == len(cells[0]):
         stamp, cells = cells[0] + " ", cells[1:]
@@ -466,7 +763,7 @@ def _row_lines(cells: list[str], mark_headings: bool) -> list[str]:
     else:
         lines = [ln for c in cells for ln in c.split("\n")]
     lines[0] = stamp + lines[0]
-    return lines
+    return marker + lines
 
 
 SECTION_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -504,6 +801,7 @@ class LessonPlan:
     missing: list[str] = field(default_factory=list)
     other: dict[str, str] = field(default_factory=dict)
     lines: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    guessed: bool = False  # no headings: sections guessed from sentences and cue words
 
     def line_of(self, key: str, quote: str) -> int | None:
         """The number of the section's line that contains ``quote`` (its first 12 characters
@@ -555,6 +853,7 @@ def parse_lesson_plan(data: bytes, filename: str = "plan.md") -> LessonPlan:
     else:
         raise TranscriptError(f"不支持“{suffix}”文件，教案请上传 .txt、.md 或 .docx 文件")
     plan, current = LessonPlan(), ("", "")
+    depth: int | None = None  # the Markdown level of the current section's heading
     buf: list[str] = []
     numbered_buf: list[tuple[int, str]] = []
 
@@ -570,6 +869,9 @@ def parse_lesson_plan(data: bytes, filename: str = "plan.md") -> LessonPlan:
     for no, raw in numbered:
         line = raw.replace("\u3000", " ").strip()
         head = _heading(line) if 0 < len(line) <= 60 else None
+        level = len(md[1]) if (md := re.match(r"^(#{1,6})\s", line)) else None
+        if head is not None and current[1] and _sub_heading(head, level, depth):
+            head = None  # "### 活动一" under "## 教学过程": a step of the section, not a new one
         if head is None:
             buf.append(line)
             numbered_buf.append((no, line))
@@ -577,26 +879,104 @@ def parse_lesson_plan(data: bytes, filename: str = "plan.md") -> LessonPlan:
         flush()
         plan.headings.append((no, head[0], head[1]))
         current, buf = (head[0], head[1]), [head[2]] if head[2] else []
+        depth = level
         numbered_buf = [(no, head[2])] if head[2] else []
     flush()
+    if len(plan.sections) < 2:
+        _guess_sections(plan, numbered)
     plan.missing = [k for k in SECTION_SYNONYMS if k not in plan.sections]
     return plan
 
 
-def parse_either(data: bytes, filename: str) -> tuple[str, list[Utterance] | LessonPlan]:
-    """A file whose kind the user did not say, parsed: ("transcript", turns) or
+# sections that are not scored but end the one before them ("## 板书设计" after 教学过程)
+_CLOSING_HEADINGS = ("板书设计", "板书", "教学反思", "反思", "教学准备", "教学资源", "教材分析",
+                     "教学方法", "教法学法", "课时安排", "课前准备", "附录", "参考资料")  # fmt: skip
+
+
+def _sub_heading(head: tuple[str, str, str], level: int | None, depth: int | None) -> bool:
+    """Whether a heading inside a canonical section belongs to it: a deeper Markdown heading
+    always does; an unnamed one (no canonical key) does unless it names a closing section or
+    is a Markdown heading as shallow as the section's."""
+    if level is not None and depth is not None:
+        return level > depth
+    if head[1]:
+        return False
+    if any(head[0].strip("：: ").startswith(c) for c in _CLOSING_HEADINGS):
+        return False
+    return level is None or depth is None
+
+
+# cue words that open a section when a plan has no headings (one pasted paragraph)
+_SECTION_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("作业设计", ("作业", "课后练习", "课后完成")),
+    ("评价设计", ("评价", "量规", "自评", "互评", "达成度")),
+    ("教学重难点", ("重点", "难点")),
+    ("学情分析", ("学情", "学生已经", "学生已", "已有", "学生在学习")),
+    ("教学目标", ("目标", "学生能", "使学生", "让学生能")),
+    (
+        "教学过程",
+        ("导入", "新授", "首先", "然后", "接着", "环节", "活动", "探究", "小结", "最后", "出示"),
+    ),
+)
+
+
+def _guess_sections(plan: LessonPlan, numbered: list[tuple[int, str]]) -> None:
+    """Sections of a plan without headings, from its sentences and cue words (marked guessed)."""
+    sentences = [
+        (no, s.strip())
+        for no, raw in numbered
+        for s in re.findall(r"[^。！？!?；;\n]+[。！？!?；;]?", raw)
+        if s.strip()
+    ]
+    if sum(len(s) for _, s in sentences) < 60:
+        return
+    guessed: dict[str, list[tuple[int, str]]] = {}
+    current = ""
+    for no, sentence in sentences:
+        for key, cues in _SECTION_CUES:
+            if any(c in sentence[:12] for c in cues) or (
+                key != "教学过程" and any(c in sentence for c in cues) and key not in guessed
+            ):
+                current = key
+                break
+        if current:
+            guessed.setdefault(current, []).append((no, sentence))
+    if len(guessed) < 2:
+        return
+    plan.guessed = True
+    for key, items in guessed.items():
+        text = "".join(s for _, s in items)
+        plan.sections[key] = (plan.sections.get(key, "") + "\n" + text).strip()
+        plan.lines.setdefault(key, []).extend(items)
+        plan.headings.append((items[0][0], f"（推断）{key}", key))
+
+
+def parse_either(
+    data: bytes, filename: str, speaker_map: Mapping[str, str] | None = None
+) -> tuple[str, list[Utterance] | LessonPlan]:
+    """:func:`read_either` with a transcript's warnings dropped."""
+    kind, parsed = read_either(data, filename, speaker_map)
+    return kind, parsed.utterances if isinstance(parsed, ParsedTranscript) else parsed
+
+
+def read_either(
+    data: bytes, filename: str, speaker_map: Mapping[str, str] | None = None
+) -> tuple[str, ParsedTranscript | LessonPlan]:
+    """A file whose kind the user did not say, parsed: ("transcript", parsed transcript) or
     ("lesson_plan", plan).
 
     Subtitles and JSON are transcripts and Markdown is a lesson plan. A text or DOCX file is a
     transcript if it parses as one; if it does not, but it has at least two lesson-plan sections
     (教学目标, 教学过程 …), it is a lesson plan; otherwise the transcript's error is raised, since
-    it names the line to fix.
+    it names the line to fix. Speakers to map are never mistaken for a lesson plan.
     """
     suffix = os.path.splitext((filename or "").strip())[1].lower()
     if suffix in (".md", ".markdown"):
         return "lesson_plan", parse_lesson_plan(data, filename)
     try:
-        return "transcript", parse_transcript(data, filename)
+        return "transcript", read_transcript(data, filename, speaker_map)
+    except SpeakerMappingNeeded:
+        raise
     except TranscriptError as transcript_error:
         if suffix in (".srt", ".vtt", ".json"):
             raise
@@ -604,9 +984,25 @@ def parse_either(data: bytes, filename: str) -> tuple[str, list[Utterance] | Les
             plan = parse_lesson_plan(data, filename)
         except TranscriptError:
             raise transcript_error from None
-        if len({key for _, _, key in plan.headings if key}) >= 2:
+        if len({key for _, _, key in plan.headings if key}) >= 2 and not plan.guessed:
             return "lesson_plan", plan
         raise
+
+
+def plan_sections_found(data: bytes, filename: str) -> list[str]:
+    """The lesson-plan sections a file has by its headings (for a hint when a transcript is
+    refused: "this looks like a lesson plan"); [] if it cannot be read as one."""
+    try:
+        plan = parse_lesson_plan(data, filename)
+    except TranscriptError:
+        return []
+    return [] if plan.guessed else list(dict.fromkeys(k for _, _, k in plan.headings if k))
+
+
+def transcript_lines_found(plan: LessonPlan) -> int:
+    """How many lines of a lesson plan start like transcript turns ("师：", "生A：")."""
+    text = "\n".join([*plan.sections.values(), *plan.other.values()])
+    return sum(bool(_SPEAKER.match(_STAMP.sub("", ln, count=1))) for ln in text.split("\n"))
 
 
 def guess_kind(data: bytes, filename: str) -> str:

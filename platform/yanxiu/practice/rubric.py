@@ -70,23 +70,30 @@ from yanxiu.practice.lesson_metrics import (
     BLOOM_LEVELS,
     Classified,
     STResult,
-    content_units,
     question_stats,
     talk_share,
     timeline,
-    uptake,
     wait_times,
 )
-from yanxiu.practice.parse import LessonPlan, Utterance
-from yanxiu.practice.talk_codes import MIN_MOVE_PROB, TurnCode, classified
+from yanxiu.practice.parse import Utterance
+from yanxiu.practice.responses import (
+    Response,
+    closing_checks,
+    effective_questions,
+    responses,
+    stamp,
+    substantial,
+)
+from yanxiu.practice.rubric_plan import (  # re-exported: the plan rubric's home is rubric_plan
+    PLAN_DIMENSIONS as PLAN_DIMENSIONS,
+)
+from yanxiu.practice.rubric_plan import banded as banded
+from yanxiu.practice.rubric_plan import score_lesson_plan as score_lesson_plan
+from yanxiu.practice.talk_codes import MIN_MOVE_PROB, TurnCode
 
 TRANSCRIPT_DIMENSIONS = {
     "提问质量": "PRC-QUES", "学生参与": "PRC-ENGAGE", "反馈评价": "PRC-FEEDBACK",
     "课堂互动": "PRC-DIALOG", "思维深度": "PRC-THINK", "教学目标达成": "PRC-GOAL",
-}  # fmt: skip
-PLAN_DIMENSIONS = {
-    "教学目标": "PRC-GOAL", "学情分析": "PRC-LEARNER", "教学重难点": "PRC-KEY",
-    "教学过程": "PRC-PROCESS", "评价设计": "PRC-ASSESS", "作业设计": "PRC-HOMEWORK",
 }  # fmt: skip
 GENERIC_FEEDBACK = re.compile(
     r"^(好|嗯|对|行|可以|OK|ok|Good|good)[，,。.！!]?(坐下|请坐|下一个|还有吗|next)?[。.！!]?$"
@@ -95,6 +102,15 @@ GENERIC_OPENING = re.compile(
     r"^(好|嗯|对|行|OK|ok|Good|good)[，,。.！!]\s*(坐下|请坐|下一个|还有吗|还有谁|next|sit down)",
     re.I,
 )
+_COLLABORATIVE = re.compile(
+    r"(小组|同桌|合作|讨论|互相|互改|互评|work in groups|in pairs|discuss|survey)", re.I
+)
+_HIGHER_TASK = re.compile(
+    r"(比较|设计|为什么|证据|依据|立场|辩论|评价|哪种更|探究|各表达了|survey|compare|design|why)",
+    re.I,
+)
+_GROUP_LABEL = re.compile(r"组|group", re.I)
+_HOMEWORK = re.compile(r"(作业|课后|回家|homework)", re.I)
 REASONING = (
     "因为",
     "所以",
@@ -106,17 +122,19 @@ REASONING = (
     "理由",
     "说明",
     "可能",
+    "依据",
+    "证据",
+    "发现",
+    "同意",
+    "补充",
+    "回应",
     "because",
     "so ",
     "i think",
+    "i agree",
+    "we found",
+    "if ",
 )
-
-
-def banded(value: float | None, cuts: Sequence[float]) -> int:
-    """1 + the number of ascending ``cuts`` that ``value`` reaches (None scores 1)."""
-    if value is None:
-        return 1
-    return 1 + sum(value >= c for c in cuts)
 
 
 def _ref(u: Utterance, note: str | None = None) -> Evidence:
@@ -263,14 +281,21 @@ def _weak_first(score: int, found: list[Evidence], missing: list[Evidence]) -> l
 
 
 def score_transcript(
-    utts: Sequence[Utterance], codes: Sequence[TurnCode], st: STResult
+    utts: Sequence[Utterance],
+    codes: Sequence[TurnCode],
+    st: STResult,
+    judged: Sequence[Response] | None = None,
 ) -> list[DimensionScore]:
-    """Six transcript dimensions from the coded turns and the lesson metrics."""
-    items = classified(utts, codes)
+    """Six transcript dimensions from the coded turns and the lesson metrics.
+
+    ``judged``: the teacher responses (:func:`~yanxiu.practice.responses.responses`), computed
+    here (with the sentence encoder) when not given.
+    """
+    items, kinds = effective_questions(utts, codes)
     q = question_stats(items)
     timed = not st.estimated
     teacher_qs = [x for x in items if x.is_question and x.utterance.speaker_role == "teacher"]
-    up = uptake(utts)
+    judged = list(responses(utts) if judged is None else judged)
     share = talk_share(utts)
     students = [u for u in utts if u.speaker_role != "teacher" and not u.is_action]
     initiations = [u for u, c in zip(utts, codes, strict=True) if c.fias == 9]
@@ -280,34 +305,59 @@ def score_transcript(
     out: list[DimensionScore] = []
     ms = move_stats(utts, codes)
     stretch = teacher_stretch(utts)  # cited by several dimensions' evidence
+    code_of = {id(u): c for u, c in zip(utts, codes, strict=True)}
 
+    # 提问质量: genuine questions only (self-answered and unanswered ones are not asked)
     open_share, higher = q.open_share or 0.0, q.higher_order_share or 0.0
+    open_qs = [x for x in teacher_qs if x.is_open]
     guidance = None if ms is None else ms.share("guidance")
-    quality = 0.5 * min(1.0, open_share / 0.4) + 0.5 * min(1.0, higher / 0.4)
+    quality = (
+        0.35 * min(1.0, open_share / 0.5)
+        + 0.35 * min(1.0, higher / 0.4)
+        + 0.3 * min(1.0, len(open_qs) / 4)
+    )
+    quality_score = 1 if not teacher_qs else max(2, banded(quality, (0.2, 0.4, 0.6, 0.8)))
     best = sorted(teacher_qs, key=lambda x: (not x.is_open, x.bloom in ("记忆", "理解")))
+    not_asked = [u for u in utts if kinds.get(u.index) in ("self-answered", "unanswered")]
     measure = Measures(questions=q.count, open_share=q.open_share,
                        higher_order_share=q.higher_order_share, bloom=q.bloom)  # fmt: skip
+    if not_asked:
+        measure.rhetorical_questions = len(not_asked)
     if guidance is not None:
         measure.guidance_share = round(guidance, 3)
+    kind_zh = {
+        "self-answered": "自问自答，不计为提问",
+        "unanswered": "无人回答（设问），不计为提问",
+    }
     out.append(DimensionScore(
-        dimension="提问质量", competency="PRC-QUES", score=banded(quality, (0.2, 0.4, 0.6, 0.8)),
-        measure=measure,
-        norm="开放性问题占比与高阶（分析/评价/创造）问题占比各达到 40% 记满分；两项平均，每 20% 一档"
+        dimension="提问质量", competency="PRC-QUES", score=quality_score, measure=measure,
+        norm="只计学生得以回答的真问题（自问自答、无人回答的设问不计；齐答一词的问题计为封闭）："
+        "开放性问题占比达 50%、高阶问题占比达 40%、开放问题 4 个以上记满分（0.35:0.35:0.3）；有真问题至少 2 分"
         + ("" if ms is None else "；话语编码模型判为“引导启发”的教师话轮占比列为证据，不计分"),
         confidence=_confidence(q.count, 12, timed=True),
         evidence=[_ref(x.utterance, ("开放" if x.is_open else "封闭") + f"·{x.bloom}") for x in (best[:2] + best[-2:] if len(best) > 4 else best)]
+        + [_ref(u, kind_zh[kinds[u.index]]) for u in not_asked[:2]]
         + ([] if teacher_qs else _stretch_ref(utts, stretch, "全课未检测到教师提问；"))
         + ([] if ms is None else ms.examples("guidance", k=2)),
     ))  # fmt: skip
 
+    # 学生参与: time, who speaks, initiations, and the class working together
+    builds = [b for a, b in zip(utts, utts[1:], strict=False)
+              if a.speaker_role != "teacher" and b.speaker_role != "teacher" and not a.is_action and not b.is_action]  # fmt: skip
     student_time = share.student_time or 0.0
+    collaborative = [
+        u
+        for u in utts
+        if _COLLABORATIVE.search(u.text) and (u.is_action or u.speaker_role == "teacher")
+    ]
+    group_speakers = {u.speaker_label for u in students if _GROUP_LABEL.search(u.speaker_label)}
     engage = (
-        0.5 * min(1.0, student_time / 0.5)
+        0.35 * min(1.0, student_time / 0.5)
         + 0.25 * min(1.0, len(speakers) / 6)
-        + 0.25 * min(1.0, len(initiations) / 3)
-    )
-    engage_score = banded(engage, (0.2, 0.4, 0.6, 0.8))
-    # what participation there was: the longest teacher-only stretch and the first student turns
+        + 0.2 * min(1.0, (len(initiations) + len(group_speakers) + len(builds)) / 3)
+        + 0.2 * min(1.0, len(collaborative) / 1)
+    )  # fmt: skip
+    engage_score = banded(engage, (0.25, 0.45, 0.65, 0.82))
     heard = [
         _ref(u, f"学生发言 {k}/{len(students)}" + ("（集体）" if u.speaker_role == "students" else ""))
         for k, u in enumerate(students[:3], 1)
@@ -315,106 +365,115 @@ def score_transcript(
     out.append(DimensionScore(
         dimension="学生参与", competency="PRC-ENGAGE", score=engage_score,
         measure=Measures(student_time_share=share.student_time, named_student_speakers=len(speakers),
-                         student_initiations=len(initiations), student_turns=len(students)),
-        norm="学生时间占比 50%、6 名以上不同学生发言、3 次以上学生主动提问或质疑记满分（权重 2:1:1）",
+                         student_initiations=len(initiations), student_turns=len(students),
+                         collaborative_activities=len(collaborative)),
+        norm="学生时间占比 50%、6 名以上不同学生发言、3 次以上学生主动发起或小组汇报、有小组/同桌合作活动记满分"
+        "（0.35:0.25:0.2:0.2；未转写的练习空档计为学生时间）",
         confidence=_confidence(len(students), 15, timed=timed),
-        evidence=_weak_first(engage_score, [_ref(u, "学生主动发起") for u in initiations[:3]], _stretch_ref(utts, stretch) + heard),
+        evidence=_weak_first(engage_score, [_ref(u, "学生主动发起") for u in initiations[:2]]
+                             + [_ref(u, "合作学习活动") for u in collaborative[:1]], _stretch_ref(utts, stretch) + heard),
     ))  # fmt: skip
 
-    after_student = [
-        (s, t) for s, t in zip(utts, utts[1:], strict=False)
-        if s.speaker_role != "teacher" and not s.is_action and t.speaker_role == "teacher"
-    ]  # fmt: skip
-    # generic: opens with "好/对/嗯/OK…(坐下)" or is a bare word, and takes up nothing the student said
-    generic = [
-        t for s_, t in after_student
-        if (GENERIC_FEEDBACK.match(t.text.strip()[:6]) or GENERIC_OPENING.match(t.text.strip()) or len(t.text.strip()) <= 4)
-        and len(content_units(s_.text) & content_units(t.text)) < 2
-    ]  # fmt: skip
-    specific_share = 1 - len(generic) / len(after_student) if after_student else None
-    code_of = {id(u): c for u, c in zip(utts, codes, strict=True)}
-    responses = [(t, code_of[id(t)]) for _, t in after_student if code_of[id(t)].sentence_moves]
-    responsive = (
-        sum(c.makes("commending", "guidance") is not None for _, c in responses) / len(responses)
-        if responses
-        else None
-    )
+    # 反馈评价: judged from what the response does, not its length
+    to_individuals = [
+        r for r in judged if r.student.speaker_role == "student" or substantial(r.student)
+    ]
+    specific = [r for r in to_individuals if r.kind != "generic"]
+    generic = [r for r in judged if r.kind == "generic"]
+    specific_share = len(specific) / len(to_individuals) if to_individuals else None
+    uptakes = [r for r in judged if r.uptake]
+    uptake_rate = len(uptakes) / len(judged) if judged else None
+    responsive = None
+    responded = [
+        (r.teacher, code_of[id(r.teacher)])
+        for r in to_individuals
+        if code_of[id(r.teacher)].sentence_moves
+    ]
+    if responded:
+        responsive = sum(c.makes("commending", "guidance") is not None for _, c in responded) / len(
+            responded
+        )
     feedback = _blend(
-        0.6 * (specific_share or 0.0) + 0.4 * min(1.0, (up.rate or 0.0) / 0.3),
+        0.4 * min(1.0, len(specific) / 4)
+        + 0.3 * (specific_share or 0.0)
+        + 0.3 * min(1.0, (uptake_rate or 0.0) / 0.3),
         None if ms is None else min(1.0, (responsive or 0.0) / MOVE_NORMS["responsive_feedback"]),
+        weight=0.1,
     )
-    praised = [_move_ref(t, m) for t, c in responses if (m := c.makes("commending")) is not None]
-    generic_ids = {id(t) for t in generic}
-    # responses that are not generic: those reusing the student's words first (clearly specific)
-    shared_with = {e.teacher: e.shared for e in up.events}
-    responded = [(s_, t) for s_, t in after_student if id(t) not in generic_ids]
-    specific = (
-        [_ref(t, f"回应第{s_.line_no}行学生发言，接续：" + "、".join(shared_with[t.index][:3]))
-         for s_, t in responded if t.index in shared_with]
-        + [_ref(t, f"回应第{s_.line_no}行学生发言（非笼统反馈）")
-           for s_, t in responded if t.index not in shared_with]
-    )  # fmt: skip
-    measure = Measures(feedback_turns=len(after_student), generic=len(generic),
-                       specific_share=specific_share, uptake_rate=up.rate)  # fmt: skip
+    feedback_score = 1 if not to_individuals else banded(feedback, (0.2, 0.4, 0.6, 0.8))
+    if len(to_individuals) >= 2:
+        feedback_score = max(2, feedback_score)  # it answers individuals, if only by "对"
+    zh = {
+        "probe": "追问学生的回答",
+        "uptake": "接续学生观点",
+        "evaluative": "具体评价（指出好在哪里或还缺什么）",
+    }
+    measure = Measures(feedback_turns=len(judged), generic=len(generic),
+                       specific_share=specific_share, uptake_rate=uptake_rate)  # fmt: skip
     if ms is not None:
         measure.commending_or_guidance_after_student = (
             None if responsive is None else round(responsive, 3)
         )
         measure.commending_share = round(ms.share("commending"), 3)
     out.append(DimensionScore(
-        dimension="反馈评价", competency="PRC-FEEDBACK", score=banded(feedback, (0.3, 0.5, 0.65, 0.8)),
-        measure=measure,
-        norm="学生发言后的教师回应中具体反馈占比（权重 0.6）与接续学生观点的比率（达 30% 记满，权重 0.4）"
-        + ("" if ms is None else "；话语编码模型判为“表扬激励”或“引导启发”的回应占 50% 记满分（权重 0.2，前两项共 0.8）"),
-        confidence=_confidence(len(after_student), 12, timed=True),
-        evidence=[_ref(t, "笼统反馈") for t in generic[:3]] + praised[:2] + specific[:2]
-        + ([] if after_student else _stretch_ref(utts, stretch, "没有学生发言可回应；")),
+        dimension="反馈评价", competency="PRC-FEEDBACK", score=feedback_score, measure=measure,
+        norm="对个别学生回答的具体反馈（追问、接续、指出好在哪里或缺什么；“对，坐下”“好”不算，与长短无关）"
+        "4 次（0.4）、其占比（0.3）与接续率达 30%（0.3）记满分"
+        + ("" if ms is None else "；话语编码模型判为“表扬激励/引导启发”的回应占 50% 记满（权重 0.1）")
+        + "；有两次以上对个别学生的回应至少 2 分",
+        confidence=_confidence(len(judged), 12, timed=True),
+        evidence=_weak_first(feedback_score,
+                             [_ref(r.teacher, f"{zh[r.kind]}：回应{stamp(r.student)}学生发言" + (f"；{r.quote}" if r.quote else "")) for r in specific[:3]]
+                             + [_move_ref(t, m) for t, c in responded if (m := c.makes("commending")) is not None][:2],
+                             [_ref(r.teacher, f"笼统反馈：回应{stamp(r.student)}学生发言") for r in generic[:3]])
+        + ([] if judged else _stretch_ref(utts, stretch, "没有学生发言可回应；")),
     ))  # fmt: skip
 
-    uses_ideas = sum(c.fias == 3 for c in codes)
-    teacher_turns = sum(u.speaker_role == "teacher" for u in utts) or 1
+    # 课堂互动: S-T conversion, uptake of student ideas, students answering each other
+    probes = [r for r in judged if r.kind == "probe"]
     dialog = (
-        0.4 * min(1.0, st.ch / 0.4)
-        + 0.3 * min(1.0, (up.rate or 0.0) / 0.3)
-        + 0.3 * min(1.0, uses_ideas / teacher_turns / 0.25)
+        0.3 * min(1.0, st.ch / 0.4)
+        + 0.3 * min(1.0, (uptake_rate or 0.0) / 0.3)
+        + 0.2 * min(1.0, len(probes) / 3)
+        + 0.2 * min(1.0, len(builds) / 2)
     )
     dialog_score = banded(dialog, (0.2, 0.4, 0.6, 0.8))
-    # teacher turns right after a student that take nothing up ("好，下一个" first), then the
-    # longest stretch with no student turn in it
-    taken = {e.teacher for e in up.events}
-    missed = sorted(
-        (
-            (s_, t)
-            for s_, t in after_student
-            if t.index not in taken and code_of[id(t)].fias != 3  # FIAS 3: uses the idea
-        ),
-        key=lambda st_: id(st_[1]) not in generic_ids,  # bare "好，下一个" first
-    )
-    moved_on = [_ref(t, f"未接续第{s_.line_no}行学生发言") for s_, t in missed[:3]]
+    moved_on = [
+        _ref(r.teacher, f"未接续第{r.student.line_no}行学生发言")
+        for r in sorted(judged, key=lambda r: r.kind != "generic")
+        if not r.uptake and r.kind != "probe"
+    ][:3]
     taken_up = [
-        Evidence(utterance=e.teacher, line=utts[e.teacher].line_no, text=utts[e.teacher].text[:80],
-                 note="接续：" + "、".join(e.shared[:3]))
-        for e in up.events[:3]
-    ]  # fmt: skip
+        _ref(r.teacher, "接续：" + (r.quote or f"回应{stamp(r.student)}学生发言"))
+        for r in uptakes[:3]
+    ]
     out.append(DimensionScore(
         dimension="课堂互动", competency="PRC-DIALOG", score=dialog_score,
-        measure=Measures(ch=st.ch, rt=st.rt, mode=st.mode, uptake_rate=up.rate, uses_student_ideas=uses_ideas),
-        norm="S-T 转换率 Ch 达 0.4、接续率达 30%、接纳运用学生观点的教师话轮达 25% 记满分（权重 0.4:0.3:0.3）",
+        measure=Measures(ch=st.ch, rt=st.rt, mode=st.mode, uptake_rate=uptake_rate,
+                         uses_student_ideas=len(uptakes), probes=len(probes), student_builds=len(builds)),
+        norm="S-T 转换率 Ch 达 0.4（0.3）、教师接续学生观点达 30%（0.3，语义相似度）、追问 3 次（0.2）、学生之间相互回应 2 次（0.2）记满分",
         confidence=_confidence(len(utts), 40, timed=timed),
-        evidence=_weak_first(dialog_score, taken_up, moved_on + _stretch_ref(utts, stretch)),
+        evidence=_weak_first(dialog_score, taken_up + [_ref(u, "学生接着同学发言") for u in builds[:1]],
+                             moved_on + _stretch_ref(utts, stretch)),
     ))  # fmt: skip
 
+    # 思维深度: higher-order genuine questions, students giving reasons, wait time
     reasoning = [u for u in students if any(w in u.text.lower() for w in REASONING)]
     wait_of = {w.question: w.seconds for w in wait_times(items)}
     waits = list(wait_of.values())
     mean_wait = sum(waits) / len(waits) if waits else None
+    # higher-order prompts: genuine questions, and tasks set to groups that ask for analysis,
+    # judgement or design ("比较哪种方法更简便", "设计实验")
+    tasks = [
+        u for u in collaborative if u.speaker_role == "teacher" and _HIGHER_TASK.search(u.text)
+    ]
+    high_n = sum(x.bloom in HIGHER_ORDER for x in teacher_qs) + len(tasks)
     think = (
-        0.45 * min(1.0, higher / 0.4)
-        + 0.35 * min(1.0, len(reasoning) / max(1, len(students)) / 0.4)
-        + 0.2 * min(1.0, (mean_wait or 0) / 3.0)
+        0.35 * min(1.0, high_n / 3)
+        + 0.5 * min(1.0, len(reasoning) / 4)
+        + 0.15 * min(1.0, (mean_wait or 0) / 3.0)
     )
     think_score = banded(think, (0.2, 0.4, 0.6, 0.8))
-    # the questions asked and their levels (low ones first when weak), and answers with no reasons
     high_qs = [x for x in teacher_qs if x.bloom in HIGHER_ORDER]
     low_qs = [x for x in teacher_qs if x.bloom not in HIGHER_ORDER]
     asked = (low_qs[:3] + high_qs[:1]) if think_score <= 2 else (high_qs[:2] + low_qs[:1])
@@ -432,184 +491,49 @@ def score_transcript(
         measure.deepening_move_share = round(ms.share(*DEEPENING_MOVES), 3)
         measure.move_shares = {m: round(ms.share(m), 3) for m in DEEPENING_MOVES}
     out.append(DimensionScore(
-        dimension="思维深度", competency="PRC-THINK", score=think_score,
-        measure=measure,
-        norm="高阶问题占比达 40%、学生话轮中说理（因为/我认为/如果…）达 40%、平均候答 3 秒记满分（权重 0.45:0.35:0.2）"
+        dimension="思维深度", competency="PRC-THINK", score=think_score, measure=measure,
+        norm="高阶真问题 3 个（0.35）、学生说理（因为/我认为/依据/because…）的发言 4 次（0.5）、"
+        "平均候答（问题结束到学生开口）3 秒（0.15）记满分；按次数而非占比，一两个好问题撑不起整节课"
         + ("" if ms is None else "；含“引导启发/归纳总结/举例说明/回顾旧知”的教师话轮占比列为证据，不计分"),
         confidence=_confidence(len(students), 15, timed=bool(waits)),
         evidence=_weak_first(think_score,
                              [_ref(u, "学生说理") for u in reasoning[:3]]
-                             + ([] if ms is None else ms.examples("summarization", "example-giving", "reviewing", k=3)),
+                             + ([] if ms is None else ms.examples("summarization", "example-giving", "reviewing", k=2)),
                              shallow),
     ))  # fmt: skip
 
-    start = int(len(utts) * 0.75)
+    # 教学目标达成: in-class checks, never the homework
+    found = closing_checks(utts, kinds)
+    checks = found.items
+    summary = found.teacher_summary or next(
+        (u for u in utts[int(len(utts) * 0.6) :]
+         if u.speaker_role == "teacher" and code_of[id(u)].makes(*CLOSING_MOVES) is not None),
+        None,
+    )  # fmt: skip  # the coder's 归纳总结/回顾旧知 move late in the lesson is a summary too
+    own_summary = any(what == "学生自我小结" for _, what in checks)
+    goal_score = 1 + (summary is not None) + min(2, len(checks))
+    goal_score = min(5, goal_score + (len(checks) >= 3 and own_summary))
+    if not teacher_qs and not checks:
+        goal_score = min(goal_score, 2)
+    start = int(len(utts) * 0.6)
     tail = utts[start:]
-    checks = [
-        u
-        for u, c in zip(tail, codes[start:], strict=True)
-        if u.speaker_role == "teacher"
-        and (
-            re.search(
-                r"(总结|小结|回顾|学到了什么|收获|谁能说说|归纳|练习|检测|summar|what did we learn)",
-                u.text,
-                re.I,
-            )
-            or c.makes(*CLOSING_MOVES) is not None
-        )
-    ]
-    goal = min(1.0, len(checks) / 2) * 0.7 + (0.3 if q.count else 0.0)
-    # no check found: cite the last teacher lines that were searched, so a trainer can confirm
     searched = [u for u in tail if u.speaker_role == "teacher"][-3:] or tail[-2:]
     span = f"第{tail[0].line_no}–{tail[-1].line_no}行" if tail else "末段"
     not_found = [] if checks else [
         _ref(u, f"末段（{span}）未检测到总结或检测" + ("" if u.speaker_role == "teacher" else "；末段没有教师话语"))
         for u in searched
     ]  # fmt: skip
+    homework = [u for u in tail if u.speaker_role == "teacher" and _HOMEWORK.search(u.text)]
     out.append(DimensionScore(
-        dimension="教学目标达成", competency="PRC-GOAL", score=banded(goal, (0.2, 0.4, 0.6, 0.85)),
-        measure=Measures(closing_checks=len(checks)),
-        norm="实录末段有总结或检测（2 处及以上记满分，权重 0.7）且课中有提问（0.3）；仅凭实录判断目标达成，置信度低"
-        + ("" if ms is None else "；末段被话语编码模型判为“归纳总结/回顾旧知”的教师话语也计为总结"),
-        confidence=0.35,
-        evidence=[_move_ref(u, m) if (m := code_of[id(u)].makes(*CLOSING_MOVES)) is not None
-                  else _ref(u, "末段总结/检测") for u in checks[:2]] + not_found,
+        dimension="教学目标达成", competency="PRC-GOAL", score=goal_score,
+        measure=Measures(closing_checks=len(checks), teacher_summary=summary is not None),
+        norm="课上检测目标的证据：后段由个别学生实质回答的提问、练习的当堂反馈订正、学生自我小结，每处 1 分（至多 2 分），"
+        "教师小结 1 分，基础 1 分；3 处以上且含学生自我小结再加 1 分；布置课后作业不算当堂检测；仅凭实录判断，置信度低",
+        confidence=0.4,
+        evidence=[_ref(u, what) for u, what in checks[:3]]
+        + ([_move_ref(summary, m) if (m := code_of[id(summary)].makes(*CLOSING_MOVES)) else _ref(summary, "教师小结")]
+           if summary is not None else [])
+        + not_found
+        + [_ref(u, "布置作业（不计为当堂检测）") for u in homework[:1]],
     ))  # fmt: skip
-    return out
-
-
-_MEASURABLE = (
-    "能",
-    "会",
-    "说出",
-    "写出",
-    "列举",
-    "解释",
-    "运用",
-    "设计",
-    "比较",
-    "归纳",
-    "完成",
-    "判断",
-    "表达",
-    "概括",
-    "画出",
-)
-_VAGUE = ("了解", "理解", "掌握", "体会", "感受", "培养", "提高", "渗透")
-_LEARNER = (
-    "已有",
-    "已经",
-    "前测",
-    "基础",
-    "困难",
-    "易错",
-    "差异",
-    "问卷",
-    "数据",
-    "经验",
-    "学生在",
-)
-_STUDENT_ACTIVITY = ("学生", "小组", "讨论", "探究", "合作", "练习", "展示", "交流", "汇报", "动手")
-_ASSESS = (
-    "评价标准",
-    "量规",
-    "自评",
-    "互评",
-    "评价表",
-    "达成",
-    "检测",
-    "观察",
-    "表现",
-    "等级",
-    "星",
-)
-_HOMEWORK = ("分层", "基础", "拓展", "选做", "必做", "实践", "分钟", "弹性", "个性")
-
-
-def _plan_evidence(plan: LessonPlan, key: str, cues: Sequence[str]) -> list[Evidence]:
-    """Up to two quotes from the section with the scoring cues (else its first sentence), each
-    with the line it stands on."""
-    text = plan.sections.get(key, "")
-    sentences = [s.strip() for s in re.split(r"[。\n；;]", text) if s.strip()]
-    quotes = [s for s in sentences if any(c in s for c in cues)][:2] or sentences[:1]
-    return [Evidence(section=key, line=plan.line_of(key, q), quote=q[:80]) for q in quotes]
-
-
-def score_lesson_plan(plan: LessonPlan) -> list[DimensionScore]:
-    """Six lesson-plan dimensions from the detected sections (a missing section scores 1)."""
-    out: list[DimensionScore] = []
-    for key, comp in PLAN_DIMENSIONS.items():
-        # sub-headings such as "重点：" / "难点：" belong to the section's text for scoring
-        titles = [h for _, h, k in plan.headings if k == key]
-        text = "\n".join([*titles[1:], plan.sections.get(key, "")]) if key in plan.sections else ""
-        chars = len(re.sub(r"\s", "", text))
-        if not text:
-            out.append(DimensionScore(dimension=key, competency=comp, score=1, measure=Measures(present=False),
-                                      norm="缺少该部分记 1 分", confidence=0.9,
-                                      evidence=[Evidence(section=key, line=None, quote="（未检测到该部分）")]))  # fmt: skip
-            continue
-        cues: Sequence[str]
-        if key == "教学目标":
-            good, vague = (
-                sum(text.count(w) for w in _MEASURABLE),
-                sum(text.count(w) for w in _VAGUE),
-            )
-            value, measure, norm, cues = (
-                good / (good + vague) if good + vague else 0.3,
-                Measures(measurable_verbs=good, vague_verbs=vague),
-                "可观测行为动词（说出、解释、运用…）占目标动词的比例，每 20% 一档",
-                _MEASURABLE,
-            )
-        elif key == "学情分析":
-            hits = sum(w in text for w in _LEARNER)
-            value, measure, norm, cues = (
-                min(1.0, hits / 5),
-                Measures(cues=hits),
-                "提到已有基础、困难/易错、差异、前测数据等 5 类学情证据记满分",
-                _LEARNER,
-            )
-        elif key == "教学重难点":
-            both = ("重点" in text) + ("难点" in text)
-            value, measure, norm, cues = (
-                0.35 * both + 0.3 * ("突破" in text or "策略" in text),
-                Measures(has_key_and_difficult=both, strategy="突破" in text or "策略" in text),
-                "同时写明重点与难点（各 0.35）并说明突破策略（0.3）",
-                ("重点", "难点", "突破"),
-            )
-        elif key == "教学过程":
-            student = sum(text.count(w) for w in _STUDENT_ACTIVITY)
-            teacher = text.count("讲解") + text.count("讲授") + text.count("教师讲")
-            steps = len(re.findall(r"(环节|活动|第[一二三四五六]|^\s*\d+[.、])", text, re.M))
-            value = (
-                0.5 * min(1.0, student / max(1, student + teacher) / 0.7)
-                + 0.3 * min(1.0, steps / 4)
-                + 0.2 * ("分钟" in text)
-            )
-            measure, norm, cues = (
-                Measures(student_activity_words=student, lecture_words=teacher, steps=steps),
-                "学生活动占比达 70%、4 个以上环节、标注时间分配记满分（0.5:0.3:0.2）",
-                _STUDENT_ACTIVITY,
-            )
-        elif key == "评价设计":
-            hits = sum(w in text for w in _ASSESS)
-            value, measure, norm, cues = (
-                min(1.0, hits / 4),
-                Measures(cues=hits),
-                "写明评价标准/量规、评价方式（自评互评、观察、检测）等 4 类要素记满分",
-                _ASSESS,
-            )
-        else:
-            hits = sum(w in text for w in _HOMEWORK)
-            value, measure, norm, cues = (
-                min(1.0, hits / 4),
-                Measures(cues=hits),
-                "分层（基础/拓展/选做）、实践性、时长控制等 4 类要素记满分",
-                _HOMEWORK,
-            )
-        length_ok = min(1.0, chars / 60)  # a one-line section cannot carry much
-        measure.chars = chars
-        out.append(DimensionScore(dimension=key, competency=comp,
-                                  score=banded(value * (0.6 + 0.4 * length_ok), (0.2, 0.4, 0.6, 0.8)),
-                                  measure=measure, norm=norm, confidence=round(0.5 + 0.4 * length_ok, 2),
-                                  evidence=_plan_evidence(plan, key, cues)))  # fmt: skip
     return out

@@ -17,6 +17,7 @@ Reviewing a draft (the queue, decisions, contests) is :mod:`yanxiu.practice.revi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict
 
 from sqlalchemy import select
@@ -50,10 +51,14 @@ from yanxiu.practice.models import (
 )
 from yanxiu.practice.parse import (
     LessonPlan,
+    ParsedTranscript,
+    SpeakerMappingNeeded,
     TranscriptError,
     Utterance,
     parse_lesson_plan,
-    parse_transcript,
+    plan_sections_found,
+    read_transcript,
+    transcript_lines_found,
 )
 
 VISIBLE_TO_TEACHER = (DiagnosisStatus.ACCEPTED, DiagnosisStatus.EDITED)
@@ -95,29 +100,46 @@ def submit_record(
     subject: str = "",
     find_resources: ResourceFinder | None = None,
     calibration: dict[str, dict[int, int]] | None = None,
+    speaker_map: Mapping[str, str] | None = None,
 ) -> tuple[PracticeRecord, Diagnosis]:
     """Parse, analyse and store a record with its AI draft (pending review), or store nothing.
 
+    ``speaker_map``: the teacher's mapping of raw speaker labels (``SPEAKER_00`` → 师).
+
     Raises:
+        SpeakerMappingNeeded: raw speaker labels without a mapping (nothing stored).
         TranscriptError: The file cannot be used; the message says which line and why.
     """
     if kind == RecordKind.TRANSCRIPT:
-        utterances = parse_transcript(data, filename)
+        parsed_transcript = _read_transcript(data, filename, speaker_map)
+        utterances = parsed_transcript.utterances
         if not any(u.speaker_role == "teacher" for u in utterances):
             raise TranscriptError("实录中没有教师发言（以“师：”开头的行），无法分析")
         draft = diagnose_transcript(
-            utterances, stage=stage, find_resources=find_resources, calibration=calibration
-        )
+            utterances, stage=stage, subject=subject, find_resources=find_resources,
+            calibration=calibration, notes=parsed_transcript.warnings,
+        )  # fmt: skip
         parsed: dict[str, object] = {"utterances": [asdict(u) for u in utterances]}
+        if parsed_transcript.warnings:
+            parsed["warnings"] = parsed_transcript.warnings
+        if parsed_transcript.speaker_map:
+            parsed["speaker_map"] = parsed_transcript.speaker_map
         text = "\n".join(f"{u.speaker_label}：{u.text}" for u in utterances)
     else:
         plan = parse_lesson_plan(data, filename)
         if not plan.sections and not plan.other:
             raise TranscriptError("教案内容为空，请检查文件")
+        if len(plan.sections) < 2 and transcript_lines_found(plan) >= 3:
+            raise TranscriptError(
+                "这份文件看起来是课堂实录（多行以“师：”“生：”开头），不是教案：请选择“课堂实录”类型后重新提交"
+            )
         draft = diagnose_lesson_plan(
-            plan, stage=stage, find_resources=find_resources, calibration=calibration
-        )
+            plan, stage=stage, subject=subject, find_resources=find_resources,
+            calibration=calibration,
+        )  # fmt: skip
         parsed = {"sections": plan.sections, "missing": plan.missing, "lines": plan.lines}
+        if plan.guessed:
+            parsed["guessed"] = True
         text = "\n\n".join(f"{k}\n{v}" for k, v in plan.sections.items()) or "\n".join(
             plan.other.values()
         )
@@ -138,6 +160,24 @@ def submit_record(
     record_audit(session, actor_id=teacher_id, action="practice.submit", entity="practice_record",
                  entity_id=record.id, detail={"kind": kind.value, "diagnosis": diagnosis.id})  # fmt: skip
     return record, diagnosis
+
+
+def _read_transcript(
+    data: bytes, filename: str, speaker_map: Mapping[str, str] | None
+) -> ParsedTranscript:
+    """:func:`read_transcript`; a refused file that reads as a lesson plan says so."""
+    try:
+        return read_transcript(data, filename, speaker_map)
+    except SpeakerMappingNeeded:
+        raise
+    except TranscriptError as err:
+        found = plan_sections_found(data, filename)
+        if len(found) >= 2:
+            names = "“" + "”“".join(found[:3]) + "”"
+            raise TranscriptError(
+                f"这份文件看起来是教案（有{names}等部分），不是课堂实录：请选择“教学设计”类型后重新提交"
+            ) from err
+        raise
 
 
 def can_review(session: Session, scope: Scope, record: PracticeRecord) -> bool:
@@ -297,13 +337,14 @@ def tagged_resource_finder(session: Session, *, subject: str = "") -> ResourceFi
         )
     )
 
-    def find(competency: str, query: str, stage: str) -> list[ResourceLink]:
+    def find(competency: str, query: str, stage: str, for_subject: str = "") -> list[ResourceLink]:
+        wanted = for_subject or subject
         hits = [
             c
             for c in courses
             if competency in (c.competencies or [])
             and (not stage or stage in (c.stages or []))
-            and (not subject or not c.subjects or {subject, "通用"} & set(c.subjects))
+            and (not wanted or not c.subjects or {wanted, "通用"} & set(c.subjects))
         ]
         hits.sort(key=lambda c: (c.competencies.index(competency), len(c.competencies), c.code))
         return [
@@ -337,6 +378,7 @@ def stored_plan(record: PracticeRecord, diagnosis: Diagnosis | None) -> LessonPl
         headings=[(h.line, h.heading, h.section) for h in headings],
         missing=list(record.parsed.get("missing", [])),
         lines={key: [(int(no), text) for no, text in rows] for key, rows in lines.items()},
+        guessed=bool(record.parsed.get("guessed")),
     )
 
 
@@ -362,13 +404,14 @@ def rescore_diagnosis(
     record = diagnosis.record
     if record.kind == RecordKind.TRANSCRIPT:
         draft = diagnose_transcript(
-            stored_utterances(record), stage=record.stage, find_resources=find_resources,
-            calibration=calibration,
+            stored_utterances(record), stage=record.stage, subject=record.subject,
+            find_resources=find_resources, calibration=calibration,
+            notes=[str(w) for w in record.parsed.get("warnings") or []],
         )  # fmt: skip
     else:
         draft = diagnose_lesson_plan(
-            stored_plan(record, diagnosis), stage=record.stage, find_resources=find_resources,
-            calibration=calibration,
+            stored_plan(record, diagnosis), stage=record.stage, subject=record.subject,
+            find_resources=find_resources, calibration=calibration,
         )  # fmt: skip
     before, after = score_values(diagnosis.scores), score_values(draft.scores)
     old_version = diagnosis.model_version

@@ -30,8 +30,9 @@ asking sentence of the turn, with the non-interrogative constructions blanked ou
 
 FIAS categories (Flanders): 1 accepts feeling, 2 praises or encourages, 3 accepts or uses
 student ideas, 4 asks questions, 5 lectures, 6 gives directions, 7 criticises or justifies
-authority; 8 student response, 9 student initiation; 10 silence (from timestamp gaps, added
-by :func:`yanxiu.practice.lesson_metrics.expand_fias`).
+authority; 8 student response, 9 student initiation; 10 silence: timestamp gaps (added by
+:func:`yanxiu.practice.lesson_metrics.expand_fias`) and student activity written as a stage
+direction (``众生：（独立练习）``), which is work, not student talk.
 
 Teacher turns also get their dialogic-instruction move (DialogID: commending, guidance,
 summarization, greeting, note-taking, repeating, reviewing, example-giving, others) from the
@@ -313,8 +314,8 @@ def _rule_codes(utterances: Sequence[Utterance]) -> list[TurnCode]:
     for u in utterances:
         text = u.text
         if u.speaker_role != "teacher":
-            if u.is_action:
-                codes.append(TurnCode(8, cues=("学生活动",)))
+            if u.is_action:  # seatwork, group work: not talk; FIAS 10 (silence or confusion)
+                codes.append(TurnCode(10, cues=("学生活动",)))
             else:
                 initiated = _found(text, STUDENT_INITIATION) or (
                     QUESTION_MARK.search(text) and not (previous and previous.speaker_role == "teacher" and QUESTION_MARK.search(previous.text))

@@ -11,8 +11,10 @@ stored then.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from sqlalchemy.orm import Session
@@ -21,8 +23,9 @@ from yanxiu.accounts.models import TeacherProfile
 from yanxiu.errors import Invalid, TooLarge
 from yanxiu.practice.diagnosis import ResourceFinder
 from yanxiu.practice.models import Diagnosis, PracticeRecord, RecordKind
-from yanxiu.practice.parse import MAX_BYTES, TranscriptError
+from yanxiu.practice.parse import MAX_BYTES, SpeakerMappingNeeded, TranscriptError
 from yanxiu.practice.service import KIND_LABELS, status_label, submit_record
+from yanxiu.practice.speakers import TARGETS, RawSpeaker, target_role
 from yanxiu.safe_text import MESSAGE, has_forbidden
 
 UPLOAD_SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -52,6 +55,53 @@ class UploadTooLarge(UploadRefused, TooLarge):
 
 
 @dataclass(frozen=True)
+class SpeakerRow:
+    """A speaker to map, as the upload page shows it."""
+
+    label: str
+    turns: int
+    share: float  # of the raw speakers' characters
+    first_lines: list[tuple[int, str]]
+    default: str  # 师 / 生 / 众生 / 忽略
+
+
+class SpeakersToMap(UploadRefused):
+    """Not a refusal of the file: its speakers need the teacher's mapping first. Carries the
+    upload (sent back with the mapping form) and each speaker with its default."""
+
+    def __init__(self, err: SpeakerMappingNeeded, upload: Upload) -> None:
+        super().__init__(err.message)
+        self.upload = upload
+        self.speakers = speaker_rows(err.speakers, err.default)
+
+
+def speaker_rows(speakers: Sequence[RawSpeaker], default: Mapping[str, str]) -> list[SpeakerRow]:
+    return [
+        SpeakerRow(sp.label, sp.turns, sp.share, list(sp.first_lines), default.get(sp.label, "生"))
+        for sp in speakers
+    ]
+
+
+def speaker_map_from_form(
+    labels: Sequence[str], roles: Sequence[str], names: Sequence[str]
+) -> dict[str, str]:
+    """The mapping the upload page sent: for each speaker its role (师/生/众生/忽略) and, for
+    a student, an optional name (then 生（姓名））. UploadRefused if a role is not offered."""
+    out: dict[str, str] = {}
+    for i, label in enumerate(labels):
+        role = roles[i].strip() if i < len(roles) else ""
+        name = (names[i].strip() if i < len(names) else "")[:8]
+        if role not in TARGETS:
+            raise UploadRefused(f"请为说话人“{label[:20]}”选择：{'、'.join(TARGETS)}")
+        out[label[:40]] = f"生（{name}）" if role == "生" and name else role
+        try:
+            target_role(out[label[:40]])
+        except Invalid as err:
+            raise UploadRefused(err.message) from None
+    return out
+
+
+@dataclass(frozen=True)
 class Upload:
     data: bytes
     filename: str
@@ -60,10 +110,30 @@ class Upload:
     )
 
 
-def read_upload(kind: str, *, filename: str | None, stream: BinaryIO | None, text: str) -> Upload:
-    """The uploaded file, else the pasted text; UploadRefused if neither can be used."""
+def read_upload(
+    kind: str,
+    *,
+    filename: str | None,
+    stream: BinaryIO | None,
+    text: str,
+    pending: str = "",
+    pending_name: str = "",
+) -> Upload:
+    """The uploaded file, else the pasted text; UploadRefused if neither can be used.
+
+    ``pending`` (base64) and ``pending_name``: a file sent back by the speaker-mapping step.
+    """
     if kind not in UPLOAD_SUFFIXES:
         raise UploadRefused("请选择类型：课堂实录或教学设计")
+    if pending:
+        try:
+            data = base64.b64decode(pending, validate=True)
+        except (binascii.Error, ValueError):
+            raise UploadRefused("待确认的文件已损坏，请重新选择文件上传") from None
+        if len(data) > MAX_BYTES:
+            raise UploadTooLarge(TOO_LARGE)
+        name = pending_name.replace("\\", "/").rsplit("/", 1)[-1][:255] or "粘贴文本.txt"
+        return Upload(data, name, file_field=True)
     if stream is not None and filename:
         name = filename.replace("\\", "/").rsplit("/", 1)[-1][:255]
         suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
@@ -96,6 +166,7 @@ def submit_upload(
     today: str,
     find_resources: ResourceFinder | None,
     calibration: Mapping[str, Mapping[int, int]] | None,
+    speaker_map: Mapping[str, str] | None = None,
 ) -> tuple[PracticeRecord, Diagnosis]:
     """Parse, score and store an upload as the teacher's; UploadRefused (nothing stored) if the
     parser refuses it. ``today`` (YYYY-MM-DD, local time) dates a title nobody gave."""
@@ -112,7 +183,11 @@ def submit_upload(
             filename=upload.filename, title=title, stage=stage, subject=subject,
             find_resources=find_resources,
             calibration={d: dict(m) for d, m in (calibration or {}).items()},
+            speaker_map=speaker_map,
         )  # fmt: skip
+    except SpeakerMappingNeeded as err:
+        session.rollback()
+        raise SpeakersToMap(err, upload) from None
     except TranscriptError as err:
         session.rollback()  # nothing half-parsed is kept
         raise UploadRefused(err.message, line=err.line_no) from None
@@ -142,12 +217,19 @@ def upload_record(
     today: str,
     find_resources: ResourceFinder | None,
     calibration: Mapping[str, Mapping[int, int]] | None,
+    pending: str = "",
+    pending_name: str = "",
+    speaker_map: Mapping[str, str] | None = None,
 ) -> Submitted:
-    """:func:`read_upload`, then :func:`submit_upload`; UploadRefused if either refuses."""
-    upload = read_upload(kind, filename=filename, stream=stream, text=text)
+    """:func:`read_upload`, then :func:`submit_upload`; UploadRefused if either refuses
+    (:class:`SpeakersToMap` when the speakers need mapping first)."""
+    upload = read_upload(
+        kind, filename=filename, stream=stream, text=text, pending=pending,
+        pending_name=pending_name,
+    )  # fmt: skip
     record, diagnosis = submit_upload(
         session, teacher_id=teacher_id, kind=kind, title=title, upload=upload, today=today,
-        find_resources=find_resources, calibration=calibration,
+        find_resources=find_resources, calibration=calibration, speaker_map=speaker_map,
     )  # fmt: skip
     return Submitted(
         id=record.id, diagnosis_id=diagnosis.id, status=diagnosis.status.value,
@@ -164,9 +246,33 @@ class UploadForm:
     text: str = ""
     error: str = ""
     line: int | None = None
+    speakers: list[SpeakerRow] = field(default_factory=list)  # the mapping step, if any
+    pending: str = ""  # the file (base64) the mapping form sends back
+    pending_name: str = ""
+    notice: str = ""
 
     @classmethod
     def refused(cls, kind: str, title: str, text: str, err: UploadRefused) -> UploadForm:
-        """What was sent, with why it was refused (a huge pasted text is not sent back)."""
-        return cls(kind=kind if kind in UPLOAD_SUFFIXES else "transcript", title=title,
+        """What was sent, with why it was refused (a huge pasted text is not sent back); for
+        :class:`SpeakersToMap`, the mapping step with the file to send back."""
+        kind = kind if kind in UPLOAD_SUFFIXES else "transcript"
+        if isinstance(err, SpeakersToMap):
+            return cls(kind=kind, title=title, speakers=err.speakers, notice=err.message,
+                       pending=base64.b64encode(err.upload.data).decode("ascii"),
+                       pending_name=err.upload.filename)  # fmt: skip
+        return cls(kind=kind, title=title,
                    text=text if len(text) <= 200_000 else "", error=err.message, line=err.line)  # fmt: skip
+
+
+def mapping_preview(roles: Sequence[str], shares: Sequence[str]) -> list[tuple[str, float]]:
+    """Shares of the raw speakers' talk by role (the upload page's live preview, htmx):
+    ``roles`` and ``shares`` as the mapping form sends them, one per speaker."""
+    out = {"教师": 0.0, "学生": 0.0, "忽略": 0.0}
+    for role, share in zip(roles, shares, strict=False):
+        try:
+            value = min(1.0, max(0.0, float(share)))
+        except ValueError:
+            continue
+        key = {"师": "教师", "忽略": "忽略"}.get(role.strip(), "学生")
+        out[key] += value
+    return [(k, round(v, 3)) for k, v in out.items()]

@@ -20,8 +20,19 @@ from typing import Literal, TypedDict
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yanxiu.errors import Invalid
 from yanxiu.practice.service import ReviewError
-from yanxiu.practice.upload import BODY_LIMIT, Submitted, UploadForm, UploadRefused, upload_record
+from yanxiu.practice.speakers import parse_speaker_map
+from yanxiu.practice.upload import (
+    BODY_LIMIT,
+    SpeakersToMap,
+    Submitted,
+    UploadForm,
+    UploadRefused,
+    mapping_preview,
+    speaker_map_from_form,
+    upload_record,
+)
 from yanxiu.practice.workspace import (
     contest_confirmation,
     contest_record,
@@ -60,7 +71,8 @@ FORM_LIMITS: FormLimits = {"max_part_size": BODY_LIMIT, "max_files": 2, "max_fie
 
 def _upload(
     db: SessionDep, services: Services, teacher_id: int, *, kind: str, title: str,
-    file: UploadFile | None, text: str,
+    file: UploadFile | None, text: str, pending: str = "", pending_name: str = "",
+    speaker_map: dict[str, str] | None = None,
 ) -> Submitted:  # fmt: skip
     """Parse, score and store an upload (UploadRefused, nothing stored, if it is unusable)."""
     return upload_record(
@@ -69,6 +81,7 @@ def _upload(
         stream=file.file if file is not None else None,
         today=local_time(datetime.now(UTC), "%Y-%m-%d"),
         find_resources=services.resource_finder(db), calibration=services.calibration(),
+        pending=pending, pending_name=pending_name, speaker_map=speaker_map,
     )  # fmt: skip
 
 
@@ -92,15 +105,36 @@ def practice_upload(
     title: str = Form("", max_length=200),
     text: str = Form(""),
     file: UploadFile | None = File(None),
+    pending: str = Form(""),
+    pending_name: str = Form("", max_length=255),
+    speaker: list[str] = Form([]),
+    role: list[str] = Form([]),
+    name: list[str] = Form([]),
 ) -> Response:
+    """Upload; a file whose speakers are not 师/生 comes back with the mapping step (200),
+    and that form posts here again with the file (``pending``) and each speaker's role."""
     try:
-        submitted = _upload(db, services, me.id, kind=kind, title=title, file=file, text=text)
+        mapping = speaker_map_from_form(speaker, role, name) if speaker else None
+        submitted = _upload(db, services, me.id, kind=kind, title=title, file=file, text=text,
+                            pending=pending, pending_name=pending_name, speaker_map=mapping)  # fmt: skip
     except UploadRefused as refused:
         view = practice_index(db, me.id, UploadForm.refused(kind, title, text, refused))
-        return render_view(request, "practice/index.html", view, me=me,
-                           status_code=status_of(refused))  # fmt: skip
+        code = 200 if isinstance(refused, SpeakersToMap) else status_of(refused)
+        return render_view(request, "practice/index.html", view, me=me, status_code=code)
     flash(request, "已提交。AI 已完成初步分析，诊断将在培训者审核后向您显示。")
     return RedirectResponse(f"/practice/{submitted.id}", status_code=303)
+
+
+@router.post("/practice/speakers/preview", response_class=HTMLResponse)
+def practice_speakers_preview(
+    request: Request,
+    me: TeacherUser,
+    role: list[str] = Form([]),
+    share: list[str] = Form([]),
+) -> HTMLResponse:
+    """The mapping step's live preview (htmx): who talks how much under the chosen roles."""
+    preview = mapping_preview(role, share)
+    return render_view(request, "practice/_speaker_preview.html", None, preview=preview, me=me)
 
 
 @router.get("/practice/{record_id}", response_class=HTMLResponse)
@@ -168,6 +202,9 @@ def api_upload(
     file: UploadFile | None = File(
         None, description="txt/docx/json/srt/vtt（实录）或 txt/md/docx（教案），≤ 2 MB"
     ),
+    speaker_map: str = Form(
+        "", max_length=2000, description="说话人映射，如 SPEAKER_00=师,SPEAKER_01=生（转写导出时）"
+    ),
 ) -> PracticeCreated:
     """Upload a classroom transcript or a lesson plan (multipart) as the logged-in teacher.
 
@@ -176,10 +213,14 @@ def api_upload(
     ``{"detail": {"message": "第3行：…", "line": 3}}``; nothing is stored.
     """
     try:
-        submitted = _upload(db, services, me.id, kind=kind, title=title, file=file, text=text)
+        mapping = parse_speaker_map(speaker_map) if speaker_map.strip() else None
+        submitted = _upload(db, services, me.id, kind=kind, title=title, file=file, text=text,
+                            speaker_map=mapping)  # fmt: skip
     except UploadRefused as refused:
         detail = UploadErrorOut(message=refused.message, line=refused.line).model_dump()
         raise HTTPException(status_of(refused), detail=detail) from None
+    except Invalid as invalid:  # a malformed --speaker-map style mapping
+        raise HTTPException(422, detail={"message": invalid.message, "line": None}) from None
     return PracticeCreated(
         id=submitted.id, diagnosis_id=submitted.diagnosis_id, status=submitted.status,
         status_label=submitted.status_label, kind=submitted.kind, title=submitted.title,

@@ -1,0 +1,60 @@
+"""The speaker-mapping step of a practice upload (issue 20): an ASR export's speakers are shown
+with their first lines and shares, mapped by the teacher, and only then scored and stored."""
+
+from __future__ import annotations
+
+import re
+
+from tests.web.helpers import form_token
+from tests.web.test_practice import counts, upload
+
+ASR = (
+    "[00:00:01] SPEAKER_00：同学们好，今天我们学习分数的意义，请看屏幕上的图，你发现了什么？\n"
+    "[00:00:12] SPEAKER_01：我发现一个圆被平均分成了四份。\n"
+    "[00:00:18] SPEAKER_00：说得很清楚，平均分成四份，每份是它的几分之几？为什么？\n"
+    "[00:00:30] SPEAKER_02：四分之一，因为是平均分的。\n"
+)
+
+
+def test_asr_upload_is_mapped_by_the_teacher_before_it_is_stored(fresh_site):
+    t010 = fresh_site.client("t010")
+    before = counts(fresh_site)
+    page = upload(t010, data=ASR.encode(), name="转写.txt", title="分数的意义")
+    assert page.status_code == 200 and counts(fresh_site) == before  # nothing stored yet
+    assert "请确认说话人" in page.text and "SPEAKER_01" in page.text
+    assert "我发现一个圆被平均分成了四份" in page.text  # first lines shown
+    selected = re.findall(r'<option value="([^"]+)" selected>', page.text)
+    assert selected == ["师", "生", "生"]  # most talk = 师
+    pending = re.search(r'name="pending" value="([^"]*)"', page.text).group(1)
+
+    preview = t010.post(
+        "/practice/speakers/preview",
+        data={"role": ["师", "生", "忽略"], "share": ["0.7", "0.2", "0.1"]},
+        headers={"X-CSRF-Token": form_token(page.text), "HX-Request": "true"},
+    )
+    assert preview.status_code == 200 and "教师 70%" in preview.text and "忽略 10%" in preview.text
+
+    done = t010.post(
+        "/practice",
+        data={"csrf_token": form_token(page.text), "kind": "transcript", "title": "分数的意义",
+              "pending": pending, "pending_name": "转写.txt",
+              "speaker": ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"],
+              "role": ["师", "生", "生"], "name": ["", "", "张华"]},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert done.status_code == 303, done.text[:500]
+    assert counts(fresh_site) == (before[0] + 1, before[1] + 1)
+    record = t010.get(done.headers["location"]).text
+    assert "生（张华）" in record and "SPEAKER_02" not in record
+
+
+def test_a_role_not_offered_is_refused(fresh_site):
+    t010 = fresh_site.client("t010")
+    page = upload(t010, data=ASR.encode(), name="转写.txt")
+    pending = re.search(r'name="pending" value="([^"]*)"', page.text).group(1)
+    bad = t010.post(
+        "/practice",
+        data={"csrf_token": form_token(page.text), "kind": "transcript", "pending": pending,
+              "pending_name": "转写.txt", "speaker": ["SPEAKER_00"], "role": ["校长"]},
+    )  # fmt: skip
+    assert bad.status_code == 422 and "请为说话人“SPEAKER_00”选择" in bad.text
