@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yanxiu.audit.service import record_audit
@@ -40,25 +41,29 @@ def record_attendance(
     status: AttendanceStatus,
     recorded_by_id: int | None,
     method: str = "manual",
-) -> Attendance:
+) -> tuple[Attendance, bool]:
     """Record attendance once; present or late credits the session's hours to the ledger.
 
-    A second call for the same teacher and session returns the first record unchanged:
-    attendance, like credits, is a fact recorded once.
+    Returns ``(row, created)``. A second call for the same teacher and session returns the
+    first record unchanged, also when both run at once: the row's unique key decides, and the
+    loser gets the winner's row (attendance, like credits, is a fact recorded once).
     """
-    existing = session.scalar(
-        select(Attendance).where(
-            Attendance.session_id == offline_session.id, Attendance.teacher_id == teacher_id
-        )
-    )
+    existing = _attendance(session, offline_session.id, teacher_id)
     if existing is not None:
-        return existing
+        return existing, False
     row = Attendance(
         session_id=offline_session.id, teacher_id=teacher_id, status=status, method=method,
         recorded_by_id=recorded_by_id,
     )  # fmt: skip
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent twin may insert first: keep theirs
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        winner = _attendance(session, offline_session.id, teacher_id)
+        if winner is None:
+            raise
+        return winner, False
     if status in (AttendanceStatus.PRESENT, AttendanceStatus.LATE):
         credit_hours(
             session,
@@ -77,7 +82,15 @@ def record_attendance(
             },
             created_by_id=recorded_by_id,
         )
-    return row
+    return row, True
+
+
+def _attendance(session: Session, session_id: int, teacher_id: int) -> Attendance | None:
+    return session.scalar(
+        select(Attendance)
+        .where(Attendance.session_id == session_id, Attendance.teacher_id == teacher_id)
+        .execution_options(populate_existing=True)
+    )
 
 
 # ----------------------------------------------------------------- trainer's attendance sheet
@@ -143,6 +156,7 @@ def mark_attendance(
     status: AttendanceStatus,
     recorded_by_id: int,
     today: date,
+    _retry: bool = True,
 ) -> MarkOutcome:
     """The trainer's attendance sheet: record or correct one teacher's attendance.
 
@@ -160,49 +174,68 @@ def mark_attendance(
     first_day = session_day(offline_session)
     if today < first_day:
         raise AttendanceError(f"活动将于 {first_day:%Y年%m月%d日} 举行，尚不能记录考勤")
-    existing = session.scalar(
-        select(Attendance).where(
-            Attendance.session_id == offline_session.id, Attendance.teacher_id == teacher_id
-        )
-    )
+    existing = _attendance(session, offline_session.id, teacher_id)
+    before: str | None = None
     if existing is None:
-        record_attendance(
+        existing, created = record_attendance(
             session, policy=policy, offline_session=offline_session, teacher_id=teacher_id,
             status=status, recorded_by_id=recorded_by_id, method="manual",
         )  # fmt: skip
-        outcome: MarkOutcome = "recorded"
-        before = None
-    elif existing.status == status:
+        if created:
+            _audit_mark(
+                session, offline_session, teacher_id, status, recorded_by_id, None, "recorded"
+            )
+            return "recorded"
+    if existing.status == status:
         return "unchanged"
-    else:
-        before = existing.status.value
-        existing.status, existing.recorded_by_id = status, recorded_by_id
-        existing.method, existing.recorded_at = "manual", utcnow()
-        live, n_records = _live_credit(session, offline_session.id, teacher_id)
-        if status in ATTENDED and live is None:
-            key = attendance_credit_key(offline_session.id, teacher_id)
-            credit_hours(
-                session, policy=policy, teacher_id=teacher_id, source=CreditSource.OFFLINE,
-                category=offline_session.category, hours=offline_session.hours,
-                earned_on=offline_session.starts_at.date(), title=offline_session.title,
-                idempotency_key=key if n_records == 0 else f"{key}#{n_records + 1}",
-                evidence={"session": offline_session.id, "program": offline_session.program_id,
-                          "status": status.value, "corrected_from": before},
-                created_by_id=recorded_by_id,
+    before = existing.status.value
+    # Compare-and-set: of two trainers correcting the same row at once, one changes it (and
+    # the ledger); the other finds it changed and tries again from what is there now.
+    result = session.execute(
+        update(Attendance)
+        .where(Attendance.id == existing.id, Attendance.status == existing.status)
+        .values(status=status, recorded_by_id=recorded_by_id, method="manual", recorded_at=utcnow())
+    )
+    changed = getattr(result, "rowcount", 0)
+    if not changed:
+        if _retry:
+            return mark_attendance(
+                session, policy=policy, offline_session=offline_session, teacher_id=teacher_id,
+                status=status, recorded_by_id=recorded_by_id, today=today, _retry=False,
             )  # fmt: skip
-        elif status not in ATTENDED and live is not None:
-            void_record(
-                session, record_id=live.id, actor_id=recorded_by_id,
-                reason=f"考勤更正：{offline_session.title}记为{STATUS_LABELS[status]}",
-            )  # fmt: skip
-        session.flush()
-        outcome = "changed"
+        return "unchanged"
+    session.refresh(existing)
+    live, n_records = _live_credit(session, offline_session.id, teacher_id)
+    if status in ATTENDED and live is None:
+        key = attendance_credit_key(offline_session.id, teacher_id)
+        credit_hours(
+            session, policy=policy, teacher_id=teacher_id, source=CreditSource.OFFLINE,
+            category=offline_session.category, hours=offline_session.hours,
+            earned_on=offline_session.starts_at.date(), title=offline_session.title,
+            idempotency_key=key if n_records == 0 else f"{key}#{n_records + 1}",
+            evidence={"session": offline_session.id, "program": offline_session.program_id,
+                      "status": status.value, "corrected_from": before},
+            created_by_id=recorded_by_id,
+        )  # fmt: skip
+    elif status not in ATTENDED and live is not None:
+        void_record(
+            session, record_id=live.id, actor_id=recorded_by_id,
+            reason=f"考勤更正：{offline_session.title}记为{STATUS_LABELS[status]}",
+        )  # fmt: skip
+    session.flush()
+    _audit_mark(session, offline_session, teacher_id, status, recorded_by_id, before, "changed")
+    return "changed"
+
+
+def _audit_mark(
+    session: Session, offline_session: OfflineSession, teacher_id: int, status: AttendanceStatus,
+    actor_id: int, before: str | None, outcome: str,
+) -> None:  # fmt: skip
     record_audit(
-        session, actor_id=recorded_by_id, action="attendance.mark", entity="offline_session",
+        session, actor_id=actor_id, action="attendance.mark", entity="offline_session",
         entity_id=offline_session.id,
         detail={"teacher_id": teacher_id, "status": status.value, "before": before, "outcome": outcome},
     )  # fmt: skip
-    return outcome
 
 
 @dataclass
