@@ -17,6 +17,7 @@ from yanxiu.programs.checkin import (
     normalise_code,
     session_overview,
 )
+from yanxiu.programs.clock import store_wall
 from yanxiu.programs.models import (
     Attendance,
     AttendanceStatus,
@@ -44,7 +45,7 @@ def _programme(session, trainer_id: int, code: str, members: list[int]) -> Progr
 
 
 def _offline(session, program: Program, day: date, hours: float = 6) -> OfflineSession:
-    starts = datetime(day.year, day.month, day.day, 8, 30, tzinfo=UTC)
+    starts = store_wall(datetime(day.year, day.month, day.day, 8, 30))
     row = OfflineSession(
         program_id=program.id, title=f"{day:%m月%d日}集中研修", location="县教师发展中心",
         starts_at=starts, ends_at=starts + timedelta(hours=hours + 1.5), hours=hours,

@@ -1,28 +1,35 @@
 """Limits on check-in codes tried: per teacher and per session, counted in the database.
 
-A six-digit code could be guessed by trying them all, so every try is written down before the
-code is compared, in a transaction of its own that is committed at once (a refused request
-rolls its own transaction back; its tries must still count, and several workers must agree).
-A try is then allowed only if, counting it and every earlier one in the last
-:data:`WINDOW`, the teacher has made no more than :data:`PER_TEACHER` unsuccessful tries on
-that session, and all teachers together no more than :data:`PER_SESSION`. Counting up to one's
-own row id makes concurrent tries queue up: twenty at once still get five.
+A six-digit code could be guessed by trying them all, so every try is compared and written
+down in a short transaction of its own, committed at once (a refused request rolls its own
+transaction back; its tries must still count, and several workers must agree). That
+transaction first locks the sessions tried (a row lock on PostgreSQL, the write lock on
+SQLite), so tries of one session are compared one after another: twenty guesses sent at once
+still get :data:`PER_TEACHER` comparisons, while twenty copies of a right code all succeed.
+
+A try is compared only while, in the last :data:`WINDOW`, the teacher has made fewer than
+:data:`PER_TEACHER` wrong tries on that session and all teachers together fewer than
+:data:`PER_SESSION`; otherwise :class:`~yanxiu.errors.TooManyAttempts` (429), and the refused
+try is not counted (the wait ends when the oldest counted one ages out).
 """
 
 from __future__ import annotations
 
+import hmac
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Engine, create_engine, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from yanxiu.errors import TooManyAttempts
-from yanxiu.programs.models import CheckinAttempt
+from yanxiu.programs.models import CheckinAttempt, OfflineSession
 
 WINDOW = timedelta(minutes=10)
-PER_TEACHER = 5  # unsuccessful tries of one teacher on one session within WINDOW
+PER_TEACHER = 5  # wrong tries of one teacher on one session within WINDOW
 PER_SESSION = 200  # … of all teachers on one session (many accounts guessing together)
 
 
@@ -31,43 +38,85 @@ def _naive_utc(at: datetime) -> datetime:
     return at if at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None)
 
 
-def reserve(
-    session: Session, *, teacher_id: int, session_ids: Sequence[int], at: datetime
-) -> list[int]:
-    """Write down one try of ``teacher_id`` on each of ``session_ids`` (committed at once) and
-    return their ids; :class:`TooManyAttempts` (nothing kept) if a limit is reached.
+_SIDE: dict[str, Engine] = {}
+_SIDE_LOCK = threading.Lock()
 
-    ``at`` is an aware UTC instant."""
+
+def _side_engine(session: Session) -> Engine:
+    """An engine without a pool for the tries' own transactions.
+
+    Not the request's pool: a request already holds one of its connections, and twenty
+    requests each waiting for a second one would wait on each other until the pool times out.
+    Without a pool, nothing is left open between tries (tests make a database per test)."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    url = engine.url.render_as_string(hide_password=False)
+    with _SIDE_LOCK:
+        if url not in _SIDE:
+            args = {"timeout": 10, "check_same_thread": False} if url.startswith("sqlite") else {}
+            _SIDE[url] = create_engine(url, poolclass=NullPool, connect_args=args)
+        return _SIDE[url]
+
+
+def try_code(
+    session: Session,
+    *,
+    teacher_id: int,
+    session_ids: Sequence[int],
+    typed: str,
+    code_of: Callable[[int, int], str],
+    at: datetime,
+) -> list[int]:
+    """Compare ``typed`` with the codes of ``session_ids`` (``code_of(id, code_version)``)
+    within the limits; write the try down (committed) and return the ids it matched.
+
+    ``at`` is an aware UTC instant. Raises :class:`TooManyAttempts` before comparing anything
+    when a limit is reached."""
     if not session_ids:
         return []
     since = at - WINDOW
-    with Session(bind=session.get_bind(), expire_on_commit=False) as own:
-        rows = [CheckinAttempt(session_id=sid, teacher_id=teacher_id, at=at) for sid in session_ids]
-        own.add_all(rows)
-        own.commit()
-        ids = [r.id for r in rows]
-        for row in rows:
-            unsuccessful = (
-                CheckinAttempt.session_id == row.session_id,
+    with Session(bind=_side_engine(session), expire_on_commit=False) as own:
+        for sid in sorted(session_ids):  # lock in one order: no deadlock between two tries
+            own.execute(
+                update(OfflineSession)
+                .where(OfflineSession.id == sid)
+                .values(code_version=OfflineSession.code_version)
+            )
+        for sid in session_ids:
+            wrong = (
+                CheckinAttempt.session_id == sid,
                 CheckinAttempt.at >= since,
                 CheckinAttempt.succeeded.is_(False),
-                CheckinAttempt.id <= row.id,
             )
-            mine = own.scalar(
-                select(func.count(CheckinAttempt.id)).where(
-                    *unsuccessful, CheckinAttempt.teacher_id == teacher_id
+            mine = _count(own, *wrong, CheckinAttempt.teacher_id == teacher_id)
+            everyone = _count(own, *wrong)
+            if mine >= PER_TEACHER or everyone >= PER_SESSION:
+                who = (CheckinAttempt.teacher_id == teacher_id,) if mine >= PER_TEACHER else ()
+                oldest = own.scalar(select(func.min(CheckinAttempt.at)).where(*wrong, *who))
+                own.rollback()
+                raise TooManyAttempts(_wait_message(oldest, at, per_teacher=mine >= PER_TEACHER))
+        versions = dict(
+            own.execute(
+                select(OfflineSession.id, OfflineSession.code_version).where(
+                    OfflineSession.id.in_(list(session_ids))
                 )
-            )
-            everyone = own.scalar(select(func.count(CheckinAttempt.id)).where(*unsuccessful))
-            over_teacher = (mine or 0) > PER_TEACHER
-            if over_teacher or (everyone or 0) > PER_SESSION:
-                who = (CheckinAttempt.teacher_id == teacher_id,) if over_teacher else ()
-                oldest = own.scalar(select(func.min(CheckinAttempt.at)).where(*unsuccessful, *who))
-                # a refused try does not count: the wait ends when the oldest counted try ages out
-                own.execute(delete(CheckinAttempt).where(CheckinAttempt.id.in_(ids)))
-                own.commit()
-                raise TooManyAttempts(_wait_message(oldest, at, per_teacher=over_teacher))
-        return ids
+            ).all()
+        )
+        matched = [
+            sid
+            for sid in session_ids
+            if hmac.compare_digest(code_of(sid, int(versions.get(sid) or 0)), typed)
+        ]
+        own.add_all(
+            CheckinAttempt(session_id=sid, teacher_id=teacher_id, at=at, succeeded=sid in matched)
+            for sid in session_ids
+        )
+        own.commit()
+        return matched
+
+
+def _count(own: Session, *where: object) -> int:
+    return int(own.scalar(select(func.count(CheckinAttempt.id)).where(*where)) or 0)  # type: ignore[arg-type]
 
 
 def _wait_message(oldest: datetime | None, at: datetime, *, per_teacher: bool) -> str:
@@ -84,13 +133,3 @@ def _wait_message(oldest: datetime | None, at: datetime, *, per_teacher: bool) -
         f"本场活动的签到尝试过于频繁，已暂停签到，请约 {minutes:.0f} 分钟后再试，"
         "或请培训者在考勤表中登记。"
     )
-
-
-def mark_succeeded(session: Session, attempt_ids: Sequence[int]) -> None:
-    """The tries that checked the teacher in (in the caller's transaction) stop counting."""
-    if attempt_ids:
-        session.execute(
-            update(CheckinAttempt)
-            .where(CheckinAttempt.id.in_(list(attempt_ids)))
-            .values(succeeded=True)
-        )

@@ -195,16 +195,16 @@ def check_in(
     open_now = [s for s in mine if is_open(s, now)]
     if not open_now:
         raise CheckinError(_not_open_message(mine, now))
-    tries = attempts.reserve(
-        session, teacher_id=teacher_id, session_ids=[s.id for s in open_now], at=instant(now)
-    )
-    matches = [s for s in open_now if hmac.compare_digest(session_code(secret, s), typed)]
-    if not matches:
+    # compared within the limits, and counted, whatever happens to this request afterwards
+    matched = attempts.try_code(
+        session, teacher_id=teacher_id, session_ids=[s.id for s in open_now], typed=typed,
+        code_of=lambda sid, version: checkin_code(secret, sid, version), at=instant(now),
+    )  # fmt: skip
+    if not matched:
         raise CheckinError(
             "签到码不正确：它不是您当前可签到的线下活动的签到码（培训者可能已更换签到码），请核对后重试"
         )
-    target = matches[0]
-    attempts.mark_succeeded(session, tries)
+    target = next(s for s in open_now if s.id == matched[0])
     existing = session.scalar(
         select(Attendance).where(
             Attendance.teacher_id == teacher_id, Attendance.session_id == target.id

@@ -1,9 +1,9 @@
-"""Session times as people plan them.
+"""Session times: stored as UTC instants, planned and shown in Beijing time.
 
-Offline sessions are planned in Beijing wall-clock time and stored as that wall-clock value
-(the column is timezone-aware, labelled UTC: SQLite hands it back naive, PostgreSQL aware), the
-way the demo and the trainer's forms write them and every programme page prints them. So a
-stored time is compared with *now as a Beijing wall clock*, never converted.
+A trainer types "2026-12-07 14:30" meaning Beijing time; it is stored as the UTC instant
+(:func:`store_wall`), printed back in Beijing time (the ``local_time`` Jinja global), and
+compared with now in Beijing wall-clock terms (:func:`stored_wall`, :func:`local_wall`). SQLite
+hands stored values back naive (they are UTC), PostgreSQL aware.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta, timezone
 LOCAL = timezone(timedelta(hours=8), "北京时间")
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def stored_wall(moment: datetime) -> datetime:
-    """A stored session time as a naive wall-clock value."""
-    return (
-        moment.replace(tzinfo=None)
-        if moment.tzinfo is None
-        else moment.astimezone(UTC).replace(tzinfo=None)
-    )
+    """A stored session time as a naive Beijing wall-clock value."""
+    return _aware(moment).astimezone(LOCAL).replace(tzinfo=None)
 
 
 def local_wall(now: datetime) -> datetime:
@@ -33,8 +33,8 @@ def instant(now: datetime) -> datetime:
 
 
 def store_wall(wall: datetime) -> datetime:
-    """A planned (naive, Beijing wall-clock) time as it is stored."""
-    return wall.replace(tzinfo=UTC)
+    """A planned (naive, Beijing wall-clock) time as it is stored: the UTC instant."""
+    return wall.replace(tzinfo=LOCAL).astimezone(UTC)
 
 
 def wall_now() -> datetime:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date
+from datetime import date
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -16,6 +16,7 @@ from yanxiu.credits.models import CreditRecord, CreditSource, CreditVoid
 from yanxiu.credits.policy import CreditPolicy
 from yanxiu.db.base import utcnow
 from yanxiu.errors import Malformed
+from yanxiu.programs.clock import stored_wall
 from yanxiu.programs.models import (
     Attendance,
     AttendanceStatus,
@@ -72,7 +73,7 @@ def record_attendance(
             source=CreditSource.OFFLINE,
             category=offline_session.category,
             hours=offline_session.hours,
-            earned_on=offline_session.starts_at.date(),
+            earned_on=session_day(offline_session),
             title=offline_session.title,
             idempotency_key=attendance_credit_key(offline_session.id, teacher_id),
             evidence={
@@ -105,9 +106,8 @@ MarkOutcome = Literal["recorded", "unchanged", "changed"]
 
 
 def session_day(offline_session: OfflineSession) -> date:
-    """The (UTC wall-clock) day a session takes place; SQLite hands back naive datetimes."""
-    start = offline_session.starts_at
-    return (start.astimezone(UTC) if start.tzinfo else start).date()
+    """The (Beijing) day a session takes place."""
+    return stored_wall(offline_session.starts_at).date()
 
 
 def is_participant(session: Session, program_id: int, teacher_id: int) -> bool:
@@ -211,7 +211,7 @@ def mark_attendance(
         credit_hours(
             session, policy=policy, teacher_id=teacher_id, source=CreditSource.OFFLINE,
             category=offline_session.category, hours=offline_session.hours,
-            earned_on=offline_session.starts_at.date(), title=offline_session.title,
+            earned_on=session_day(offline_session), title=offline_session.title,
             idempotency_key=key if n_records == 0 else f"{key}#{n_records + 1}",
             evidence={"session": offline_session.id, "program": offline_session.program_id,
                       "status": status.value, "corrected_from": before},
