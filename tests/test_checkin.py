@@ -17,6 +17,7 @@ from yanxiu.programs.checkin import (
     normalise_code,
     session_overview,
 )
+from yanxiu.programs.clock import store_wall
 from yanxiu.programs.models import (
     Attendance,
     AttendanceStatus,
@@ -44,7 +45,7 @@ def _programme(session, trainer_id: int, code: str, members: list[int]) -> Progr
 
 
 def _offline(session, program: Program, day: date, hours: float = 6) -> OfflineSession:
-    starts = datetime(day.year, day.month, day.day, 8, 30, tzinfo=UTC)
+    starts = store_wall(datetime(day.year, day.month, day.day, 8, 30))
     row = OfflineSession(
         program_id=program.id, title=f"{day:%m月%d日}集中研修", location="县教师发展中心",
         starts_at=starts, ends_at=starts + timedelta(hours=hours + 1.5), hours=hours,
@@ -91,18 +92,21 @@ def test_typed_codes_are_normalised():
     assert normalise_code("abc") == ""
 
 
+AT_START = datetime(2026, 11, 20, 8, 40)  # Beijing wall clock, ten minutes into "today"
+
+
 def test_the_right_code_records_attendance_and_credits_once(session, policy, setup):
     teacher, today = setup["teacher"], setup["today"]
     code = checkin_code(SECRET, today.id)
     result = check_in(session, teacher_id=teacher, code=code, secret=SECRET, policy=policy,
-                      today=DAY, now=datetime(2026, 11, 20, 8, 40))  # fmt: skip
+                      now=AT_START)  # fmt: skip
     session.commit()
     assert result.newly_recorded and result.offline_session.id == today.id
     assert result.attendance.status == AttendanceStatus.PRESENT
     assert result.attendance.method == "code" and result.credited_hours == 6
     assert _credits(session, teacher) == 1
     again = check_in(session, teacher_id=teacher, code=code, secret=SECRET, policy=policy,
-                     today=DAY)  # fmt: skip
+                     now=AT_START + timedelta(minutes=5))  # fmt: skip
     session.commit()
     assert not again.newly_recorded
     assert _credits(session, teacher) == 1
@@ -112,54 +116,67 @@ def test_the_right_code_records_attendance_and_credits_once(session, policy, set
 def test_checking_in_long_after_the_start_is_late_but_still_credited(session, policy, setup):
     code = checkin_code(SECRET, setup["today"].id)
     result = check_in(session, teacher_id=setup["teacher"], code=code, secret=SECRET,
-                      policy=policy, today=DAY, now=datetime(2026, 11, 20, 10, 0))  # fmt: skip
+                      policy=policy, now=datetime(2026, 11, 20, 10, 0))  # fmt: skip
     assert result.attendance.status == AttendanceStatus.LATE
     assert _credits(session, setup["teacher"]) == 1
 
 
+def test_an_aware_moment_is_read_as_beijing_time(session, policy, setup):
+    code = checkin_code(SECRET, setup["today"].id)
+    utc = datetime(2026, 11, 20, 0, 40, tzinfo=UTC)  # 08:40 in Beijing
+    assert check_in(session, teacher_id=setup["teacher"], code=code, secret=SECRET,
+                    policy=policy, now=utc).attendance.status == AttendanceStatus.PRESENT  # fmt: skip
+
+
 @pytest.mark.parametrize("code", ["000000", "12345", "一二三四五六", ""])
-def test_a_wrong_or_malformed_code_is_refused_and_writes_nothing(session, policy, setup, code):
+def test_a_wrong_or_malformed_code_is_refused_and_credits_nothing(session, policy, setup, code):
     real = checkin_code(SECRET, setup["today"].id)
     # the secret and session are fixed, so the real code is too: none of these can be it
     assert code != real
     with pytest.raises(CheckinError, match="签到码"):
         check_in(session, teacher_id=setup["teacher"], code=code, secret=SECRET, policy=policy,
-                 today=DAY)  # fmt: skip
+                 now=AT_START)  # fmt: skip
     assert _credits(session, setup["teacher"]) == 0
+    assert session.scalar(select(func.count(Attendance.id))) == 0
 
 
 def test_codes_of_other_programmes_do_not_work(session, policy, setup):
     code = checkin_code(SECRET, setup["elsewhere"].id)
-    with pytest.raises(CheckinError, match="无效"):
+    with pytest.raises(CheckinError, match="不正确"):
         check_in(session, teacher_id=setup["teacher"], code=code, secret=SECRET, policy=policy,
-                 today=DAY)  # fmt: skip
+                 now=AT_START)  # fmt: skip
     # the same code is fine for a member of that programme
     ok = check_in(session, teacher_id=setup["other"], code=code, secret=SECRET, policy=policy,
-                  today=DAY)  # fmt: skip
+                  now=AT_START)  # fmt: skip
     assert ok.newly_recorded
 
 
 def test_a_code_works_only_inside_its_window(session, policy, setup):
-    past, future = setup["past"], setup["future"]
+    today = setup["today"]
+    code = checkin_code(SECRET, today.id)
+    opens, closes = checkin_window(today)
+    assert opens == datetime(2026, 11, 20, 8, 0) and closes == datetime(2026, 11, 20, 16, 0)
+    # the code of a past session: expired; before the window: not open yet (not even compared)
     with pytest.raises(CheckinError, match="已过期"):
-        check_in(session, teacher_id=setup["teacher"], code=checkin_code(SECRET, past.id),
-                 secret=SECRET, policy=policy, today=DAY)  # fmt: skip
-    with pytest.raises(CheckinError, match="尚未开始"):
-        check_in(session, teacher_id=setup["teacher"], code=checkin_code(SECRET, future.id),
-                 secret=SECRET, policy=policy, today=DAY)  # fmt: skip
-    first, last = checkin_window(past)
-    assert first == DAY - timedelta(days=10) and last == first + timedelta(days=1)
-    # the day after the session still counts (grace day)
-    late = check_in(session, teacher_id=setup["teacher"], code=checkin_code(SECRET, past.id),
-                    secret=SECRET, policy=policy, today=last)  # fmt: skip
-    assert late.newly_recorded
+        check_in(session, teacher_id=setup["teacher"], code=checkin_code(SECRET, setup["past"].id),
+                 secret=SECRET, policy=policy, now=datetime(2026, 11, 11, 9, 0))  # fmt: skip
+    with pytest.raises(CheckinError, match="将于 11月20日 08:00 开始"):
+        check_in(session, teacher_id=setup["teacher"], code=code, secret=SECRET, policy=policy,
+                 now=opens - timedelta(minutes=1))  # fmt: skip
+    with pytest.raises(CheckinError, match="已过期"):
+        check_in(session, teacher_id=setup["teacher"], code=code, secret=SECRET, policy=policy,
+                 now=closes + timedelta(minutes=1))  # fmt: skip
+    assert _credits(session, setup["teacher"]) == 0
+    early = check_in(session, teacher_id=setup["teacher"], code=code, secret=SECRET,
+                     policy=policy, now=opens)  # fmt: skip
+    assert early.newly_recorded and early.attendance.status == AttendanceStatus.PRESENT
     assert _credits(session, setup["teacher"]) == 1
 
 
 def test_overview_lists_sessions_with_their_state(session, policy, setup):
     check_in(session, teacher_id=setup["teacher"], code=checkin_code(SECRET, setup["today"].id),
-             secret=SECRET, policy=policy, today=DAY)  # fmt: skip
-    lines = session_overview(session, teacher_id=setup["teacher"], today=DAY)
+             secret=SECRET, policy=policy, now=AT_START)  # fmt: skip
+    lines = session_overview(session, teacher_id=setup["teacher"], now=AT_START)
     states = {ln.offline_session.id: ln.state for ln in lines}
     assert states == {setup["past"].id: "missed", setup["today"].id: "attended",
                       setup["future"].id: "upcoming"}  # fmt: skip
@@ -174,7 +191,8 @@ def test_a_session_the_trainer_marked_absent_is_not_overridden_by_a_code(session
     today = setup["today"]
     record_attendance(session, policy=policy, offline_session=today, teacher_id=setup["teacher"],
                       status=AttendanceStatus.ABSENT, recorded_by_id=None)  # fmt: skip
+    session.commit()
     with pytest.raises(CheckinError, match="联系培训者"):
         check_in(session, teacher_id=setup["teacher"], code=checkin_code(SECRET, today.id),
-                 secret=SECRET, policy=policy, today=DAY)  # fmt: skip
+                 secret=SECRET, policy=policy, now=AT_START)  # fmt: skip
     assert _credits(session, setup["teacher"]) == 0

@@ -67,5 +67,9 @@ class TooLarge(Invalid):
     """An upload or a field is bigger than the server accepts."""
 
 
+class TooManyAttempts(DomainError):
+    """Too many tries in a short time (wrong check-in codes…): wait, then try again."""
+
+
 class Unavailable(DomainError):
     """A capability is not running on this server (e.g. no embedding model could be loaded)."""

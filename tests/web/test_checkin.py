@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -10,6 +10,7 @@ from tests.web.helpers import form_token
 from yanxiu.accounts.models import User
 from yanxiu.credits.models import CreditRecord
 from yanxiu.programs.checkin import checkin_code
+from yanxiu.programs.clock import store_wall, wall_now
 from yanxiu.programs.models import Attendance, OfflineSession, Program
 from yanxiu.programs.service import attendance_credit_key
 
@@ -19,10 +20,10 @@ BS = "PX-2026-BS-SD"  # t001 takes part in this programme
 def _session_today(
     site, program_code: str = BS, title: str = "师德师风专题研讨（补充场次）"
 ) -> int:
-    today = date.today()
     with site.factory() as s:
         program = s.scalar(select(Program).where(Program.code == program_code))
-        starts = datetime(today.year, today.month, today.day, 8, 30, tzinfo=UTC)
+        # under way now (Beijing wall clock, as sessions are planned): its code works
+        starts = store_wall(wall_now().replace(second=0, microsecond=0) - timedelta(minutes=10))
         row = OfflineSession(
             program_id=program.id, title=title, location="白石县教师进修学校", starts_at=starts,
             ends_at=starts + timedelta(hours=4.5), hours=3, category="师德师风",
@@ -60,7 +61,7 @@ def test_the_right_code_credits_once_and_a_wrong_code_explains(fresh_site):
 
     refused = client.post("/checkin", data={"code": wrong, "csrf_token": token})
     assert refused.status_code == 400
-    assert "签到码无效" in refused.text and 'aria-invalid="true"' in refused.text
+    assert "签到码不正确" in refused.text and 'aria-invalid="true"' in refused.text
     key = attendance_credit_key(session_id, teacher_id)
 
     def credited() -> int:
@@ -90,7 +91,7 @@ def test_the_right_code_credits_once_and_a_wrong_code_explains(fresh_site):
     outsider = fresh_site.client("t002")
     out_token = form_token(outsider.get("/checkin").text)
     denied = outsider.post("/checkin", data={"code": code, "csrf_token": out_token})
-    assert denied.status_code == 400 and "签到码无效" in denied.text
+    assert denied.status_code == 400 and "没有可签到的线下活动" in denied.text
 
 
 def test_expired_code_and_the_json_api(fresh_site):

@@ -1,18 +1,21 @@
 """Offline-session check-in by code (签到码).
 
-The trainer shows a six-digit code on the session day; a teacher who belongs to the
-programme types it in and their attendance is recorded (and the session's hours credited to
-the ledger, once) through :func:`yanxiu.programs.service.record_attendance`.
+The trainer shows a six-digit code during the session; a teacher of the programme types it in
+and their attendance is recorded (and the session's hours credited to the ledger, once)
+through :func:`yanxiu.programs.service.record_attendance`.
 
-Codes are derived, not stored: ``HMAC-SHA256(secret key, "checkin:<session id>")`` reduced to
-six digits, so no table or migration is needed, the trainer's page and the check-in agree
-without coordination, and a code cannot be guessed from the session id without the server's
-secret. A code only works for teachers of the session's programme and inside the session's
-check-in window (the day it takes place, until the end of the next day).
+Codes are derived, not stored: ``HMAC-SHA256(secret key, "checkin:<session id>[:<version>]")``
+reduced to six digits, so the trainer's page and the check-in agree without coordination and a
+code cannot be guessed from the session id without the server's secret. The trainer can
+regenerate a code (:func:`regenerate_code` bumps the session's ``code_version``): the old one
+stops working at once. A code works only for teachers of the session's programme and only
+inside the session's window, from :data:`OPENS_BEFORE` before the start to the end
+(:func:`checkin_window`); tries are limited per teacher and per session
+(:mod:`yanxiu.programs.attempts`), and only codes of sessions open *now* are ever compared,
+so nothing about a future session's code can be learnt early.
 
-:func:`check_in` refuses with :class:`CheckinError` (a Chinese message; HTTP 400, the code as
-typed does not work) and writes nothing then; :func:`checkin_page` is what the teacher's
-check-in page lists.
+:func:`check_in` refuses with :class:`CheckinError` (a Chinese message; HTTP 400) or
+:class:`~yanxiu.errors.TooManyAttempts` (429) and then writes nothing but the counted try.
 """
 
 from __future__ import annotations
@@ -22,13 +25,18 @@ import hmac
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from yanxiu.accounts.scope import Scope
+from yanxiu.audit.service import record_audit
 from yanxiu.credits.policy import CreditPolicy
 from yanxiu.errors import DomainError
+from yanxiu.programs import attempts
+from yanxiu.programs.clock import instant, local_wall, stored_wall
+from yanxiu.programs.editor import editable_session
 from yanxiu.programs.models import (
     Attendance,
     AttendanceStatus,
@@ -39,8 +47,8 @@ from yanxiu.programs.models import (
 from yanxiu.programs.service import record_attendance
 
 CODE_DIGITS = 6
-GRACE_DAYS = 1  # a code still works the day after the session (late entries, evening sessions)
-LATE_AFTER = timedelta(minutes=30)  # checking in later than this after the start counts as late
+OPENS_BEFORE = timedelta(minutes=30)  # the code works from 30 minutes before the start …
+LATE_AFTER = timedelta(minutes=30)  # … and a check-in later than this after the start is late
 _CODE = re.compile(r"^\d{6}$")
 
 
@@ -48,16 +56,40 @@ class CheckinError(DomainError):
     """A check-in that cannot be accepted; the message (Chinese) says why.
 
     None of the narrower kinds: the request is well formed, but the code as typed is wrong,
-    not yet open, expired or already answered by the trainer (HTTP 400)."""
+    not open now, or already answered by the trainer (HTTP 400)."""
 
 
-def checkin_code(secret: str, offline_session_id: int) -> str:
-    """The six-digit check-in code of an offline session (stable for a given secret key)."""
-    digest = hmac.new(
-        secret.encode("utf-8"), f"checkin:{offline_session_id}".encode(), hashlib.sha256
-    ).digest()
+def checkin_code(secret: str, offline_session_id: int, version: int = 0) -> str:
+    """The six-digit check-in code of an offline session at a code version."""
+    message = f"checkin:{offline_session_id}" + (f":{version}" if version else "")
+    digest = hmac.new(secret.encode("utf-8"), message.encode(), hashlib.sha256).digest()
     number = int.from_bytes(digest[:8], "big") % 10**CODE_DIGITS
     return f"{number:0{CODE_DIGITS}d}"
+
+
+def session_code(secret: str, offline_session: OfflineSession) -> str:
+    """The code that works now for ``offline_session`` (its current version)."""
+    return checkin_code(secret, offline_session.id, offline_session.code_version or 0)
+
+
+def regenerate_code(session: Session, *, scope: Scope, session_id: int) -> OfflineSession:
+    """A new code for a session the trainer may edit; the old one stops working at once.
+
+    One atomic increment, so two trainers pressing the button at once get two new versions,
+    never a lost update."""
+    offline_session = editable_session(session, scope, session_id)
+    session.execute(
+        update(OfflineSession)
+        .where(OfflineSession.id == offline_session.id)
+        .values(code_version=OfflineSession.code_version + 1)
+    )
+    session.refresh(offline_session, ["code_version"])
+    record_audit(
+        session, actor_id=scope.user_id, action="checkin.code_regenerated",
+        entity="offline_session", entity_id=offline_session.id,
+        detail={"version": offline_session.code_version},
+    )  # fmt: skip
+    return offline_session
 
 
 def normalise_code(code: str) -> str:
@@ -66,16 +98,18 @@ def normalise_code(code: str) -> str:
     return "".join(str(d) for d in digits if d is not None)
 
 
-def _wall_clock(moment: datetime) -> datetime:
-    """A naive wall-clock datetime (SQLite returns naive values, PostgreSQL aware UTC ones)."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+def checkin_window(offline_session: OfflineSession) -> tuple[datetime, datetime]:
+    """When the session's code is accepted (naive Beijing wall clock): opens before the start,
+    closes at the end."""
+    return (
+        stored_wall(offline_session.starts_at) - OPENS_BEFORE,
+        stored_wall(offline_session.ends_at),
+    )
 
 
-def checkin_window(offline_session: OfflineSession) -> tuple[date, date]:
-    """First and last day (inclusive) on which the session's code is accepted."""
-    first = _wall_clock(offline_session.starts_at).date()
-    last = max(first, _wall_clock(offline_session.ends_at).date()) + timedelta(days=GRACE_DAYS)
-    return first, last
+def is_open(offline_session: OfflineSession, now: datetime) -> bool:
+    opens, closes = checkin_window(offline_session)
+    return opens <= local_wall(now) <= closes
 
 
 def teacher_sessions(session: Session, teacher_id: int) -> list[OfflineSession]:
@@ -113,6 +147,26 @@ class CheckinResult:
         return f"签到成功{late}：「{title}」，已计入学时 {self.credited_hours:g}。"
 
 
+def _not_open_message(sessions: list[OfflineSession], now: datetime) -> str:
+    """Why no code works now, naming the teacher's nearest session (the code is not looked at)."""
+    wall = local_wall(now)
+    later = [s for s in sessions if checkin_window(s)[0] > wall]
+    earlier = [s for s in sessions if checkin_window(s)[1] < wall]
+    if earlier and (not later or wall - checkin_window(earlier[-1])[1] < timedelta(days=1)):
+        s = earlier[-1]
+        return (
+            f"当前没有可签到的线下活动：「{s.title}」的签到已于 "
+            f"{checkin_window(s)[1]:%m月%d日 %H:%M} 结束，签到码已过期；如确有出勤，请联系培训者补录。"
+        )
+    if later:
+        s = later[0]
+        return (
+            f"当前没有可签到的线下活动：「{s.title}」的签到将于 "
+            f"{checkin_window(s)[0]:%m月%d日 %H:%M} 开始（活动开始前 30 分钟）。"
+        )
+    return "当前没有可签到的线下活动：签到码只在活动开始前 30 分钟至活动结束之间有效。"
+
+
 def check_in(
     session: Session,
     *,
@@ -120,70 +174,56 @@ def check_in(
     code: str,
     secret: str,
     policy: CreditPolicy,
-    today: date,
-    now: datetime | None = None,
+    now: datetime,
 ) -> CheckinResult:
     """Check a teacher in with a session code; credits the session's hours once.
 
     Args:
         code: What the teacher typed (spaces and full-width digits are tolerated).
         secret: The app's secret key (the same one the trainer's page derives codes from).
-        today: The date used for the check-in window.
-        now: When given, a check-in more than 30 minutes after the start is recorded as late.
+        now: The moment of the check-in (aware, or naive Beijing wall-clock time).
 
     Raises:
-        CheckinError: The code is malformed, matches none of the teacher's sessions, or the
-            session's window has not opened yet or has passed.
+        CheckinError: The code is malformed, no session of the teacher is open for check-in
+            now, or the code matches none of those that are.
+        TooManyAttempts: Too many wrong codes lately (per teacher or per session).
     """
-    with session.begin_nested():  # a refused check-in leaves nothing written
-        typed = normalise_code(code)
-        if not _CODE.match(typed):
-            raise CheckinError("签到码应为 6 位数字，请核对后重新输入")
-        matches = [
-            s for s in teacher_sessions(session, teacher_id)
-            if hmac.compare_digest(checkin_code(secret, s.id), typed)
-        ]  # fmt: skip
-        if not matches:
+    typed = normalise_code(code)
+    if not _CODE.match(typed):
+        raise CheckinError("签到码应为 6 位数字，请核对后重新输入")
+    mine = teacher_sessions(session, teacher_id)
+    open_now = [s for s in mine if is_open(s, now)]
+    if not open_now:
+        raise CheckinError(_not_open_message(mine, now))
+    # compared within the limits, and counted, whatever happens to this request afterwards
+    matched = attempts.try_code(
+        session, teacher_id=teacher_id, session_ids=[s.id for s in open_now], typed=typed,
+        code_of=lambda sid, version: checkin_code(secret, sid, version), at=instant(now),
+    )  # fmt: skip
+    if not matched:
+        raise CheckinError(
+            "签到码不正确：它不是您当前可签到的线下活动的签到码（培训者可能已更换签到码），请核对后重试"
+        )
+    target = next(s for s in open_now if s.id == matched[0])
+    existing = session.scalar(
+        select(Attendance).where(
+            Attendance.teacher_id == teacher_id, Attendance.session_id == target.id
+        )
+    )
+    if existing is not None:  # recorded by code or by the trainer: say so, credit nothing
+        if existing.status == AttendanceStatus.ABSENT:
             raise CheckinError(
-                "签到码无效：它不属于您参加的培训项目中的任何一场线下活动，请向培训者核对"
+                f"培训者已登记您未出席「{target.title}」；如您实际到场，请联系培训者更正出勤记录"
             )
-        done = {
-            a.session_id: a
-            for a in session.scalars(
-                select(Attendance).where(
-                    Attendance.teacher_id == teacher_id,
-                    Attendance.session_id.in_([s.id for s in matches]),
-                )
-            )
-        }
-        for s in matches:  # already recorded (by code or by the trainer): say so, credit nothing
-            if s.id in done:
-                if done[s.id].status == AttendanceStatus.ABSENT:
-                    raise CheckinError(
-                        f"培训者已登记您未出席「{s.title}」；如您实际到场，请联系培训者更正出勤记录"
-                    )
-                return CheckinResult(s, done[s.id], False)
-        open_now = [s for s in matches if checkin_window(s)[0] <= today <= checkin_window(s)[1]]
-        if not open_now:
-            target = matches[0]
-            first, last = checkin_window(target)
-            if today < first:
-                raise CheckinError(
-                    f"「{target.title}」将于 {first:%Y年%m月%d日} 举行，签到尚未开始"
-                )
-            raise CheckinError(
-                f"「{target.title}」的签到已于 {last:%Y年%m月%d日} 结束，签到码已过期；"
-                "如确有出勤，请联系培训者补录"
-            )
-        target = open_now[0]
-        status = AttendanceStatus.PRESENT
-        if now is not None and _wall_clock(now) > _wall_clock(target.starts_at) + LATE_AFTER:
-            status = AttendanceStatus.LATE
-        row = record_attendance(
-            session, policy=policy, offline_session=target, teacher_id=teacher_id, status=status,
-            recorded_by_id=teacher_id, method="code",
-        )  # fmt: skip
-        return CheckinResult(target, row, True)
+        return CheckinResult(target, existing, False)
+    status = AttendanceStatus.PRESENT
+    if local_wall(now) > stored_wall(target.starts_at) + LATE_AFTER:
+        status = AttendanceStatus.LATE
+    row, created = record_attendance(
+        session, policy=policy, offline_session=target, teacher_id=teacher_id, status=status,
+        recorded_by_id=teacher_id, method="code",
+    )  # fmt: skip
+    return CheckinResult(target, row, created)
 
 
 @dataclass(frozen=True)
@@ -193,7 +233,7 @@ class SessionLine:
     offline_session: OfflineSession
     program_title: str
     attendance: Attendance | None
-    window: tuple[date, date]
+    window: tuple[datetime, datetime]
     state: str  # "attended" | "absent" | "open" | "upcoming" | "missed"
 
     @property
@@ -205,7 +245,7 @@ class SessionLine:
         ]
 
 
-def session_overview(session: Session, *, teacher_id: int, today: date) -> list[SessionLine]:
+def session_overview(session: Session, *, teacher_id: int, now: datetime) -> list[SessionLine]:
     """The teacher's offline sessions with their attendance and check-in state, by start."""
     offline = teacher_sessions(session, teacher_id)
     attended = {
@@ -222,19 +262,20 @@ def session_overview(session: Session, *, teacher_id: int, today: date) -> list[
             select(Program.id, Program.title).where(Program.id.in_({s.program_id for s in offline}))
         ).all()
     )
+    wall = local_wall(now)
     lines = []
     for s in offline:
-        first, last = checkin_window(s)
+        opens, closes = checkin_window(s)
         row = attended.get(s.id)
         if row is not None:
             state = "absent" if row.status == AttendanceStatus.ABSENT else "attended"
-        elif today < first:
+        elif wall < opens:
             state = "upcoming"
-        elif today <= last:
+        elif wall <= closes:
             state = "open"
         else:
             state = "missed"
-        lines.append(SessionLine(s, titles.get(s.program_id, ""), row, (first, last), state))
+        lines.append(SessionLine(s, titles.get(s.program_id, ""), row, (opens, closes), state))
     return lines
 
 
@@ -244,17 +285,17 @@ class CheckinPage:
 
     today: date
     lines: list[SessionLine]
-    open_lines: list[SessionLine]  # sessions whose code works today
-    upcoming: list[SessionLine]  # open today or still to come
+    open_lines: list[SessionLine]  # sessions whose code works now
+    upcoming: list[SessionLine]  # open now or still to come
     past: list[SessionLine]
     error: str = ""  # why the code just typed was refused
     code: str = ""  # that code, shown again
 
 
-def checkin_page(session: Session, *, teacher_id: int, today: date) -> CheckinPage:
-    lines = session_overview(session, teacher_id=teacher_id, today=today)
+def checkin_page(session: Session, *, teacher_id: int, now: datetime) -> CheckinPage:
+    lines = session_overview(session, teacher_id=teacher_id, now=now)
     return CheckinPage(
-        today, lines,
+        local_wall(now).date(), lines,
         open_lines=[ln for ln in lines if ln.state == "open"],
         upcoming=[ln for ln in lines if ln.state in ("open", "upcoming")],
         past=[ln for ln in lines if ln.state not in ("open", "upcoming")],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date
+from datetime import date
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -16,8 +16,8 @@ from yanxiu.credits.models import CreditRecord, CreditSource, CreditVoid
 from yanxiu.credits.policy import CreditPolicy
 from yanxiu.credits.rules import Decision, Evidence, decide
 from yanxiu.db.base import utcnow
-from yanxiu.db.locks import lock_row
 from yanxiu.errors import Malformed
+from yanxiu.programs.clock import stored_wall
 from yanxiu.programs.models import (
     Attendance,
     AttendanceStatus,
@@ -49,25 +49,29 @@ def record_attendance(
     status: AttendanceStatus,
     recorded_by_id: int | None,
     method: str = "manual",
-) -> Attendance:
+) -> tuple[Attendance, bool]:
     """Record attendance once; present or late credits the session's hours to the ledger.
 
-    A second call for the same teacher and session returns the first record unchanged:
-    attendance, like credits, is a fact recorded once.
+    Returns ``(row, created)``. A second call for the same teacher and session returns the
+    first record unchanged, also when both run at once: the row's unique key decides, and the
+    loser gets the winner's row (attendance, like credits, is a fact recorded once).
     """
-    existing = session.scalar(
-        select(Attendance).where(
-            Attendance.session_id == offline_session.id, Attendance.teacher_id == teacher_id
-        )
-    )
+    existing = _attendance(session, offline_session.id, teacher_id)
     if existing is not None:
-        return existing
+        return existing, False
     row = Attendance(
         session_id=offline_session.id, teacher_id=teacher_id, status=status, method=method,
         recorded_by_id=recorded_by_id,
     )  # fmt: skip
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent twin may insert first: keep theirs
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        winner = _attendance(session, offline_session.id, teacher_id)
+        if winner is None:
+            raise
+        return winner, False
     if status in (AttendanceStatus.PRESENT, AttendanceStatus.LATE):
         credit_hours(
             session,
@@ -76,7 +80,7 @@ def record_attendance(
             source=CreditSource.OFFLINE,
             category=offline_session.category,
             hours=offline_session.hours,
-            earned_on=offline_session.starts_at.date(),
+            earned_on=session_day(offline_session),
             title=offline_session.title,
             idempotency_key=attendance_credit_key(offline_session.id, teacher_id),
             evidence={
@@ -88,7 +92,15 @@ def record_attendance(
             created_by_id=recorded_by_id,
             decision=attendance_decision(policy, method),
         )
-    return row
+    return row, True
+
+
+def _attendance(session: Session, session_id: int, teacher_id: int) -> Attendance | None:
+    return session.scalar(
+        select(Attendance)
+        .where(Attendance.session_id == session_id, Attendance.teacher_id == teacher_id)
+        .execution_options(populate_existing=True)
+    )
 
 
 # ----------------------------------------------------------------- trainer's attendance sheet
@@ -103,9 +115,8 @@ MarkOutcome = Literal["recorded", "unchanged", "changed"]
 
 
 def session_day(offline_session: OfflineSession) -> date:
-    """The (UTC wall-clock) day a session takes place; SQLite hands back naive datetimes."""
-    start = offline_session.starts_at
-    return (start.astimezone(UTC) if start.tzinfo else start).date()
+    """The (Beijing) day a session takes place."""
+    return stored_wall(offline_session.starts_at).date()
 
 
 def is_participant(session: Session, program_id: int, teacher_id: int) -> bool:
@@ -145,14 +156,6 @@ def _live_credit(
     return (live[-1] if live else None), len(records)
 
 
-def _attendance(session: Session, session_id: int, teacher_id: int) -> Attendance | None:
-    return session.scalar(
-        select(Attendance).where(
-            Attendance.session_id == session_id, Attendance.teacher_id == teacher_id
-        )
-    )
-
-
 def mark_attendance(
     session: Session,
     *,
@@ -162,6 +165,7 @@ def mark_attendance(
     status: AttendanceStatus,
     recorded_by_id: int,
     today: date,
+    _retry: bool = True,
 ) -> MarkOutcome:
     """The trainer's attendance sheet: record or correct one teacher's attendance.
 
@@ -179,62 +183,68 @@ def mark_attendance(
     first_day = session_day(offline_session)
     if today < first_day:
         raise AttendanceError(f"活动将于 {first_day:%Y年%m月%d日} 举行，尚不能记录考勤")
-    try:  # two trainers (or two clicks) submitting the sheet at once: the first records
-        with session.begin_nested():
-            lock_row(session, OfflineSession, offline_session.id)  # sheets of one session queue
-            existing = _attendance(session, offline_session.id, teacher_id)
-            if existing is None:
-                record_attendance(
-                    session, policy=policy, offline_session=offline_session, teacher_id=teacher_id,
-                    status=status, recorded_by_id=recorded_by_id, method="manual",
-                )  # fmt: skip
-    except IntegrityError:  # PostgreSQL: the other transaction inserted first
-        existing = _attendance(session, offline_session.id, teacher_id)
-        if existing is None:  # pragma: no cover - another constraint failed
-            raise
+    existing = _attendance(session, offline_session.id, teacher_id)
+    before: str | None = None
     if existing is None:
-        outcome: MarkOutcome = "recorded"
-        before = None
-    elif existing.status == status:
+        existing, created = record_attendance(
+            session, policy=policy, offline_session=offline_session, teacher_id=teacher_id,
+            status=status, recorded_by_id=recorded_by_id, method="manual",
+        )  # fmt: skip
+        if created:
+            _audit_mark(
+                session, offline_session, teacher_id, status, recorded_by_id, None, "recorded"
+            )
+            return "recorded"
+    if existing.status == status:
         return "unchanged"
-    else:
-        before = existing.status.value
-        # only if nobody corrected it since we read it: one correction voids or credits once
-        changed = session.execute(
-            update(Attendance)
-            .where(Attendance.id == existing.id, Attendance.status == existing.status)
-            .values(status=status, recorded_by_id=recorded_by_id, method="manual",
-                    recorded_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        session.expire(existing)
-        if changed != 1:
-            return "unchanged"  # a concurrent sheet has just corrected it
-        live, n_records = _live_credit(session, offline_session.id, teacher_id)
-        if status in ATTENDED and live is None:
-            key = attendance_credit_key(offline_session.id, teacher_id)
-            credit_hours(
-                session, policy=policy, teacher_id=teacher_id, source=CreditSource.OFFLINE,
-                category=offline_session.category, hours=offline_session.hours,
-                earned_on=offline_session.starts_at.date(), title=offline_session.title,
-                idempotency_key=key if n_records == 0 else f"{key}#{n_records + 1}",
-                evidence={"session": offline_session.id, "program": offline_session.program_id,
-                          "status": status.value, "corrected_from": before},
-                created_by_id=recorded_by_id, decision=attendance_decision(policy, "manual"),
+    before = existing.status.value
+    # Compare-and-set: of two trainers correcting the same row at once, one changes it (and
+    # the ledger); the other finds it changed and tries again from what is there now.
+    result = session.execute(
+        update(Attendance)
+        .where(Attendance.id == existing.id, Attendance.status == existing.status)
+        .values(status=status, recorded_by_id=recorded_by_id, method="manual", recorded_at=utcnow())
+    )
+    changed = getattr(result, "rowcount", 0)
+    if not changed:
+        if _retry:
+            return mark_attendance(
+                session, policy=policy, offline_session=offline_session, teacher_id=teacher_id,
+                status=status, recorded_by_id=recorded_by_id, today=today, _retry=False,
             )  # fmt: skip
-        elif status not in ATTENDED and live is not None:
-            void_record(
-                session, record_id=live.id, actor_id=recorded_by_id,
-                reason=f"考勤更正：{offline_session.title}记为{STATUS_LABELS[status]}",
-            )  # fmt: skip
-        session.flush()
-        outcome = "changed"
+        return "unchanged"
+    session.refresh(existing)
+    live, n_records = _live_credit(session, offline_session.id, teacher_id)
+    if status in ATTENDED and live is None:
+        key = attendance_credit_key(offline_session.id, teacher_id)
+        credit_hours(
+            session, policy=policy, teacher_id=teacher_id, source=CreditSource.OFFLINE,
+            category=offline_session.category, hours=offline_session.hours,
+            earned_on=session_day(offline_session), title=offline_session.title,
+            idempotency_key=key if n_records == 0 else f"{key}#{n_records + 1}",
+            evidence={"session": offline_session.id, "program": offline_session.program_id,
+                      "status": status.value, "corrected_from": before},
+            created_by_id=recorded_by_id, decision=attendance_decision(policy, "manual"),
+        )  # fmt: skip
+    elif status not in ATTENDED and live is not None:
+        void_record(
+            session, record_id=live.id, actor_id=recorded_by_id,
+            reason=f"考勤更正：{offline_session.title}记为{STATUS_LABELS[status]}",
+        )  # fmt: skip
+    session.flush()
+    _audit_mark(session, offline_session, teacher_id, status, recorded_by_id, before, "changed")
+    return "changed"
+
+
+def _audit_mark(
+    session: Session, offline_session: OfflineSession, teacher_id: int, status: AttendanceStatus,
+    actor_id: int, before: str | None, outcome: str,
+) -> None:  # fmt: skip
     record_audit(
-        session, actor_id=recorded_by_id, action="attendance.mark", entity="offline_session",
+        session, actor_id=actor_id, action="attendance.mark", entity="offline_session",
         entity_id=offline_session.id,
         detail={"teacher_id": teacher_id, "status": status.value, "before": before, "outcome": outcome},
     )  # fmt: skip
-    return outcome
 
 
 @dataclass

@@ -20,7 +20,7 @@ from yanxiu.accounts.models import Region, RegionLevel, School, User
 from yanxiu.accounts.scope import Scope
 from yanxiu.credits.policy import CreditPolicy
 from yanxiu.errors import NotAllowed, NotFound
-from yanxiu.programs.checkin import checkin_code
+from yanxiu.programs.checkin import checkin_window, session_code
 from yanxiu.programs.models import OfflineSession, Program
 from yanxiu.programs.queries import (
     ModuleStat,
@@ -108,7 +108,7 @@ def trainer_home(session: Session, *, scope: Scope, secret: str, now: datetime) 
         overall=overall,
         few=FEW,
         upcoming=[
-            UpcomingSession(s, titles.get(s.program_id, ""), checkin_code(secret, s.id))
+            UpcomingSession(s, titles.get(s.program_id, ""), session_code(secret, s))
             for s in upcoming_sessions(programs, now=now)
         ],
         teachers=len(scope.teacher_ids(session)),
@@ -152,7 +152,7 @@ def program_view(
         program=program, summary=summary, trainer=session.get(User, program.trainer_id),
         region=session.get(Region, program.region_id) if program.region_id else None,
         modules=module_stats(session, program, [line.teacher.id for line in lines]),
-        codes={s.id: checkin_code(secret, s.id) for s in program.sessions}, roster=lines,
+        codes={s.id: session_code(secret, s) for s in program.sessions}, roster=lines,
     )  # fmt: skip
 
 
@@ -165,6 +165,7 @@ class SessionView:
     code: str
     open: bool  # the day has come: attendance can be recorded
     day: date
+    window: tuple[datetime, datetime]  # when the check-in code works (Beijing wall clock)
 
 
 def session_view(
@@ -176,7 +177,8 @@ def session_view(
     stat = next(s for s in summary.sessions if s.offline_session.id == offline.id)
     return SessionView(
         program=program, s=offline, stat=stat, roster=roster(session, program),
-        code=checkin_code(secret, offline.id), open=session_day(offline) <= today,
+        code=session_code(secret, offline), open=session_day(offline) <= today,
+        window=checkin_window(offline),
         day=session_day(offline),
     )  # fmt: skip
 

@@ -39,6 +39,7 @@ from yanxiu.learning.enrolments import (
     rate_course,
     update_progress,
 )
+from yanxiu.programs.clock import store_wall, stored_wall
 from yanxiu.programs.models import (
     AttendanceStatus,
     OfflineSession,
@@ -463,14 +464,14 @@ def _seed_programs(
                 program_participants.insert().values(program_id=program.id, teacher_id=t.id)
             )
         for s in spec["sessions"]:
-            starts = datetime.fromisoformat(s["starts_at"]).replace(tzinfo=UTC)
+            starts = store_wall(datetime.fromisoformat(s["starts_at"]))  # Beijing time in content/
             off = OfflineSession(
                 program_id=program.id, title=s["title"], location=s["location"], starts_at=starts,
                 ends_at=starts + timedelta(hours=s["hours"] + 1.5), hours=s["hours"], category=s["category"],
             )  # fmt: skip
             session.add(off)
             session.flush()
-            if starts.date() >= today:
+            if stored_wall(starts).date() >= today:
                 continue
             for t in members:
                 status = rng.choices(list(AttendanceStatus), weights=[85, 5, 10])[0]

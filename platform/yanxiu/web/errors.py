@@ -32,6 +32,7 @@ from yanxiu.errors import (
     NotAllowed,
     NotFound,
     TooLarge,
+    TooManyAttempts,
     Unavailable,
 )
 from yanxiu.safe_text import ERROR_TYPE, MESSAGE
@@ -44,6 +45,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Invalid: 422,
     TooLarge: 413,
     Malformed: 400,
+    TooManyAttempts: 429,
     Unavailable: 503,
 }
 
@@ -54,6 +56,7 @@ ERROR_TITLES = {
     409: "操作冲突",
     413: "文件过大",
     422: "输入有误",
+    429: "尝试过于频繁",
     503: "服务暂不可用",
 }
 

@@ -80,6 +80,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.TEACHER: [
         ("/teacher", "工作台"),
         ("/courses", "课程"),
+        ("/programs", "培训项目"),
         ("/checkin", "线下签到"),
         ("/practice", "教学实践"),
         ("/studios", "名师工作室"),

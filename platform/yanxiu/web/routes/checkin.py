@@ -7,13 +7,14 @@ page with the reason beside the box (HTTP 400); an accepted one redirects with a
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from yanxiu.errors import TooManyAttempts
 from yanxiu.programs.checkin import CheckinError, CheckinResult, check_in, checkin_page
 from yanxiu.web.deps import ServicesDep, SessionDep, TeacherUser
 from yanxiu.web.errors import status_of
@@ -26,13 +27,13 @@ api = APIRouter(prefix="/api/v1")
 def _check_in(db: SessionDep, services: ServicesDep, teacher_id: int, code: str) -> CheckinResult:
     return check_in(
         db, teacher_id=teacher_id, code=code, secret=services.settings.secret_key.get_secret_value(),
-        policy=services.policy, today=date.today(), now=datetime.now(),
+        policy=services.policy, now=datetime.now(UTC),
     )  # fmt: skip
 
 
 @router.get("/checkin", response_class=HTMLResponse)
 def checkin_form(request: Request, me: TeacherUser, db: SessionDep) -> Response:
-    page = checkin_page(db, teacher_id=me.id, today=date.today())
+    page = checkin_page(db, teacher_id=me.id, now=datetime.now(UTC))
     return render_view(request, "courses/checkin.html", page, me=me)
 
 
@@ -43,8 +44,8 @@ def checkin_submit(
 ) -> Response:  # fmt: skip
     try:
         result = _check_in(db, services, me.id, code)
-    except CheckinError as refused:
-        page = checkin_page(db, teacher_id=me.id, today=date.today())
+    except (CheckinError, TooManyAttempts) as refused:
+        page = checkin_page(db, teacher_id=me.id, now=datetime.now(UTC))
         return render_view(request, "courses/checkin.html", page, me=me, error=refused.message,
                            code=code, status_code=status_of(refused))  # fmt: skip
     flash(request, result.message, "ok" if result.newly_recorded else "warn")
@@ -74,7 +75,8 @@ def api_checkin(
 ) -> CheckinOut:
     """Check in to an offline session with its code; the session's hours are credited once.
 
-    400 with a Chinese message when the code is wrong, expired or not yet open."""
+    400 with a Chinese message when the code is wrong, expired or not yet open; 429 after too
+    many wrong codes (per teacher and per session, in the last ten minutes)."""
     result = _check_in(db, services, me.id, body.code)
     s = result.offline_session
     return CheckinOut(
