@@ -36,7 +36,7 @@ from yanxiu.practice.models import RecordKind
 from yanxiu.practice.service import submit_record
 from yanxiu.programs.models import OfflineSession, Program
 from yanxiu.studios.models import CaseResource, Push, PushDelivery, Studio, StudioMember
-from yanxiu.web.security import COOKIE_NAME
+from yanxiu.web.security import COOKIE_NAME, csrf_for
 
 ANON, TEACHER, HOST, TRAINER, ADMIN = "anonymous", "teacher", "host", "trainer", "admin"
 ROLES = (ANON, TEACHER, HOST, TRAINER, ADMIN)
@@ -249,11 +249,9 @@ def page_token(client: TestClient) -> str:
     """The session's CSRF token (the one every rendered form and hx-headers carry)."""
     if COOKIE_NAME not in client.cookies:
         client.get("/login")  # an anonymous session gets its token with the login form
-    serializer = URLSafeSerializer(
-        client.app.state.services.settings.secret_key.get_secret_value(),  # type: ignore[attr-defined]
-        salt="yanxiu.session",
-    )
-    return str(serializer.loads(client.cookies[COOKIE_NAME])["csrf"])
+    secret = client.app.state.services.settings.secret_key.get_secret_value()  # type: ignore[attr-defined]
+    serializer = URLSafeSerializer(secret, salt="yanxiu.session")
+    return csrf_for(secret, serializer.loads(client.cookies[COOKIE_NAME])["sid"])
 
 
 def _transcript(case_id: str) -> bytes:
