@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         "worker processes; unset, they live in the database and a SQLite queue under data_dir",
     )
 
+    jobs_consumer: Literal["inline", "separate"] = Field(
+        "inline",
+        description="inline: the web server runs background jobs on a thread of its own; "
+        "separate: `yanxiu worker` processes run them (the server only queues them)",
+    )
+
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
         if not self.secret_key.get_secret_value():

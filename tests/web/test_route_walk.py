@@ -30,6 +30,7 @@ from tests.web.helpers import login
 from yanxiu.accounts.models import Role, School, User
 from yanxiu.catalog.models import Course
 from yanxiu.config import PROJECT_ROOT
+from yanxiu.jobs import job_handler
 from yanxiu.notifications.models import Notification, NotificationKind
 from yanxiu.notifications.service import notify
 from yanxiu.practice.models import RecordKind
@@ -245,6 +246,11 @@ class Fixture:
         return self.clients[role]
 
 
+@job_handler("test.walk")
+def _walk_job(context: Any, progress: Any, params: dict[str, Any]) -> str:
+    return "完成"
+
+
 def page_token(client: TestClient) -> str:
     """The session's CSRF token (the one every rendered form and hx-headers carry)."""
     if COOKIE_NAME not in client.cookies:
@@ -361,13 +367,13 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     for role in ROLES:  # each client runs the lifespan (a new job registry): all first
         fx.client(role)
     job = site.app.state.services.jobs.submit(
-        "walk", "路由巡检任务", lambda progress: "完成", owner_id=ids["trainer_id"]
+        "test.walk", "路由巡检任务", kind="walk", owner_id=ids["trainer_id"]
     )
     ids["job"] = job.id
     with f() as s:  # a job in the admin's county (白石县): an admin sees jobs of their region only
         baishi_trainer = s.scalar(select(User.id).where(User.username == "trainer.baishi"))
     admin_job = site.app.state.services.jobs.submit(
-        "walk", "路由巡检任务（白石）", lambda progress: "完成", owner_id=baishi_trainer
+        "test.walk", "路由巡检任务（白石）", kind="walk", owner_id=baishi_trainer
     )
     base = {
         "code": ids["course"], "record_id": ids["record"], "diagnosis_id": ids["diagnosis"],

@@ -1,4 +1,4 @@
-"""server-side login sessions and login throttles (shared by every worker)
+"""server-side login sessions, login throttles and background jobs (shared by every worker)
 
 Revision ID: 0009
 Revises: 0002
@@ -43,9 +43,51 @@ def upgrade() -> None:
         sa.Column("refused", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_throttles")),
     )
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("handler", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=True),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "queued",
+                "running",
+                "done",
+                "failed",
+                name="jobstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),  # fmt: skip
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("result", sa.Text(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=True),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("started_at", sa.Float(), nullable=True),
+        sa.Column("finished_at", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_jobs_owner_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+    )
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_jobs_kind"), ["kind"], unique=False)
+        batch_op.create_index(batch_op.f("ix_jobs_owner_id"), ["owner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_jobs_status"), ["status"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_jobs_status"))
+        batch_op.drop_index(batch_op.f("ix_jobs_owner_id"))
+        batch_op.drop_index(batch_op.f("ix_jobs_kind"))
+    op.drop_table("jobs")
     op.drop_table("login_throttles")
     with op.batch_alter_table("login_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_login_sessions_user_id"))
