@@ -3,6 +3,7 @@ many consumers take it, queued jobs kept across a restart; SQLite queue and Redi
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -13,6 +14,8 @@ from yanxiu.jobs import JobStatus, job_handler
 
 RELEASE = threading.Event()
 RUNS: list[int] = []
+
+REDIS_URL = os.environ.get("YANXIU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @job_handler("test.steps")
@@ -43,10 +46,10 @@ def make_queue(request, db, settings_for):  # type: ignore[no-untyped-def]
     if request.param == "redis-queue":
         redis = pytest.importorskip("redis")
         try:
-            redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
+            redis.Redis.from_url(REDIS_URL).ping()
         except redis.exceptions.ConnectionError:
-            pytest.skip("no Redis server on 127.0.0.1:6379")
-        extra["redis_url"] = "redis://127.0.0.1:6379/0"
+            pytest.skip("no Redis server at YANXIU_TEST_REDIS_URL")
+        extra["redis_url"] = REDIS_URL
     queues: list[JobQueue] = []
 
     def make() -> JobQueue:  # one per "process"

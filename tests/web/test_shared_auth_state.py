@@ -4,6 +4,7 @@ database stands for the restarted (or the other) worker."""
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -18,6 +19,8 @@ from yanxiu.accounts.sessions import end_user_sessions
 from yanxiu.accounts.throttle import LoginThrottle, RedisCounters
 from yanxiu.app import create_app
 from yanxiu.web.security import COOKIE_NAME
+
+REDIS_URL = os.environ.get("YANXIU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -84,11 +87,11 @@ def test_a_deactivated_users_sessions_stop_working_and_can_be_ended_at_once(two_
 
 def _redis():  # type: ignore[no-untyped-def]
     redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()
     except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis server on 127.0.0.1:6379")
+        pytest.skip("no Redis server at YANXIU_TEST_REDIS_URL")
     return client
 
 

@@ -156,12 +156,17 @@ class RedisCounters:
         self.client.delete(self._k(key))
 
 
-def counter_store(factory: sessionmaker[Session], redis_url: str = "") -> CounterStore:
-    """Redis counters when a Redis URL is configured, else the database's."""
+def counter_store(
+    factory: sessionmaker[Session], redis_url: str = "", namespace: str = ""
+) -> CounterStore:
+    """Redis counters when a Redis URL is configured, else the database's. ``namespace``
+    separates the sites (databases) that share one Redis server."""
     if redis_url:
         import redis
 
-        return RedisCounters(redis.Redis.from_url(redis_url))
+        return RedisCounters(
+            redis.Redis.from_url(redis_url), prefix=f"yanxiu:throttle:{namespace}:"
+        )
     return DatabaseCounters(factory)
 
 

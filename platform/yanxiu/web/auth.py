@@ -15,6 +15,7 @@ by :class:`yanxiu.accounts.scope.Scope`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -111,7 +112,8 @@ def install_auth(
     templates: Jinja2Templates,
 ) -> AuthState:
     """Add sessions, CSRF, template helpers and the login/logout routes to ``app``."""
-    state = AuthState(factory, redis_url=settings.redis_url)
+    namespace = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]  # one site's keys
+    state = AuthState(factory, redis_url=settings.redis_url, namespace=namespace)
     app.state.auth = state
     app.add_middleware(SessionMiddleware, settings=settings, factory=factory, state=state)
 

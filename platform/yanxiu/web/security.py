@@ -124,10 +124,12 @@ class AuthState:
         factory: sessionmaker[DbSession],
         *,
         redis_url: str = "",
+        namespace: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
-        self.throttle = LoginThrottle(counter_store(factory, redis_url), self.now)
+        store = counter_store(factory, redis_url, namespace)
+        self.throttle = LoginThrottle(store, self.now)
 
     @property
     def clock(self) -> Callable[[], float]:
