@@ -82,29 +82,65 @@ def make_huey(settings: Settings) -> Huey:
 
 
 class DbProgress:
-    """A running job's progress, written to its row (one short transaction per report)."""
+    """A running job's progress, written to its row by a flusher thread at most every
+    ``interval`` seconds: the job never waits for it. (A job that holds a long write
+    transaction, like a roster import, would otherwise wait on SQLite for its own lock.)
+    Progress is best-effort; the final state is written by :meth:`finish`, after the job."""
 
-    def __init__(self, factory: sessionmaker[Session], job_id: int) -> None:
-        self.factory, self.job_id = factory, job_id
+    def __init__(self, factory: sessionmaker[Session], job_id: int, interval: float = 0.5) -> None:
+        self.factory, self.job_id, self.interval = factory, job_id, interval
+        self._values: dict[str, Any] = {"total": 0, "done": 0, "message": ""}
+        self._dirty = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_loop, daemon=True,
+                                         name=f"job-{job_id}-progress")  # fmt: skip
+        self._flusher.start()
 
-    def _set(self, **values: Any) -> None:
+    def _change(self, **values: Any) -> None:
+        with self._lock:
+            self._values.update(values)
+            self._dirty = True
+
+    def set_total(self, total: int) -> None:
+        self._change(total=max(0, int(total)))
+
+    def advance(self, steps: int = 1, message: str | None = None) -> None:
+        with self._lock:
+            self._values["done"] += steps
+            if message is not None:
+                self._values["message"] = message
+            self._dirty = True
+
+    def note(self, message: str) -> None:
+        self._change(message=message)
+
+    def set_detail(self, detail: dict[str, Any]) -> None:
+        self._change(detail=detail)
+
+    def _write(self, values: dict[str, Any]) -> None:
         with session_scope(self.factory) as db:
             db.execute(update(JobRecord).where(JobRecord.id == self.job_id).values(**values))
 
-    def set_total(self, total: int) -> None:
-        self._set(total=max(0, int(total)))
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                values, self._dirty = (dict(self._values) if self._dirty else None), False
+            if values is None:
+                continue
+            try:
+                self._write(values)
+            except Exception:  # locked by the job's own transaction: try again next time
+                with self._lock:
+                    self._dirty = True
 
-    def advance(self, steps: int = 1, message: str | None = None) -> None:
-        values: dict[str, Any] = {"done": JobRecord.done + steps}
-        if message is not None:
-            values["message"] = message
-        self._set(**values)
-
-    def note(self, message: str) -> None:
-        self._set(message=message)
-
-    def set_detail(self, detail: dict[str, Any]) -> None:
-        self._set(detail=detail)
+    def finish(self, **final: Any) -> None:
+        """Stop flushing and write the progress with the job's final state (must succeed)."""
+        self._stop.set()
+        self._flusher.join()
+        with self._lock:
+            values = {**self._values, **final}
+        self._write(values)
 
 
 class JobQueue:
@@ -184,10 +220,10 @@ class JobQueue:
             result = HANDLERS[handler](self.context, progress, params)
         except Exception as exc:  # the job failed; the page says why, the log has the trace
             log.error("job %s (%s) failed:\n%s", job_id, handler, traceback.format_exc())
-            progress._set(status=JobStatus.FAILED, error=str(exc) or type(exc).__name__,
-                          finished_at=time.time())  # fmt: skip
+            progress.finish(status=JobStatus.FAILED, error=str(exc) or type(exc).__name__,
+                            finished_at=time.time())  # fmt: skip
             return
-        progress._set(status=JobStatus.DONE, result=result or "", finished_at=time.time())
+        progress.finish(status=JobStatus.DONE, result=result or "", finished_at=time.time())
 
     def start_consumer(self) -> None:
         """Run jobs on a thread of this process (``yanxiu serve`` without a separate worker);

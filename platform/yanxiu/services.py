@@ -12,18 +12,21 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from yanxiu.accounts.roster import RosterRules
+from yanxiu.accounts.roster_job import run_roster_job
 from yanxiu.accounts.scope import Scope
 from yanxiu.catalog.import_job import run_import_job
 from yanxiu.catalog.service import competency_texts
 from yanxiu.config import Settings
 from yanxiu.credits.policy import CreditPolicy, load_policies
 from yanxiu.db import session_scope
-from yanxiu.errors import NotAllowed, NotFound
+from yanxiu.errors import Invalid, NotAllowed, NotFound
 from yanxiu.jobqueue import JobQueue
 from yanxiu.jobs import Job, Progress, job_handler
 from yanxiu.practice.agreement import load_calibration
@@ -55,6 +58,8 @@ class Services:
     recommender: PathRecommender | None = None
     # per-teacher caches, kept while the teacher's activity fingerprint is unchanged
     path_cache: PathCache[Any] = field(default_factory=PathCache)
+    # generated passwords of jobs started here, shown once to their owner (never stored)
+    job_secrets: dict[int, dict[str, Any]] = field(default_factory=dict)
     dashboard_cache: PathCache[Any] = field(default_factory=PathCache)
     _embed_cache: EmbeddingCache | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -153,10 +158,37 @@ class Services:
     # -- background jobs
 
     def submit_job(
-        self, handler: str, title: str, *, owner_id: int, params: dict[str, Any] | None = None
-    ) -> Job:
-        """Queue a job of a registered kind (any worker process may run it)."""
-        return self.jobs.submit(handler, title, owner_id=owner_id, params=params)
+        self, handler: str, title: str, *, owner_id: int, params: dict[str, Any] | None = None,
+        secret: dict[str, Any] | None = None,
+    ) -> Job:  # fmt: skip
+        """Queue a job of a registered kind (any worker process may run it). ``secret`` (a
+        generated password to show its owner once) stays in this process's memory, never in
+        the database: :meth:`job_detail` adds it to the job page here."""
+        job = self.jobs.submit(handler, title, owner_id=owner_id, params=params)
+        if secret:
+            with self._lock:
+                self.job_secrets[job.id] = dict(secret)
+        return job
+
+    def job_detail(self, job: Job) -> dict[str, Any] | None:
+        """What the job page shows of the job's outcome (with this process's secret, if any)."""
+        secret = self.job_secrets.get(job.id)
+        if job.detail is None:
+            return None
+        return {**job.detail, **(secret or {})}
+
+    def roster_rules(self, cycle_start: str = "") -> RosterRules:
+        """What roster rows are checked against: the policy's tiers, the cycle start (default:
+        this school year's 1 September)."""
+        today = date.today()
+        try:
+            start = date.fromisoformat(cycle_start) if cycle_start else school_year_start(today)
+        except ValueError:
+            raise Invalid(
+                "周期开始日期应写成 2024-09-01 的格式。", fields={"cycle_start": "格式不正确"}
+            ) from None
+        return RosterRules(tiers=tuple(self.policy.tiers), induction_tier=self.policy.induction_tier,
+                           cycle_start=start, today=today)  # fmt: skip
 
     def visible_job(self, session: Session, scope: Scope, job_id: int) -> Job:
         """A job this user may oversee (:meth:`Scope.can_oversee`), else NotAllowed/NotFound."""
@@ -198,3 +230,13 @@ def _rescore(services: Services, progress: Progress, params: dict[str, Any]) -> 
         resource_finder=services.resource_finder, calibration=services.calibration(),
     )  # fmt: skip
     return work(progress)
+
+
+@job_handler("roster")
+def _roster_import(services: Services, progress: Progress, params: dict[str, Any]) -> str:
+    return run_roster_job(progress, params, factory=services.session_factory,
+                          rules=services.roster_rules(str(params.get("cycle_start") or "")))  # fmt: skip
+
+
+def school_year_start(today: date) -> date:
+    return date(today.year if today.month >= 9 else today.year - 1, 9, 1)

@@ -29,6 +29,9 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 class Progress(Protocol):  # yanxiu.jobs.Progress
     def set_total(self, total: int) -> None: ...
     def advance(self, steps: int = 1, message: str | None = None) -> None: ...
+
+
+class JobProgress(Progress, Protocol):  # a queued job's progress also keeps its outcome
     def set_detail(self, detail: dict[str, Any]) -> None: ...
 
 
@@ -236,7 +239,7 @@ def start_catalog_import(
 
 
 def run_import_job(
-    progress: Progress,
+    progress: JobProgress,
     params: dict[str, Any],
     *,
     factory: sessionmaker[Session],

@@ -39,7 +39,7 @@ def job_context(services: Services, job: Job) -> dict[str, Any]:
         "percent": round(job.fraction * 100),
         "created": _time(job.created),
         "finished": _time(job.finished),
-        "detail": job.detail,
+        "detail": services.job_detail(job),
     }
 
 
