@@ -39,7 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("studios",),  # famous-teacher studios, cases, pushes
     ("recommend",),  # teacher vectors, ranker, training paths
     ("reports",),  # read models across domains: dashboards, heat maps, exports
-    ("content", "seed", "setup", "tables", "runtime", "services"),  # composition
+    ("content", "seed", "setup", "tables", "runtime", "jobqueue", "services"),  # composition
     ("web", "app"),  # FastAPI: routes parse, call one service, render
     ("lab",),  # training, evaluation, benchmarks, simulators (imported by the CLI only)
     ("cli",),

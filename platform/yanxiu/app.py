@@ -36,8 +36,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             target=load_coder, args=(settings.models_dir,), name="load-coder", daemon=True
         ).start()
         services.load_search()  # the embedder and the catalog index load once per process
-        yield
-        services.close()
+        inline = settings.jobs_consumer == "inline"
+        if inline:  # `make run` needs no worker beside the server
+            services.jobs.start_consumer()
+        try:
+            yield
+        finally:
+            if inline:
+                services.jobs.stop_consumer()
+            services.close()
 
     # FastAPI's own docs pages load Swagger and ReDoc from a CDN: ours serve them locally
     app = FastAPI(title="Yanxiu 研修 API", version=__version__, lifespan=lifespan, docs_url=None,

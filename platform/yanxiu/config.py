@@ -112,6 +112,18 @@ class Settings(BaseSettings):
         12, ge=1, description="Log a user out this many hours after login, active or not"
     )
 
+    redis_url: str = Field(
+        "",
+        description="redis://host:port/db: login throttles and the job queue shared by several "
+        "worker processes; unset, they live in the database and a SQLite queue under data_dir",
+    )
+
+    jobs_consumer: Literal["inline", "separate"] = Field(
+        "inline",
+        description="inline: the web server runs background jobs on a thread of its own; "
+        "separate: `yanxiu worker` processes run them (the server only queues them)",
+    )
+
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
         if not self.secret_key.get_secret_value():

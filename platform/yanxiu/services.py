@@ -12,20 +12,26 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from yanxiu.accounts.roster import RosterRules
+from yanxiu.accounts.roster_job import run_roster_job
 from yanxiu.accounts.scope import Scope
+from yanxiu.catalog.import_job import run_import_job
 from yanxiu.catalog.service import competency_texts
 from yanxiu.config import Settings
 from yanxiu.credits.policy import CreditPolicy, load_policies
 from yanxiu.db import session_scope
-from yanxiu.errors import NotAllowed, NotFound
-from yanxiu.jobs import Job, JobFunction, JobRegistry
+from yanxiu.errors import Invalid, NotAllowed, NotFound
+from yanxiu.jobqueue import JobQueue
+from yanxiu.jobs import Job, Progress, job_handler
 from yanxiu.practice.agreement import load_calibration
 from yanxiu.practice.diagnosis import ResourceFinder
+from yanxiu.practice.rescore import rescore_pending
 from yanxiu.practice.resources import search_resource_finder
 from yanxiu.practice.service import tagged_resource_finder
 from yanxiu.recommend.service import PathRecommender, build_recommender, load_ranker
@@ -47,28 +53,30 @@ class Services:
     settings: Settings
     session_factory: sessionmaker[Session]
     policy: CreditPolicy
-    jobs: JobRegistry
+    jobs: JobQueue
     search: CatalogSearch | None = None
     search_error: str = ""  # why search is unavailable, shown on the pages that need it
     recommender: PathRecommender | None = None
     # per-teacher caches, kept while the teacher's activity fingerprint is unchanged
     path_cache: PathCache[Any] = field(default_factory=PathCache)
+    # generated passwords of jobs started here, shown once to their owner (never stored)
+    job_secrets: dict[int, dict[str, Any]] = field(default_factory=dict)
     dashboard_cache: PathCache[Any] = field(default_factory=PathCache)
-    # structured results of jobs (an import's rejected rows), by job id, for the job page
-    job_details: dict[int, Any] = field(default_factory=dict)
     _embed_cache: EmbeddingCache | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         """The light part: nothing here loads a model (see :meth:`load_search`)."""
-        return cls(
+        factory = get_session_factory(settings)
+        services = cls(
             settings=settings,
-            session_factory=get_session_factory(settings),
+            session_factory=factory,
             policy=load_policies(settings.content_dir / "policies")[settings.policy],
-            # One job worker: the servers have few cores and the jobs are CPU-bound.
-            jobs=JobRegistry(workers=1),
+            jobs=JobQueue(settings, factory),
         )
+        services.jobs.context = services  # what this process's consumer hands each job
+        return services
 
     # -- the heavy, load-once part
 
@@ -153,34 +161,50 @@ class Services:
     # -- background jobs
 
     def submit_job(
-        self, kind: str, title: str, work: JobFunction, *, owner_id: int, detail: Any = None
-    ) -> Job:
-        """Run ``work`` as a background job; ``detail`` (e.g. an import's outcome, filled in as
-        the job runs) is kept for the job page while the registry remembers the job."""
-        job = self.jobs.submit(kind, title, work, owner_id=owner_id)
-        if detail is not None:
+        self, handler: str, title: str, *, owner_id: int, params: dict[str, Any] | None = None,
+        secret: dict[str, Any] | None = None,
+    ) -> Job:  # fmt: skip
+        """Queue a job of a registered kind (any worker process may run it). ``secret`` (a
+        generated password to show its owner once) stays in this process's memory, never in
+        the database: :meth:`job_detail` adds it to the job page here."""
+        job = self.jobs.submit(handler, title, owner_id=owner_id, params=params)
+        if secret:
             with self._lock:
-                for old in [j for j in self.job_details if self.jobs.get(j) is None]:
-                    del self.job_details[old]
-                self.job_details[job.id] = detail
+                self.job_secrets[job.id] = dict(secret)
         return job
+
+    def job_detail(self, job: Job) -> dict[str, Any] | None:
+        """What the job page shows of the job's outcome (with this process's secret, if any)."""
+        secret = self.job_secrets.get(job.id)
+        if job.detail is None:
+            return None
+        return {**job.detail, **(secret or {})}
+
+    def roster_rules(self, cycle_start: str = "") -> RosterRules:
+        """What roster rows are checked against: the policy's tiers, the cycle start (default:
+        this school year's 1 September)."""
+        today = date.today()
+        try:
+            start = date.fromisoformat(cycle_start) if cycle_start else school_year_start(today)
+        except ValueError:
+            raise Invalid(
+                "周期开始日期应写成 2024-09-01 的格式。", fields={"cycle_start": "格式不正确"}
+            ) from None
+        return RosterRules(tiers=tuple(self.policy.tiers), induction_tier=self.policy.induction_tier,
+                           cycle_start=start, today=today)  # fmt: skip
 
     def visible_job(self, session: Session, scope: Scope, job_id: int) -> Job:
         """A job this user may oversee (:meth:`Scope.can_oversee`), else NotAllowed/NotFound."""
         job = self.jobs.get(job_id)
         if job is None:
-            raise NotFound("没有这个后台任务（服务重启后，已结束任务的进度记录不再保留）。")
+            raise NotFound("没有这个后台任务。")
         if not scope.can_oversee(session, job.owner_id):
             raise NotAllowed("无权访问：只能查看自己发起或本辖区用户发起的后台任务。")
         return job
 
     def visible_jobs(self, session: Session, scope: Scope, kind: str | None = None) -> list[Job]:
         """The jobs this user may oversee, newest first (of one ``kind`` if given)."""
-        return [
-            j
-            for j in self.jobs.list()
-            if (kind is None or j.kind == kind) and scope.can_oversee(session, j.owner_id)
-        ]
+        return [j for j in self.jobs.list(kind=kind) if scope.can_oversee(session, j.owner_id)]
 
     def close(self) -> None:
         if self._embed_cache is not None:
@@ -191,3 +215,31 @@ class Services:
 @lru_cache(maxsize=1)
 def _plain_lexical() -> LexicalEmbedder:
     return LexicalEmbedder()
+
+
+# -- the kinds of background job (the same names in every process that runs jobs)
+
+
+@job_handler("import")
+def _catalog_import(services: Services, progress: Progress, params: dict[str, Any]) -> str:
+    return run_import_job(progress, params, factory=services.session_factory,
+                          refresh_index=services.rebuild_search)  # fmt: skip
+
+
+@job_handler("score")
+def _rescore(services: Services, progress: Progress, params: dict[str, Any]) -> str:
+    work = rescore_pending(
+        services.session_factory, reviewer_id=int(params["reviewer_id"]),
+        resource_finder=services.resource_finder, calibration=services.calibration(),
+    )  # fmt: skip
+    return work(progress)
+
+
+@job_handler("roster")
+def _roster_import(services: Services, progress: Progress, params: dict[str, Any]) -> str:
+    return run_roster_job(progress, params, factory=services.session_factory,
+                          rules=services.roster_rules(str(params.get("cycle_start") or "")))  # fmt: skip
+
+
+def school_year_start(today: date) -> date:
+    return date(today.year if today.month >= 9 else today.year - 1, 9, 1)

@@ -1,5 +1,7 @@
 """Imports every feature's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from yanxiu import jobqueue  # noqa: F401  (the jobs table)
+from yanxiu.accounts import auth_models  # noqa: F401
 from yanxiu.accounts import models as accounts_models  # noqa: F401
 from yanxiu.audit import models as audit_models  # noqa: F401
 from yanxiu.catalog import models as catalog_models  # noqa: F401

@@ -17,7 +17,7 @@ from yanxiu.app import create_app
 from yanxiu.audit.models import AuditEntry
 from yanxiu.config import Settings
 from yanxiu.web.auth import AuthUser, current_user, require_role, safe_next
-from yanxiu.web.security import COOKIE_NAME
+from yanxiu.web.security import COOKIE_NAME, csrf_for
 
 T0 = 1_800_000_000.0
 ADMIN_ONLY = require_role(Role.ADMIN)
@@ -112,9 +112,8 @@ def _session_csrf(client: TestClient) -> str:
 
     app = client.app
     secret = app.state.services.settings.secret_key.get_secret_value()
-    return URLSafeSerializer(secret, salt="yanxiu.session").loads(client.cookies[COOKIE_NAME])[
-        "csrf"
-    ]
+    sid = URLSafeSerializer(secret, salt="yanxiu.session").loads(client.cookies[COOKIE_NAME])["sid"]
+    return csrf_for(secret, sid)
 
 
 def _audit(db, action: str) -> list[AuditEntry]:
@@ -285,17 +284,45 @@ def test_username_throttle_kicks_in_resets_on_success_and_expires(env):
     assert login(client, world.teacher).status_code == 303
 
 
-def test_ip_throttle_after_twenty_failures(env, db):
+def test_one_address_is_not_locked_out_only_its_guessed_username(env, db):
+    """A school behind one NAT address: one teacher's failures lock her name from there,
+    not her colleagues; guessing names writes one audit row per window, not one per guess."""
     world, build = env
     app, clock = build()
-    client = TestClient(app)
-    for i in range(20):
-        assert login(client, f"guess{i}", password="wrong-password").status_code == 401
-    refused = login(client, world.teacher)
+    school = TestClient(app, client=("10.0.0.1", 5000))
+    for i in range(30):
+        assert login(school, f"guess{i}", password="wrong-password").status_code == 401
+    for _ in range(5):
+        assert login(school, world.teacher, password="wrong-password").status_code == 401
+    refused = login(school, world.teacher)
     assert refused.status_code == 429 and "登录失败次数过多" in refused.text
-    assert any(e.detail["reason"] == "throttled" for e in _audit(db, "auth.login_failed"))
+    for _ in range(10):
+        assert login(school, world.teacher).status_code == 429
+    colleague = TestClient(app, client=("10.0.0.1", 5001))
+    assert login(colleague, world.other).status_code == 303  # the same address, another name
+    home = TestClient(app, client=("192.0.2.7", 5000))
+    assert login(home, world.teacher).status_code == 303  # her name, from elsewhere
+    failed = _audit(db, "auth.login_failed")
+    unknown = [e for e in failed if e.detail["reason"] == "unknown_user"]
+    assert len(unknown) == 1 and unknown[0].detail["aggregated"] is True
+    assert len([e for e in failed if e.detail["reason"] == "throttled"]) == 1  # of 11 refusals
+    assert [e.detail["username"] for e in _audit(db, "auth.lockout")] == [world.teacher]
     clock.advance(15 * 60 + 1)
-    assert login(client, world.teacher).status_code == 303
+    login(school, "guess-again", password="wrong-password")  # a new window: one more row
+    assert (
+        len([e for e in _audit(db, "auth.login_failed") if e.detail["reason"] == "unknown_user"])
+        == 2
+    )
+    assert login(school, world.teacher).status_code == 303
+
+
+def test_a_username_guessed_from_many_addresses_is_locked(env):
+    world, build = env
+    app, _ = build()
+    for i in range(20):
+        guesser = TestClient(app, client=(f"198.51.100.{i}", 5000))
+        assert login(guesser, world.teacher, password="wrong-password").status_code == 401
+    assert login(TestClient(app, client=("203.0.113.9", 5000)), world.teacher).status_code == 429
 
 
 def test_failures_outside_the_window_do_not_add_up(env):
@@ -462,7 +489,7 @@ def test_template_helpers_render_the_session_token():
 
     request = SimpleNamespace(state=SimpleNamespace(session=SessionData()))
     field = str(csrf_input(request))  # type: ignore[arg-type]
-    token = request.state.session.data["csrf"]
+    token = request.state.session.csrf_token()
     assert field == f'<input type="hidden" name="csrf_token" value="{token}">'
     assert request.state.session.dirty  # a new token means the cookie gets written
     assert str(csrf_hx_headers(request)) == f"{{&#34;X-CSRF-Token&#34;: &#34;{token}&#34;}}"  # type: ignore[arg-type]

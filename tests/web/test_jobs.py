@@ -4,11 +4,35 @@ whose region contains the owner sees a job."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from sqlalchemy import select
 
 from tests.web.helpers import login
 from yanxiu.accounts.models import User
+from yanxiu.jobs import job_handler
+
+RELEASE, STARTED = threading.Event(), threading.Event()
+
+
+@job_handler("test.pages.batches")
+def _batches(context: Any, progress: Any, params: dict[str, Any]) -> str:
+    progress.set_total(4)
+    progress.advance(1, "正在处理第 1 批")
+    STARTED.set()
+    RELEASE.wait(10)
+    progress.advance(3, "收尾")
+    return "处理完成：共 4 批"
+
+
+@job_handler("test.pages.broken")
+def _broken(context: Any, progress: Any, params: dict[str, Any]) -> str:
+    raise RuntimeError("索引文件损坏，请重新构建")
+
+
+@job_handler("test.pages.quick")
+def _quick(context: Any, progress: Any, params: dict[str, Any]) -> str:
+    return "好了"
 
 
 def uid(site, username: str) -> int:
@@ -24,19 +48,16 @@ def switch(client, site, username: str):
 
 def test_progress_fragment_polls_every_second_until_done(demo_site):
     client = demo_site.client("trainer.linjiang")
-    release, started = threading.Event(), threading.Event()
-
-    def work(progress):
-        progress.set_total(4)
-        progress.advance(1, "正在处理第 1 批")
-        started.set()
-        release.wait(10)
-        progress.advance(3, "收尾")
-        return "处理完成：共 4 批"
-
+    RELEASE.clear()
+    STARTED.clear()
     jobs = demo_site.app.state.services.jobs
-    job = jobs.submit("score", "批量评分：测试", work, owner_id=uid(demo_site, "trainer.linjiang"))
-    assert started.wait(10)
+    job = jobs.submit("test.pages.batches", "批量评分：测试", kind="score",
+                      owner_id=uid(demo_site, "trainer.linjiang"))  # fmt: skip
+    assert STARTED.wait(10)
+    for _ in range(100):  # progress reaches the database within half a second
+        if jobs.get(job.id).done == 1:
+            break
+        threading.Event().wait(0.05)
     fragment = client.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
     assert fragment.status_code == 200
     assert "<html" not in fragment.text  # just the fragment
@@ -44,7 +65,7 @@ def test_progress_fragment_polls_every_second_until_done(demo_site):
     assert 'aria-valuenow="25"' in fragment.text and "正在处理第 1 批" in fragment.text
     full = client.get(f"/jobs/{job.id}")
     assert "<html" in full.text and "批量评分：测试" in full.text and "every 1s" in full.text
-    release.set()
+    RELEASE.set()
     jobs.wait(job.id)
     done = client.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
     assert "hx-trigger" not in done.text and "处理完成：共 4 批" in done.text
@@ -58,12 +79,10 @@ def test_progress_fragment_polls_every_second_until_done(demo_site):
 
 
 def test_failed_job_shows_its_error(demo_site):
-    def work(progress):
-        raise RuntimeError("索引文件损坏，请重新构建")
-
-    client = demo_site.client("admin")  # (each client's start-up gives the app a new registry)
+    client = demo_site.client("admin")
     jobs = demo_site.app.state.services.jobs
-    job = jobs.submit("index", "构建索引：测试", work, owner_id=uid(demo_site, "admin"))
+    job = jobs.submit("test.pages.broken", "构建索引：测试", kind="index",
+                      owner_id=uid(demo_site, "admin"))  # fmt: skip
     jobs.wait(job.id)
     page = client.get(f"/jobs/{job.id}", headers={"HX-Request": "true"})
     assert (
@@ -73,12 +92,9 @@ def test_failed_job_shows_its_error(demo_site):
 
 def test_only_the_owner_or_an_admin_over_the_owner_sees_a_job(demo_site):
     client = demo_site.client()
-    jobs = (
-        demo_site.app.state.services.jobs
-    )  # after the client started: each start-up makes a new registry
-    mine = jobs.submit(
-        "score", "批量评分：云岭", lambda p: "好了", owner_id=uid(demo_site, "trainer.yunling")
-    )
+    jobs = demo_site.app.state.services.jobs
+    mine = jobs.submit("test.pages.quick", "批量评分：云岭", kind="score",
+                       owner_id=uid(demo_site, "trainer.yunling"))  # fmt: skip
     jobs.wait(mine.id)
     assert client.get(f"/api/v1/jobs/{mine.id}").status_code == 401
     switch(client, demo_site, "trainer.baishi")

@@ -36,6 +36,7 @@ from yanxiu.credits.claim_models import ClaimEvidence
 from yanxiu.credits.claims import ClaimDraft, submit_claim
 from yanxiu.credits.evidence import Upload, evidence_dir
 from yanxiu.credits.policy import load_policies
+from yanxiu.jobs import job_handler
 from yanxiu.learning.course import enrol_teacher
 from yanxiu.learning.quiz import start_attempt
 from yanxiu.notifications.models import Notification, NotificationKind
@@ -44,7 +45,7 @@ from yanxiu.practice.models import RecordKind
 from yanxiu.practice.service import submit_record
 from yanxiu.programs.models import OfflineSession, Program
 from yanxiu.studios.models import CaseResource, Push, PushDelivery, Studio, StudioMember
-from yanxiu.web.security import COOKIE_NAME
+from yanxiu.web.security import COOKIE_NAME, csrf_for
 
 ANON, TEACHER, HOST, TRAINER, ADMIN = "anonymous", "teacher", "host", "trainer", "admin"
 ROLES = (ANON, TEACHER, HOST, TRAINER, ADMIN)
@@ -315,15 +316,18 @@ class Fixture:
         return self.clients[role]
 
 
+@job_handler("test.walk")
+def _walk_job(context: Any, progress: Any, params: dict[str, Any]) -> str:
+    return "完成"
+
+
 def page_token(client: TestClient) -> str:
     """The session's CSRF token (the one every rendered form and hx-headers carry)."""
     if COOKIE_NAME not in client.cookies:
         client.get("/login")  # an anonymous session gets its token with the login form
-    serializer = URLSafeSerializer(
-        client.app.state.services.settings.secret_key.get_secret_value(),  # type: ignore[attr-defined]
-        salt="yanxiu.session",
-    )
-    return str(serializer.loads(client.cookies[COOKIE_NAME])["csrf"])
+    secret = client.app.state.services.settings.secret_key.get_secret_value()  # type: ignore[attr-defined]
+    serializer = URLSafeSerializer(secret, salt="yanxiu.session")
+    return csrf_for(secret, serializer.loads(client.cookies[COOKIE_NAME])["sid"])
 
 
 def _transcript(case_id: str) -> bytes:
@@ -468,13 +472,13 @@ def walk(demo_db_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     for role in ROLES:  # each client runs the lifespan (a new job registry): all first
         fx.client(role)
     job = site.app.state.services.jobs.submit(
-        "walk", "路由巡检任务", lambda progress: "完成", owner_id=ids["trainer_id"]
+        "test.walk", "路由巡检任务", kind="walk", owner_id=ids["trainer_id"]
     )
     ids["job"] = job.id
     with f() as s:  # a job in the admin's county (白石县): an admin sees jobs of their region only
         baishi_trainer = s.scalar(select(User.id).where(User.username == "trainer.baishi"))
     admin_job = site.app.state.services.jobs.submit(
-        "walk", "路由巡检任务（白石）", lambda progress: "完成", owner_id=baishi_trainer
+        "test.walk", "路由巡检任务（白石）", kind="walk", owner_id=baishi_trainer
     )
     base = {
         "code": ids["course"], "record_id": ids["record"], "diagnosis_id": ids["diagnosis"],

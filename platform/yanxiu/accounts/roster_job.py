@@ -8,13 +8,15 @@ page renders as the job runs: every bad row with its row, column and what to fix
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from yanxiu.accounts.models import User
 from yanxiu.accounts.passwords import check_password, one_time_password
 from yanxiu.accounts.roster import (
     Applied,
@@ -42,10 +44,15 @@ class Progress(Protocol):  # yanxiu.jobs.Progress
     def advance(self, steps: int = 1, message: str | None = None) -> None: ...
 
 
+class JobProgress(Progress, Protocol):  # a queued job's progress also keeps its outcome
+    def set_detail(self, detail: dict[str, Any]) -> None: ...
+
+
 class Submit(Protocol):  # yanxiu.services.Services.submit_job
     def __call__(
-        self, kind: str, title: str, work: Callable[[Any], str], *, owner_id: int, detail: Any
-    ) -> Any: ...
+        self, handler: str, title: str, *, owner_id: int, params: dict[str, Any] | None = None,
+        secret: dict[str, Any] | None = None,
+    ) -> Any: ...  # fmt: skip
 
 
 class RosterRejected(Exception):
@@ -72,6 +79,13 @@ class RosterOutcome:
             "warnings": self.warnings,
             "problems": [{"row": p.row, "column": p.column, "message": p.message} for p in self.problems],
         }  # fmt: skip
+
+    def page_dict(self) -> dict[str, Any]:
+        """Everything the job page shows (kept as the job's detail; never the password)."""
+        return {**self.as_dict(), "template": self.template, "filename": self.filename,
+                "owner_id": self.owner_id, "samples": self.samples, "kind_labels": KIND_LABELS,
+                "problems": [{"row": p.row, "where": p.where, "column": p.column,
+                              "message": p.message} for p in self.problems]}  # fmt: skip
 
     def fill(self, plan: RosterPlan) -> None:
         self.rows, self.warnings, self.problems = plan.rows, plan.warnings, plan.problems
@@ -100,7 +114,8 @@ def check_upload(filename: str, data: bytes) -> None:
 
 def run_roster_import(
     progress: Progress, *, factory: sessionmaker[Session], data: bytes, outcome: RosterOutcome,
-    rules: RosterRules, actor_id: int | None, scope: Scope | None, initial_password: str,
+    rules: RosterRules, actor_id: int | None, scope: Scope | None, initial_password: str = "",
+    password_hash: str = "",
 ) -> str:  # fmt: skip
     """The job: read, check every row, then (not a dry run, no bad row) write all at once.
 
@@ -129,7 +144,8 @@ def run_roster_import(
                 return "预检完成（未写入任何数据）：" + _summary(plan)
             progress.advance(0, "正在写入…")
             applied: Applied = apply_roster(session, plan, rules=rules, actor_id=actor_id,
-                                            password_hash=hash_password(initial_password), progress=step)  # fmt: skip
+                                            password_hash=password_hash or hash_password(initial_password),
+                                            progress=step)  # fmt: skip
             record_audit(session, actor_id=actor_id, action="roster.import", entity="roster",
                          entity_id=outcome.filename[:64], detail={"rows": rows, **plan.counts()})  # fmt: skip
         outcome.state = "imported"
@@ -172,19 +188,47 @@ def initial_password_for(given: str) -> tuple[str, bool]:
 
 
 def start_roster_import(
-    submit: Submit, *, factory: sessionmaker[Session], data: bytes, filename: str, dry_run: bool,
-    rules: RosterRules, actor_id: int, scope: Scope,
-    initial_password: str = "",
+    submit: Submit, *, data: bytes, filename: str, folder: Path, dry_run: bool,
+    cycle_start: str, actor_id: int, initial_password: str = "",
 ) -> Any:  # fmt: skip
-    """Check the upload and run the import as a background job (returns the job)."""
+    """Check the upload, keep it under ``folder`` and queue the import (returns the job).
+
+    The job's parameters hold the initial password's hash only; a generated password is handed
+    to the job page of the process that started it (``secret``), never written anywhere.
+    """
     check_upload(filename, data)
     password, generated = initial_password_for(initial_password)
-    outcome = RosterOutcome(filename=filename, dry_run=dry_run, owner_id=actor_id,
-                            initial_password=password if generated and not dry_run else "")  # fmt: skip
-
-    def work(progress: Progress) -> str:
-        return run_roster_import(progress, factory=factory, data=data, outcome=outcome, rules=rules,
-                                 actor_id=actor_id, scope=scope, initial_password=password)  # fmt: skip
-
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ("roster.xlsx" if filename.lower().endswith(".xlsx") else "roster.csv")
+    path.write_bytes(data)
+    params = {"path": str(path), "filename": filename, "dry_run": dry_run, "cycle_start": cycle_start,
+              "actor_id": actor_id, "password_hash": hash_password(password)}  # fmt: skip
+    shown = password if generated and not dry_run else ""
     title = f"{'预检' if dry_run else '导入'}教师名册：{filename}"
-    return submit("roster", title, work, owner_id=actor_id, detail=outcome)
+    return submit("roster", title, owner_id=actor_id, params=params,
+                  secret={"initial_password": shown} if shown else None)  # fmt: skip
+
+
+def run_roster_job(
+    progress: JobProgress, params: dict[str, Any], *, factory: sessionmaker[Session],
+    rules: RosterRules,
+) -> str:  # fmt: skip
+    """The "roster" job: :func:`run_roster_import` on the saved upload, as the admin who started
+    it (their scope now), its outcome kept as the job's detail whatever happens."""
+    path = Path(params["path"])
+    outcome = RosterOutcome(filename=str(params["filename"]), dry_run=bool(params["dry_run"]),
+                            owner_id=params.get("actor_id"))  # fmt: skip
+    actor_id = params.get("actor_id")
+    try:
+        with session_scope(factory) as session:
+            actor = session.get(User, actor_id) if actor_id is not None else None
+            if actor is None:
+                raise RuntimeError("发起导入的账号已不存在。")
+            scope = Scope.for_user(session, actor)
+        return run_roster_import(
+            progress, factory=factory, data=path.read_bytes(), outcome=outcome, rules=rules,
+            actor_id=actor_id, scope=scope, password_hash=str(params["password_hash"]),
+        )  # fmt: skip
+    finally:
+        progress.set_detail(outcome.page_dict())
+        shutil.rmtree(path.parent, ignore_errors=True)

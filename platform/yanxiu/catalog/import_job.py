@@ -26,14 +26,18 @@ ACCEPTED_SUFFIXES = (".csv", ".json", ".yaml", ".yml")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
-class Progress(Protocol):  # yanxiu.jobs.Progress, without importing the job machinery
+class Progress(Protocol):  # yanxiu.jobs.Progress
     def set_total(self, total: int) -> None: ...
     def advance(self, steps: int = 1, message: str | None = None) -> None: ...
 
 
+class JobProgress(Progress, Protocol):  # a queued job's progress also keeps its outcome
+    def set_detail(self, detail: dict[str, Any]) -> None: ...
+
+
 class Submit(Protocol):  # yanxiu.services.Services.submit_job
     def __call__(
-        self, kind: str, title: str, work: Callable[[Any], str], *, owner_id: int, detail: Any
+        self, handler: str, title: str, *, owner_id: int, params: dict[str, Any] | None = None
     ) -> Any: ...
 
 
@@ -64,7 +68,7 @@ class ImportOutcome:
     def as_dict(self) -> dict[str, Any]:
         """The outcome as the job API reports it (every rejected row, or the counts)."""
         return {
-            "state": self.state, "created": self.created, "updated": self.updated,
+            "filename": self.filename, "state": self.state, "created": self.created, "updated": self.updated,
             "unchanged": self.unchanged, "index_refreshed": self.index_refreshed,
             "index_note": self.index_note,
             "problems": [{"row": p.row, "row_number": p.row_number, "item": p.item,
@@ -220,28 +224,34 @@ def check_upload(filename: str, data: bytes) -> None:
 
 
 def start_catalog_import(
-    submit: Submit,
-    *,
-    factory: sessionmaker[Session],
-    data: bytes,
-    filename: str,
-    folder: Path,
-    actor_id: int,
-    refresh_index: Callable[[], str] | None,
+    submit: Submit, *, data: bytes, filename: str, folder: Path, actor_id: int
 ) -> Any:
-    """Check and save the upload, then import it as a background job (returns the job).
+    """Check and save the upload, then queue its import as a background job (returns the job).
 
-    ``submit`` is the job registry's (kind, title, work, owner_id, detail) → job; the job
-    fills an :class:`ImportOutcome` that the job page renders as it runs.
+    ``submit`` is :meth:`yanxiu.services.Services.submit_job`; the "import" handler runs
+    :func:`run_import_job` in whichever process takes the job (the file is under ``folder``,
+    in the shared data directory).
     """
     check_upload(filename, data)
     path = save_upload(data, filename, folder)
-    outcome = ImportOutcome(filename=filename)
+    params = {"path": str(path), "filename": filename, "actor_id": actor_id}
+    return submit("import", f"导入课程目录：{filename}", owner_id=actor_id, params=params)
 
-    def work(progress: Progress) -> str:
+
+def run_import_job(
+    progress: JobProgress,
+    params: dict[str, Any],
+    *,
+    factory: sessionmaker[Session],
+    refresh_index: Callable[[], str] | None,
+) -> str:
+    """The "import" job: :func:`run_catalog_import`, its outcome kept as the job's detail (the
+    rejected rows, or the counts) whether it succeeds or not."""
+    outcome = ImportOutcome(filename=str(params["filename"]))
+    try:
         return run_catalog_import(
-            progress, factory=factory, path=path, outcome=outcome, actor_id=actor_id,
-            refresh_index=refresh_index,
+            progress, factory=factory, path=Path(params["path"]), outcome=outcome,
+            actor_id=params.get("actor_id"), refresh_index=refresh_index,
         )  # fmt: skip
-
-    return submit("import", f"导入课程目录：{filename}", work, owner_id=actor_id, detail=outcome)
+    finally:
+        progress.set_detail(outcome.as_dict())

@@ -90,8 +90,18 @@ def demo_logins() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes (sessions, throttles and jobs "
+            "are shared through the database, or Redis when YANXIU_REDIS_URL is set)",
+        ),
+    ] = 1,
 ) -> None:
-    """Serve the web application."""
+    """Serve the web application (it runs background jobs itself unless
+    YANXIU_JOBS_CONSUMER=separate, when `yanxiu worker` does)."""
     import uvicorn
 
     from yanxiu.config import is_loopback, weak_secret
@@ -109,8 +119,30 @@ def serve(
         raise typer.Exit(2)
     uvicorn.run(
         "yanxiu.app:create_app", factory=True, host=bind, port=port or settings.port,
-        log_level=settings.log_level.lower(),
+        log_level=settings.log_level.lower(), workers=workers,
     )  # fmt: skip
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=16, help="Jobs run at once")] = 1,
+) -> None:
+    """Run background jobs from the queue (beside servers started with
+    YANXIU_JOBS_CONSUMER=separate; several workers never run one job twice)."""
+    from yanxiu.services import Services
+
+    settings = get_settings()
+    services = Services.create(settings)
+    services.load_search()  # catalog imports refresh the index; re-scoring finds resources
+    where = "Redis" if settings.redis_url else str(settings.data_dir / "job-queue.db")
+    typer.echo(f"yanxiu worker: {threads} thread(s), queue {where}; Ctrl-C stops after the job")
+    consumer = services.jobs.huey.create_consumer(
+        workers=threads, worker_type="thread", periodic=False, max_delay=1.0
+    )
+    try:
+        consumer.run()
+    finally:
+        services.close()
 
 
 @import_app.command("catalog")

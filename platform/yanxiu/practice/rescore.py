@@ -9,13 +9,13 @@ stays done if the job stops; a draft reviewed while the job runs is skipped.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from yanxiu.accounts.models import User
 from yanxiu.db import session_scope
-from yanxiu.jobs import Job, JobFunction, Progress
+from yanxiu.jobs import Job, Progress
 from yanxiu.practice.diagnosis import ResourceFinder
 from yanxiu.practice.models import Diagnosis
 from yanxiu.practice.review import pending_in_scope
@@ -25,7 +25,9 @@ RESCORE_TITLE = "重新评分待审核的教学实践记录"
 
 
 class SubmitJob(Protocol):  # yanxiu.services.Services.submit_job
-    def __call__(self, kind: str, title: str, work: JobFunction, *, owner_id: int) -> Job: ...
+    def __call__(
+        self, handler: str, title: str, *, owner_id: int, params: dict[str, Any] | None = None
+    ) -> Job: ...
 
 
 def rescore_pending(
@@ -34,7 +36,7 @@ def rescore_pending(
     reviewer_id: int,
     resource_finder: Callable[[Session], ResourceFinder],
     calibration: Mapping[str, Mapping[int, int]],
-) -> JobFunction:
+) -> Callable[[Progress], str]:
     """The job's work: re-score every pending draft the reviewer may review, one per transaction."""
     mapping = {dim: dict(m) for dim, m in calibration.items()}
 
@@ -67,16 +69,7 @@ def rescore_pending(
     return work
 
 
-def start_rescore(
-    submit: SubmitJob,
-    *,
-    factory: sessionmaker[Session],
-    reviewer_id: int,
-    resource_finder: Callable[[Session], ResourceFinder],
-    calibration: Mapping[str, Mapping[int, int]],
-) -> Job:
-    """Submit the re-scoring of every pending draft in the reviewer's scope as a job."""
-    work = rescore_pending(
-        factory, reviewer_id=reviewer_id, resource_finder=resource_finder, calibration=calibration
-    )
-    return submit("score", RESCORE_TITLE, work, owner_id=reviewer_id)
+def start_rescore(submit: SubmitJob, *, reviewer_id: int) -> Job:
+    """Queue the re-scoring of every pending draft in the reviewer's scope as a job (the
+    "score" handler runs :func:`rescore_pending` in whichever process takes it)."""
+    return submit("score", RESCORE_TITLE, owner_id=reviewer_id, params={"reviewer_id": reviewer_id})

@@ -15,6 +15,7 @@ by :class:`yanxiu.accounts.scope.Scope`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -27,8 +28,9 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from yanxiu import __version__
-from yanxiu.accounts.login import authenticate, record_logout, record_throttled
+from yanxiu.accounts.login import authenticate, record_lockout, record_logout, record_throttled
 from yanxiu.accounts.models import Role
+from yanxiu.accounts.sessions import end_session
 from yanxiu.config import Settings
 from yanxiu.db import session_scope
 from yanxiu.web.security import (
@@ -36,6 +38,7 @@ from yanxiu.web.security import (
     AuthState,
     AuthUser,
     SessionMiddleware,
+    begin_session,
     csrf_hx_headers,
     csrf_input,
     csrf_token,
@@ -109,7 +112,8 @@ def install_auth(
     templates: Jinja2Templates,
 ) -> AuthState:
     """Add sessions, CSRF, template helpers and the login/logout routes to ``app``."""
-    state = AuthState()
+    namespace = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]  # one site's keys
+    state = AuthState(factory, redis_url=settings.redis_url, namespace=namespace)
     app.state.auth = state
     app.add_middleware(SessionMiddleware, settings=settings, factory=factory, state=state)
 
@@ -156,29 +160,33 @@ def install_auth(
     ) -> Response:
         target, username, ip = safe_next(next), username.strip(), _client_ip(request)
         throttle = state.throttle
-        if throttle.blocked(username, ip):
-            with session_scope(factory) as db:
-                record_throttled(db, username=username, ip=ip)
+        verdict = throttle.check(username, ip)
+        if not verdict.allowed:
+            if verdict.first_refusal:  # one audit row per lock-out, however many attempts
+                with session_scope(factory) as db:
+                    record_throttled(db, username=username, ip=ip)
             return page(request, status=429, error=LOGIN_THROTTLED, username=username, next=target)
         with session_scope(factory) as db:
-            user = authenticate(db, username=username, password=password, ip=ip)
+            user = authenticate(db, username=username, password=password, ip=ip,
+                                audit_unknown=lambda: throttle.first_unknown_in_window(ip))  # fmt: skip
             if user is not None:
-                session_of(request).start(user, state.now())
+                begin_session(request, db, user.id)
         if user is None:
-            throttle.record_failure(username, ip)
+            if throttle.record_failure(username, ip):
+                with session_scope(factory) as db:
+                    record_lockout(db, username=username, ip=ip)
             return page(request, status=401, error=LOGIN_FAILED, username=username, next=target)
-        throttle.reset_username(username)
+        throttle.reset(username, ip)
         return RedirectResponse(target, status_code=303)
 
     @router.post("/logout")
     def logout(request: Request) -> Response:
         session = session_of(request)
         user = optional_user(request)
-        sid = session.data.get("sid")
-        if sid:
-            state.revoke(str(sid), keep_seconds=settings.session_max_hours * 3600)
-        if user is not None:
-            with session_scope(factory) as db:
+        with session_scope(factory) as db:
+            if session.sid:
+                end_session(db, session.sid)  # dead for every worker, and after a restart
+            if user is not None:
                 record_logout(db, user_id=user.id, ip=_client_ip(request))
         session.clear()
         return RedirectResponse("/login", status_code=303)

@@ -1,27 +1,29 @@
-"""Signed session cookies, CSRF protection and login throttling for the web app.
+"""Server-side sessions, CSRF protection and login throttling for the web app.
 
-Sessions live in one cookie, signed with ``settings.secret_key`` by itsdangerous (no server
-store): ``sid`` (random, changes on every login, so a planted cookie is worthless after login),
-``csrf`` (the session's CSRF token), and once logged in ``uid``, ``role``, ``iat`` (issued-at)
-and ``seen`` (last-seen). The middleware enforces the idle and absolute timeouts, reloads the
-user on each request (a deactivated user is logged out at once) and answers 403 to any
-POST/PUT/PATCH/DELETE whose ``X-CSRF-Token`` header or ``csrf_token`` form field does not equal
-the session's token (a synchronizer token kept in the signed, HttpOnly session cookie).
+The session cookie (signed with ``settings.secret_key`` by itsdangerous, HttpOnly, SameSite=Lax)
+carries a random session id, ``sid``, and nothing about the user (a one-time notice for the
+next page may ride along). Being logged in is a row of ``login_sessions`` keyed by the id's
+hash (:mod:`yanxiu.accounts.sessions`): the middleware looks it up on each request, enforcing
+the idle and absolute timeouts and the user's being active; logout deletes the row, so a copied
+cookie is dead in every worker and after a restart. A login always gets a new id (no session
+fixation).
 
-Per-process state (``AuthState``): the login throttle and the ids of sessions ended by logout.
-Both are in memory; a deployment running several worker processes needs a shared store
-(e.g. a database table or Redis) for them to hold across workers.
+CSRF: a synchronizer token derived from the session id (HMAC with the secret key, so nothing
+needs storing and it changes at login). Any POST/PUT/PATCH/DELETE whose ``X-CSRF-Token`` header
+or ``csrf_token`` form field does not equal it is answered 403, before the route runs.
+
+Login throttles are shared by the workers too (:mod:`yanxiu.accounts.throttle`: the database,
+or Redis when ``YANXIU_REDIS_URL`` is set).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import re
 import secrets
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -37,7 +39,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from yanxiu.accounts.models import Role, User
+from yanxiu.accounts.models import Role
+from yanxiu.accounts.sessions import check_session, end_session, new_session_id, start_session
+from yanxiu.accounts.throttle import LoginThrottle, counter_store
 from yanxiu.config import Settings
 from yanxiu.db import session_scope
 
@@ -54,12 +58,9 @@ MAX_FORM_FIELD_BYTES = 16 * 1024 * 1024
 DEFAULT_BODY_LIMIT = 1024 * 1024
 CSRF_FAILED = "安全校验失败：请求缺少有效的 CSRF 令牌。请刷新页面后重试。"
 TOO_LARGE = "提交的内容超过了服务器允许的大小，请压缩或拆分后重试。"
-
-# Login throttling (see LoginThrottle)
-MAX_FAILURES_PER_USERNAME = 5
-MAX_FAILURES_PER_IP = 20
-THROTTLE_WINDOW_SECONDS = 15 * 60
-THROTTLE_LOCK_SECONDS = 15 * 60
+# What the cookie may carry besides the session id (anything else, e.g. an old cookie's uid,
+# is dropped unread).
+COOKIE_KEYS = frozenset({"sid", "flash"})
 
 
 @dataclass(frozen=True)
@@ -76,37 +77,34 @@ class AuthUser:
     password_version: int = 0
 
 
+def csrf_for(secret: str, sid: str) -> str:
+    """The CSRF token of session ``sid``."""
+    return hmac.new(secret.encode(), b"csrf:" + sid.encode(), hashlib.sha256).hexdigest()
+
+
 class SessionData:
     """The decoded session cookie of one request; routes change it, the middleware writes it."""
 
-    def __init__(self, data: dict[str, Any] | None = None) -> None:
-        self.data: dict[str, Any] = dict(data or {})
+    def __init__(self, data: dict[str, Any] | None = None, *, secret: str = "") -> None:
+        self.data: dict[str, Any] = {k: v for k, v in (data or {}).items() if k in COOKIE_KEYS}
+        self.secret = secret or _FALLBACK_SECRET
         self.dirty = False
 
     @property
-    def user_id(self) -> int | None:
-        uid = self.data.get("uid")
-        return int(uid) if uid is not None else None
+    def sid(self) -> str | None:
+        sid = self.data.get("sid")
+        return sid if isinstance(sid, str) and sid else None
 
     def csrf_token(self) -> str:
-        """The session's CSRF token, created (with the session) on first use."""
-        if "csrf" not in self.data:
-            self.data.setdefault("sid", secrets.token_urlsafe(18))
-            self.data["csrf"] = secrets.token_urlsafe(32)
+        """The session's CSRF token (the session id is created on first use)."""
+        if self.sid is None:
+            self.data["sid"] = new_session_id()
             self.dirty = True
-        return str(self.data["csrf"])
+        return csrf_for(self.secret, str(self.data["sid"]))
 
-    def start(self, user: User, now: float) -> None:
-        """Log ``user`` in: a brand-new session id and CSRF token (no session fixation)."""
-        self.data = {
-            "sid": secrets.token_urlsafe(18),
-            "csrf": secrets.token_urlsafe(32),
-            "uid": user.id,
-            "role": user.role.value,
-            "pv": user.password_version or 0,
-            "iat": now,
-            "seen": now,
-        }
+    def start(self, sid: str) -> None:
+        """Carry the freshly logged-in session ``sid`` (a new id: no session fixation)."""
+        self.data = {"sid": sid, **({"flash": self.data["flash"]} if "flash" in self.data else {})}
         self.dirty = True
 
     def clear(self) -> None:
@@ -114,72 +112,24 @@ class SessionData:
         self.dirty = True
 
 
-class LoginThrottle:
-    """Failed logins per username and per client IP in a sliding window, with a lock-out.
-
-    After ``MAX_FAILURES_PER_USERNAME`` failures for one username, or ``MAX_FAILURES_PER_IP``
-    from one IP, within the window, further attempts are refused for the lock period. A
-    successful login clears the username's failures. In memory, per process.
-    """
-
-    def __init__(
-        self,
-        clock: Callable[[], float],
-        *,
-        per_username: int = MAX_FAILURES_PER_USERNAME,
-        per_ip: int = MAX_FAILURES_PER_IP,
-        window: float = THROTTLE_WINDOW_SECONDS,
-        lock: float = THROTTLE_LOCK_SECONDS,
-    ) -> None:
-        self.clock = clock
-        self.limits = {"user": per_username, "ip": per_ip}
-        self.window, self.lock = window, lock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._locked_until: dict[tuple[str, str], float] = {}
-        self._mutex = threading.Lock()
-
-    @staticmethod
-    def _keys(username: str, ip: str) -> list[tuple[str, str]]:
-        return [("user", username.strip().casefold()), ("ip", ip)]
-
-    def blocked(self, username: str, ip: str) -> bool:
-        now = self.clock()
-        with self._mutex:
-            for key in self._keys(username, ip):
-                until = self._locked_until.get(key)
-                if until is not None and now < until:
-                    return True
-                if until is not None:
-                    del self._locked_until[key]
-        return False
-
-    def record_failure(self, username: str, ip: str) -> None:
-        now = self.clock()
-        with self._mutex:
-            for key in self._keys(username, ip):
-                times = self._failures.setdefault(key, deque())
-                times.append(now)
-                while times and times[0] <= now - self.window:
-                    times.popleft()
-                if len(times) >= self.limits[key[0]]:
-                    self._locked_until[key] = now + self.lock
-                    times.clear()
-
-    def reset_username(self, username: str) -> None:
-        key = self._keys(username, "")[0]
-        with self._mutex:
-            self._failures.pop(key, None)
-            self._locked_until.pop(key, None)
+_FALLBACK_SECRET = secrets.token_urlsafe(32)  # only outside the middleware (never in the app)
 
 
 class AuthState:
-    """Per-process authentication state: the clock, the throttle, sessions ended by logout."""
+    """Authentication state of the app: the clock (tests move it) and the login throttle, whose
+    counters live in the database or Redis (shared by every worker)."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[DbSession],
+        *,
+        redis_url: str = "",
+        namespace: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._clock = clock
-        self.throttle = LoginThrottle(self.now)
-        self._revoked: dict[str, float] = {}  # sid -> when it may be forgotten
-        self._mutex = threading.Lock()
+        store = counter_store(factory, redis_url, namespace)
+        self.throttle = LoginThrottle(store, self.now)
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -192,31 +142,23 @@ class AuthState:
     def now(self) -> float:
         return self._clock()
 
-    def revoke(self, sid: str, keep_seconds: float) -> None:
-        now = self.now()
-        with self._mutex:
-            self._revoked = {s: t for s, t in self._revoked.items() if t > now}
-            self._revoked[sid] = now + keep_seconds
 
-    def is_revoked(self, sid: str) -> bool:
-        with self._mutex:
-            return sid in self._revoked
-
-
-def _load_user(factory: sessionmaker[DbSession], user_id: int) -> AuthUser | None:
+def _load_user(
+    factory: sessionmaker[DbSession], sid: str, now: float, idle: float, most: float
+) -> AuthUser | None:
     with session_scope(factory) as session:
-        user = session.get(User, user_id)
-        if user is None or not user.is_active:
+        active = check_session(session, sid, now=now, idle_seconds=idle, max_seconds=most)
+        if active is None:
             return None
         return AuthUser(
-            id=user.id,
-            username=user.username,
-            display_name=user.display_name,
-            role=user.role,
-            region_id=user.region_id,
-            school_id=user.school_id,
-            must_change_password=bool(user.must_change_password),
-            password_version=user.password_version or 0,
+            id=active.user_id,
+            username=active.username,
+            display_name=active.display_name,
+            role=active.role,
+            region_id=active.region_id,
+            school_id=active.school_id,
+            must_change_password=active.must_change_password,
+            password_version=active.password_version,
         )
 
 
@@ -245,7 +187,8 @@ def wants_json(scope: Scope) -> bool:
 
 
 class SessionMiddleware:
-    """Reads and writes the signed session cookie and checks CSRF tokens (pure ASGI)."""
+    """Reads and writes the session cookie, finds the session's user and checks CSRF tokens
+    (pure ASGI)."""
 
     def __init__(
         self,
@@ -259,9 +202,8 @@ class SessionMiddleware:
         self.settings = settings
         self.factory = factory
         self.state = state
-        self.serializer = URLSafeSerializer(
-            settings.secret_key.get_secret_value(), salt="yanxiu.session"
-        )
+        self.secret = settings.secret_key.get_secret_value()
+        self.serializer = URLSafeSerializer(self.secret, salt="yanxiu.session")
         self.idle_seconds = settings.session_idle_minutes * 60
         self.max_seconds = settings.session_max_hours * 3600
         self.secure = settings.env == "production"
@@ -297,28 +239,13 @@ class SessionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        session = SessionData(self._decode(scope))
+        session = SessionData(self._decode(scope), secret=self.secret)
         user: AuthUser | None = None
-        now = self.state.now()
-        data = session.data
-        if data and (
-            "sid" not in data
-            or self.state.is_revoked(str(data["sid"]))
-            or now - float(data.get("iat", now)) > self.max_seconds
-        ):
-            session.clear()
-        elif session.user_id is not None:
-            if now - float(data.get("seen", 0)) > self.idle_seconds:
-                session.clear()
-            else:
-                user = await anyio.to_thread.run_sync(_load_user, self.factory, session.user_id)
-                # deleted or deactivated since login, or the password changed (or was reset)
-                if user is None or user.password_version != int(data.get("pv", 0)):
-                    user = None
-                    session.clear()
-                else:
-                    data["seen"], data["role"] = now, user.role.value
-                    session.dirty = True
+        if session.sid is not None:
+            user = await anyio.to_thread.run_sync(
+                _load_user, self.factory, session.sid, self.state.now(), self.idle_seconds,
+                self.max_seconds,
+            )  # fmt: skip
         state = scope.setdefault("state", {})
         state["session"], state["user"], state["auth"] = session, user, self.state
 
@@ -341,14 +268,17 @@ class SessionMiddleware:
         await self.app(scope, receive, self._with_cookie(scope, session, send))
 
     def _with_cookie(self, scope: Scope, session: SessionData, send: Send) -> Send:
-        """``send``, adding the session cookie (when changed) to the response's headers."""
+        """``send``, adding the session cookie (when changed) to the response's headers, and
+        no-store to a logged-in user's pages."""
+        user = scope.get("state", {}).get("user")
 
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and session.dirty:
+            if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.append("set-cookie", self._cookie_header(session))
-                if "uid" in session.data and "cache-control" not in headers:
-                    headers.append("cache-control", "no-store")
+                if session.dirty:
+                    headers.append("set-cookie", self._cookie_header(session))
+                if user is not None and "cache-control" not in headers:
+                    headers.append("cache-control", "no-store")  # a page for this session only
             await send(message)
 
         return send_with_cookie
@@ -356,7 +286,7 @@ class SessionMiddleware:
     async def _check_csrf(
         self, scope: Scope, receive: Receive, session: SessionData
     ) -> tuple[bool, Receive]:
-        expected = session.data.get("csrf")
+        expected = session.csrf_token() if session.sid is not None else None
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         supplied = headers.get(CSRF_HEADER)
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -453,6 +383,17 @@ def route_body_limit(scope: Scope) -> int:
 
 
 # -- template helpers (Jinja globals; they read the request from the template context)
+
+
+def begin_session(request: Request, db: DbSession, user_id: int) -> None:
+    """Log ``user_id`` in on this browser: a new server-side session (the current one, if
+    any, ends) and a new id in the cookie (no session fixation)."""
+    state: AuthState = request.app.state.auth
+    session = session_of(request)
+    if session.sid is not None:
+        end_session(db, session.sid)
+    ip = request.client.host if request.client else ""
+    session.start(start_session(db, user_id=user_id, now=state.now(), ip=ip))
 
 
 def session_of(request: Request) -> SessionData:

@@ -28,7 +28,7 @@ from yanxiu.errors import Conflict, Invalid
 from yanxiu.web.auth import safe_next
 from yanxiu.web.deps import AdminUser, CurrentUser, ScopeDep, SessionDep
 from yanxiu.web.pages import HOME_BY_ROLE, flash, render
-from yanxiu.web.security import session_of
+from yanxiu.web.security import begin_session
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
@@ -59,7 +59,7 @@ def password_change(
         context = _password_context(me, exc.fields, exc.message)
         return render(request, "account/password.html", context, status_code=422)
     # this session goes on under the new password; every other session of the user ends
-    session_of(request).start(user, request.app.state.auth.now())
+    begin_session(request, db, user.id)
     flash(request, "密码已修改。其他设备上的登录已失效，需要用新密码重新登录。")
     return RedirectResponse(HOME_BY_ROLE.get(me.role, "/"), status_code=303)
 

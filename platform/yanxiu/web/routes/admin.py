@@ -142,8 +142,7 @@ async def catalog_import(
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     try:
         job = start_catalog_import(
-            services.submit_job, factory=services.session_factory, data=data,
-            filename=file.filename or "", actor_id=me.id, refresh_index=services.rebuild_search,
+            services.submit_job, data=data, filename=file.filename or "", actor_id=me.id,
             folder=services.settings.data_dir / "imports" / uuid.uuid4().hex,
         )  # fmt: skip
     except TooLarge:

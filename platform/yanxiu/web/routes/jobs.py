@@ -39,7 +39,7 @@ def job_context(services: Services, job: Job) -> dict[str, Any]:
         "percent": round(job.fraction * 100),
         "created": _time(job.created),
         "finished": _time(job.finished),
-        "detail": services.job_details.get(job.id),
+        "detail": services.job_detail(job),
     }
 
 
@@ -71,9 +71,8 @@ def job_dict(services: Services, job: Job) -> dict[str, Any]:
         "created": datetime.fromtimestamp(job.created).isoformat(timespec="seconds"),
         "finished": datetime.fromtimestamp(job.finished).isoformat(timespec="seconds") if job.finished else None,
     }  # fmt: skip
-    detail = services.job_details.get(job.id)
-    if detail is not None and hasattr(detail, "as_dict"):
-        out["detail"] = detail.as_dict()
+    if job.detail is not None:
+        out["detail"] = job.detail
     return out
 
 

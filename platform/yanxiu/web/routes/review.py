@@ -47,10 +47,7 @@ ReviewFormDep = Annotated[ReviewForm, Depends(review_form)]
 
 
 def _rescore(services: Services, reviewer_id: int) -> Job:
-    return start_rescore(
-        services.submit_job, factory=services.session_factory, reviewer_id=reviewer_id,
-        resource_finder=services.resource_finder, calibration=services.calibration(),
-    )  # fmt: skip
+    return start_rescore(services.submit_job, reviewer_id=reviewer_id)
 
 
 # ---------------------------------------------------------------- pages

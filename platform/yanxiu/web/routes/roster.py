@@ -7,7 +7,7 @@ created, changed and deactivated.
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -26,21 +26,8 @@ router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1")
 
 
-def school_year_start(today: date) -> date:
-    return date(today.year if today.month >= 9 else today.year - 1, 9, 1)
-
-
 def roster_rules(services: Services, cycle_start: str = "") -> RosterRules:
-    today = date.today()
-    try:
-        start = date.fromisoformat(cycle_start) if cycle_start else school_year_start(today)
-    except ValueError:
-        raise Invalid(
-            "周期开始日期应写成 2024-09-01 的格式。", fields={"cycle_start": "格式不正确"}
-        ) from None
-    policy = services.policy
-    return RosterRules(tiers=tuple(policy.tiers), induction_tier=policy.induction_tier,
-                       cycle_start=start, today=today)  # fmt: skip
+    return services.roster_rules(cycle_start)
 
 
 @router.get("/admin/roster", response_class=HTMLResponse)
@@ -52,7 +39,7 @@ def roster_page(
     view = roster_view(db, scope, q=q, school_id=school_id, status=status, page=page)
     return render(request, "admin/roster.html", {
         "view": view, "header": TEMPLATE_HEADER, "rules": RULES_TEXT, "tiers": services.policy.tiers,
-        "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024), "cycle_start": school_year_start(date.today()).isoformat(),
+        "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024), "cycle_start": services.roster_rules().cycle_start.isoformat(),
         "jobs": services.visible_jobs(db, scope, kind="roster")[:5],
     })  # fmt: skip
 
@@ -87,10 +74,11 @@ async def roster_import(
     """Save nothing to disk: the upload is checked and handed to a background job."""
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     try:
+        roster_rules(services, cycle_start)  # a bad date is refused before anything is queued
         job = start_roster_import(
-            services.submit_job, factory=services.session_factory, data=data, filename=file.filename or "",
-            dry_run=mode != "import", rules=roster_rules(services, cycle_start), actor_id=me.id, scope=scope,
-            initial_password=initial_password,
+            services.submit_job, data=data, filename=file.filename or "", dry_run=mode != "import",
+            cycle_start=cycle_start, actor_id=me.id, initial_password=initial_password,
+            folder=services.settings.data_dir / "imports" / uuid.uuid4().hex,
         )  # fmt: skip
     except TooLarge:
         raise
