@@ -66,7 +66,8 @@ SCREENSHOTS := login teacher-dashboard catalog-search course practice-diagnosis 
 	review-page studio-console push-wizard push-analytics inbox case admin-dashboard \
 	admin-region trainer-home trainer-heatmap search-colloquial search-no-match admin-gaps \
 	study-text-unit study-audio-unit study-quiz study-credited study-offline-refused \
-	claim-new claim-review claim-ledger certificate-verify
+	claim-new claim-review claim-ledger certificate-verify \
+	program-editor program-register program-checkin-code program-checkin program-ledger program-report
 screenshots: install-dev
 	rm -rf var/screenshots
 	YANXIU_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
