@@ -67,7 +67,9 @@ SCREENSHOTS := login teacher-dashboard catalog-search course practice-diagnosis 
 	admin-region trainer-home trainer-heatmap search-colloquial search-no-match admin-gaps \
 	study-text-unit study-audio-unit study-quiz study-credited study-offline-refused \
 	claim-new claim-review claim-ledger certificate-verify \
-	program-editor program-register program-checkin-code program-checkin program-ledger program-report
+	program-editor program-register program-checkin-code program-checkin program-ledger program-report \
+	onboard-roster-rejected onboard-roster-imported onboard-account-created onboard-password-change \
+	onboard-program onboard-checkin onboard-ledger onboard-admin-teacher
 screenshots: install-dev
 	rm -rf var/screenshots
 	YANXIU_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
