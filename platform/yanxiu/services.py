@@ -35,6 +35,7 @@ from yanxiu.practice.rescore import rescore_pending
 from yanxiu.practice.resources import search_resource_finder
 from yanxiu.practice.service import tagged_resource_finder
 from yanxiu.recommend.service import PathRecommender, build_recommender, load_ranker
+from yanxiu.reports import snapshot
 from yanxiu.reports.dashboard import PathCache
 from yanxiu.runtime import get_session_factory
 from yanxiu.search.embed import Embedder, EmbedderUnavailable, LexicalEmbedder
@@ -206,6 +207,17 @@ class Services:
         """The jobs this user may oversee, newest first (of one ``kind`` if given)."""
         return [j for j in self.jobs.list(kind=kind) if scope.can_oversee(session, j.owner_id)]
 
+    def ensure_compliance_snapshot(self, session: Session, today: date) -> None:
+        """Queue a refresh of the compliance snapshots when none serves ``today`` (the first
+        dashboard of the day; a nightly ``yanxiu report refresh`` makes this rare) and none is
+        already queued or running. Until it finishes, dashboards compute from the ledger."""
+        if snapshot.serves(session, self.policy, today):
+            return
+        if any(j.active for j in self.jobs.list(kind="compliance_refresh")):
+            return
+        self.jobs.submit("compliance_refresh", "学时达标快照刷新", owner_id=None,
+                         params={"today": today.isoformat()})  # fmt: skip
+
     def close(self) -> None:
         if self._embed_cache is not None:
             self._embed_cache.close()
@@ -239,6 +251,22 @@ def _rescore(services: Services, progress: Progress, params: dict[str, Any]) -> 
 def _roster_import(services: Services, progress: Progress, params: dict[str, Any]) -> str:
     return run_roster_job(progress, params, factory=services.session_factory,
                           rules=services.roster_rules(str(params.get("cycle_start") or "")))  # fmt: skip
+
+
+@job_handler("compliance_refresh")
+def _compliance_refresh(services: Services, progress: Progress, params: dict[str, Any]) -> str:
+    today = date.fromisoformat(str(params["today"]))
+    reported = 0
+
+    def report(done: int, total: int) -> None:
+        nonlocal reported
+        progress.set_total(total)
+        progress.advance(done - reported)
+        reported = done
+
+    with services.session_factory() as session:
+        done = snapshot.refresh(session, policy=services.policy, today=today, progress=report)
+    return f"已刷新 {done} 名教师的学时达标快照（截至 {today.isoformat()}）"
 
 
 def school_year_start(today: date) -> date:

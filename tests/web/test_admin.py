@@ -201,3 +201,35 @@ def test_import_refuses_other_file_types_and_other_roles(fresh_site):
     denied = client.post("/admin/catalog/import", files={"file": ("a.csv", b"id\n", "text/csv")},
                           data={"csrf_token": token})  # fmt: skip
     assert denied.status_code == 403
+
+
+def test_a_dashboard_without_todays_snapshots_queues_their_refresh(fresh_site):
+    """The first dashboard of a day with no snapshot (a nightly refresh missed) computes from
+    the ledger and queues the refresh; once it has run, dashboards read the snapshots."""
+    from sqlalchemy import delete
+
+    from yanxiu.reports import snapshot
+    from yanxiu.reports.models import ComplianceWatermark
+
+    services = fresh_site.app.state.services
+    with fresh_site.factory() as s:
+        s.execute(delete(ComplianceWatermark))
+        s.commit()
+        assert not snapshot.serves(s, services.policy, date.today())
+    client = fresh_site.client("admin")
+    before = client.get("/admin").text
+    queued = services.jobs.list(kind="compliance_refresh")
+    assert len(queued) == 1
+    assert services.jobs.wait(queued[0].id, timeout=120).status.value == "done"
+    with fresh_site.factory() as s:
+        assert snapshot.serves(s, services.policy, date.today())
+    client.get("/admin")
+    assert len(services.jobs.list(kind="compliance_refresh")) == 1  # not queued again
+    after = client.get("/admin").text
+    assert len(_figures(before)) > 10 and _figures(after) == _figures(before)  # same numbers
+
+
+def _figures(page: str) -> list[str]:
+    import re
+
+    return re.findall(r"<td[^>]*>\s*([\d.,%]+)\s*</td>", page)

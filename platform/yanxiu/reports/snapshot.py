@@ -148,6 +148,11 @@ def _current_mark(
     return mark if mark is not None and mark.as_of == today else None
 
 
+def serves(session: Session, policy: CreditPolicy, today: date) -> bool:
+    """Whether snapshots taken on ``today`` under ``policy`` exist (dashboards can use them)."""
+    return _current_mark(session, policy, today) is not None
+
+
 def _in_scope(scope: Scope) -> Select[Any]:
     query = scope.filter(
         select(User.id)

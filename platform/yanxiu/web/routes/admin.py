@@ -50,6 +50,7 @@ def dashboard(
     view = overview(
         db, scope=scope, home_region_id=me.region_id, policy=services.policy, today=date.today()
     )
+    services.ensure_compliance_snapshot(db, date.today())  # next time, from the snapshots
     return render_view(request, "admin/dashboard.html", view, today=date.today(),
                        policy=services.policy, **SHARED)  # fmt: skip
 
