@@ -90,6 +90,10 @@ def test_search_and_eval_commands(db, content, tmp_path):
     text = invoke(db, tmp_path, "search", "防欺凌", "--stage", "初中", "--k", "2").output
     assert text.startswith(" 1. [") and "【" in text
     report = json.loads(invoke(db, tmp_path, "eval", "search", "--json").output)
-    assert set(report["modes"]) == {"lexical", "dense", "hybrid"} and report["queries"] >= 80
-    assert report["hybrid_vs_lexical_ndcg"] > 0
+    assert set(report["modes"]) == {"bm25", "lexical", "dense", "rrf", "hybrid"}
+    assert report["queries"] >= 200
+    modes = report["modes"]
+    assert modes["hybrid"]["dev"]["ndcg@10"] > modes["lexical"]["dev"]["ndcg@10"]
+    table = invoke(db, tmp_path, "eval", "search", "--split", "test").output
+    assert "test split" in table and "no-answer F1" in table and "pinyin" in table
     assert invoke(db, tmp_path, "search", "作业", "--mode", "nope").exit_code == 2

@@ -97,9 +97,21 @@ class SearchHit:
     score: float
     dense_rank: int | None
     lexical_rank: int | None
-    snippet_html: str  # HTML-escaped, matched query fragments wrapped in <mark>
-    matched: list[str] = field(default_factory=list)
+    query: str  # the text the snippet highlights (made when first asked for: pages show 10)
     problem: str | None = None  # the 典型困惑 that matched the query best, if one did
+    _snippet: tuple[str, list[str]] | None = field(default=None, repr=False)
+
+    @property
+    def snippet_html(self) -> str:
+        """HTML-escaped passage, matched query fragments wrapped in <mark>."""
+        if self._snippet is None:
+            self._snippet = highlight(self.doc, self.query, problem=self.problem)
+        return self._snippet[0]
+
+    @property
+    def matched(self) -> list[str]:
+        self.snippet_html  # noqa: B018 - computes the snippet
+        return self._snippet[1] if self._snippet else []
 
     def as_dict(self) -> dict[str, Any]:
         d = self.doc
@@ -293,11 +305,10 @@ class CatalogSearch:
                 break
             doc = self.docs[pos]
             problem = best_problem.get(int(pos))
-            snippet, matched = highlight(doc, parsed.lexical_text, problem=problem)
             hits.append(
                 SearchHit(
-                    doc, score, dense_rank.get(int(pos)), lexical_rank.get(int(pos)), snippet,
-                    matched, problem,
+                    doc, score, dense_rank.get(int(pos)), lexical_rank.get(int(pos)),
+                    parsed.lexical_text, problem,
                 )
             )  # fmt: skip
         return SearchResult(parsed, hits, best, probability)
@@ -427,11 +438,8 @@ class CatalogSearch:
         hits = []
         for doc_id, score in ranked:
             doc = self.by_id[doc_id]
-            snippet, matched = highlight(doc, query)
             hits.append(
-                SearchHit(
-                    doc, score, dense_rank.get(doc_id), lexical_rank.get(doc_id), snippet, matched
-                )
+                SearchHit(doc, score, dense_rank.get(doc_id), lexical_rank.get(doc_id), query)
             )
         return hits
 
