@@ -88,3 +88,16 @@ def test_the_teacher_sees_reviewed_scores_over_time_never_a_pending_draft(fresh_
         "我的课堂诊断变化" in page
         and "第三课（待审核）" not in page.split("我的课堂诊断变化")[1].split("</section>")[0]
     )
+
+
+def test_the_api_takes_a_speaker_map(fresh_site):
+    t010 = fresh_site.client("t010")
+    headers = {"X-CSRF-Token": form_token(t010.get("/practice").text)}
+    body = {"kind": "transcript", "title": "API 转写", "text": ASR}
+    need = t010.post("/api/v1/practice", data=body, headers=headers)
+    assert need.status_code == 422 and "SPEAKER_00" in need.json()["detail"]["message"]
+    bad = t010.post("/api/v1/practice", data={**body, "speaker_map": "SPEAKER_00"}, headers=headers)
+    assert bad.status_code == 422 and "SPEAKER_00=师" in bad.json()["detail"]["message"]
+    mapped = {**body, "speaker_map": "SPEAKER_00=师,SPEAKER_01=生,SPEAKER_02=生（张华）"}
+    ok = t010.post("/api/v1/practice", data=mapped, headers=headers)
+    assert ok.status_code == 201, ok.text
