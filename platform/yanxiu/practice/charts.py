@@ -272,6 +272,28 @@ def radar_spec(
     }
 
 
+TREND_COLOURS = ("#0b6e4f", "#b7791f", "#2b6cb0", "#9b2c2c", "#553c9a", "#2c7a7b")
+
+
+def trend_spec(points: Sequence[tuple[str, Mapping[str, int]]]) -> ChartSpec:
+    """A teacher's reviewed scores over their lessons (line chart, one line per dimension):
+    ``points`` are (lesson label, {dimension: score}) in time order."""
+    dims = list(dict.fromkeys(d for _, scores in points for d in scores))
+    return {
+        "type": "line",
+        "data": {
+            "labels": [label for label, _ in points],
+            "datasets": [
+                {"label": d, "data": [scores.get(d) for _, scores in points], "spanGaps": True,
+                 "borderColor": TREND_COLOURS[i % len(TREND_COLOURS)], "tension": 0.2}
+                for i, d in enumerate(dims)
+            ],
+        },
+        "options": {"scales": {"y": {"min": 1, "max": 5, "ticks": {"stepSize": 1}}},
+                    "plugins": {"legend": {"position": "bottom"}}},
+    }  # fmt: skip
+
+
 def bloom_spec(questions: QuestionStats) -> ChartSpec:
     """Teacher questions by Bloom level (bar chart)."""
     bloom = questions.bloom

@@ -19,7 +19,7 @@ two scores:
 
 | dimension | DialogID moves used |
 |---|---|
-| 反馈评价 | scored (weight 0.2): share of teacher turns after a student turn that make a 表扬激励 (commending) or 引导启发 (guidance) move, i.e. praise or a push further; 50 % or more counts in full |
+| 反馈评价 | evidence only (issue 20): the share of responses making a 表扬激励 or 引导启发 move; once feedback was judged by what it does, weighting it narrowed the dialogic − lecture gap |
 | 教学目标达成 | scored: turns in the last quarter making a 归纳总结 / 回顾旧知 move count as closing checks |
 | 提问质量 | evidence only: share of teacher turns making a 引导启发 move, with examples |
 | 思维深度 | evidence only: share of teacher turns making a 引导启发, 归纳总结, 举例说明 or 回顾旧知 move, with examples |
@@ -149,7 +149,6 @@ def _ref(u: Utterance, note: str | None = None) -> Evidence:
 DEEPENING_MOVES = ("guidance", "summarization", "example-giving", "reviewing")
 # moves in the last quarter that count as a closing summary or check (教学目标达成)
 CLOSING_MOVES = ("summarization", "reviewing")
-MOVE_NORMS = {"responsive_feedback": 0.5}
 
 
 @dataclass(frozen=True)
@@ -207,11 +206,6 @@ def _move_ref(u: Utterance, move: Move) -> Evidence:
     ref = _ref(u, f"{move.zh}（话语编码模型，概率 {move.prob:.2f}）：{move.text[:60]}")
     ref.move, ref.sentence = move.name, move.text[:80]
     return ref
-
-
-def _blend(rule: float, move: float | None, weight: float = 0.2) -> float:
-    """The rule measure alone without a model; else ``(1 - weight)`` rule + ``weight`` move."""
-    return rule if move is None else (1 - weight) * rule + weight * move
 
 
 def _confidence(n: int, full_at: int, *, timed: bool = True) -> float:
@@ -393,12 +387,12 @@ def score_transcript(
         responsive = sum(c.makes("commending", "guidance") is not None for _, c in responded) / len(
             responded
         )
-    feedback = _blend(
+    # the coder's 表扬激励/引导启发 share is evidence only: with feedback judged by content it
+    # narrowed the dialogic − lecture gap on the content's cases (2.17 → 2.00 at weight 0.1)
+    feedback = (
         0.4 * min(1.0, len(specific) / 4)
         + 0.3 * (specific_share or 0.0)
-        + 0.3 * min(1.0, (uptake_rate or 0.0) / 0.3),
-        None if ms is None else min(1.0, (responsive or 0.0) / MOVE_NORMS["responsive_feedback"]),
-        weight=0.1,
+        + 0.3 * min(1.0, (uptake_rate or 0.0) / 0.3)
     )
     feedback_score = 1 if not to_individuals else banded(feedback, (0.2, 0.4, 0.6, 0.8))
     if len(to_individuals) >= 2:
@@ -419,7 +413,7 @@ def score_transcript(
         dimension="反馈评价", competency="PRC-FEEDBACK", score=feedback_score, measure=measure,
         norm="对个别学生回答的具体反馈（追问、接续、指出好在哪里或缺什么；“对，坐下”“好”不算，与长短无关）"
         "4 次（0.4）、其占比（0.3）与接续率达 30%（0.3）记满分"
-        + ("" if ms is None else "；话语编码模型判为“表扬激励/引导启发”的回应占 50% 记满（权重 0.1）")
+        + ("" if ms is None else "；话语编码模型判为“表扬激励/引导启发”的回应占比列为证据，不计分")
         + "；有两次以上对个别学生的回应至少 2 分",
         confidence=_confidence(len(judged), 12, timed=True),
         evidence=_weak_first(feedback_score,

@@ -36,6 +36,7 @@ from yanxiu.practice.charts import (
     radar_spec,
     transcript_analytics,
     transcript_rows,
+    trend_spec,
 )
 from yanxiu.practice.diagnosis import ResourceFinder
 from yanxiu.practice.draft import (
@@ -154,6 +155,10 @@ class PracticeIndex:
 
     records: list[RecordRow]
     form: UploadForm
+    trend: ChartSpec | None = None  # reviewed transcript scores over time (two lessons or more)
+    trend_rows: list[tuple[str, dict[str, int]]] = field(
+        default_factory=list
+    )  # the same as a table
     max_mb: int = MAX_MB
     suffixes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(UPLOAD_SUFFIXES))
     text_max: int = TEXT_MAX_CHARS
@@ -162,7 +167,26 @@ class PracticeIndex:
 def practice_index(
     session: Session, teacher_id: int, form: UploadForm | None = None
 ) -> PracticeIndex:
-    return PracticeIndex(records=teacher_rows(session, teacher_id), form=form or UploadForm())
+    points = score_trend(session, teacher_id)
+    return PracticeIndex(records=teacher_rows(session, teacher_id), form=form or UploadForm(),
+                         trend=trend_spec(points) if len(points) >= 2 else None,
+                         trend_rows=points)  # fmt: skip
+
+
+def score_trend(session: Session, teacher_id: int) -> list[tuple[str, dict[str, int]]]:
+    """The teacher's reviewed transcript scores, oldest lesson first: what a trainer accepted or
+    edited (the AI draft of a lesson nobody reviewed yet is never shown to the teacher)."""
+    points = []
+    for record, diagnosis in reversed(teacher_records(session, teacher_id)):
+        if diagnosis is None or record.kind != RecordKind.TRANSCRIPT:
+            continue
+        if diagnosis.status not in VISIBLE_TO_TEACHER:
+            continue
+        review = latest_review(session, diagnosis.id)
+        scores = {**score_values(diagnosis.scores), **(review.scores if review is not None else {})}
+        label = f"{record.created_at:%m-%d} {record.title[:10]}"
+        points.append((label, {d: int(v) for d, v in scores.items()}))
+    return points
 
 
 def load_record(session: Session, scope: Scope, record_id: int) -> PracticeRecord:

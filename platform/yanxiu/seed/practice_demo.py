@@ -90,7 +90,7 @@ DEMO_RECORDS: tuple[DemoRecord, ...] = (
                comment="实录只截取了关系代词讲解的 8 分钟，无法代表整节课的教学方式，AI 对学生参与的判断不可靠。请上传完整课堂实录后重新提交。"),
     DemoRecord("CASE-026", "GX0101", "pending", 1),
     DemoRecord("CASE-030", "GX0101", "pending", 6),
-    DemoRecord("politics", "GX0102", "edited", 11, teacher="t001", edits={"反馈评价": -3, "思维深度": 1},
+    DemoRecord("politics", "GX0102", "edited", 11, teacher="t001", edits={"反馈评价": -2, "思维深度": 1},
                comment="议题有思辨性，“人大代表建议”任务能引发高阶思考，思维深度上调 1 分；但学生回答后多以“好，请坐”“很好”收尾，没有追问理由、没有让同伴评价，反馈评价下调为 2 分。",
                advice=(("反馈评价", "学生回答后先别急着说“很好，请坐”：用“你是从哪里看出来的？”“他说的有没有需要补充的？”把回答再往前推一步；对房租属于哪种分配方式这类有争议的回答，可以请全班判断并说明理由，再由教师归纳。"),)),
     DemoRecord("CASE-034", "GX0102", "pending", 2),
