@@ -70,18 +70,33 @@ def test_skipping_ahead_in_media_does_not_count(session, policy):
     on = report_position(session, policy=policy, teacher_id=t.id, code=course.code,
                          unit_id=audio.id, position=60, now=T0 + timedelta(seconds=12))  # fmt: skip
     assert on.frontier == 0 and not on.completed
-    # twice real speed (a playbackRate trick or a forged report) is refused too
+    # twice real speed (a playbackRate trick or a forged report) counts real time only
     report_position(session, policy=policy, teacher_id=t.id, code=course.code, unit_id=audio.id,
                     position=0, now=T0 + timedelta(seconds=20))  # fmt: skip
     fast = report_position(session, policy=policy, teacher_id=t.id, code=course.code,
                            unit_id=audio.id, position=20, now=T0 + timedelta(seconds=30))  # fmt: skip
-    assert fast.refused and fast.frontier == 0
-    # a long pause followed by a jump earns at most one report interval and a half
+    assert fast.refused and fast.frontier == 11  # ten seconds of server time (+1 s slack)
+    faster = report_position(session, policy=policy, teacher_id=t.id, code=course.code,
+                             unit_id=audio.id, position=40, now=T0 + timedelta(seconds=40))  # fmt: skip
+    assert faster.frontier == 22 and not faster.completed
+    # a long pause followed by a jump earns nothing
     report_position(session, policy=policy, teacher_id=t.id, code=course.code, unit_id=audio.id,
-                    position=0, now=T0 + timedelta(seconds=40))  # fmt: skip
+                    position=20, now=T0 + timedelta(seconds=50))  # fmt: skip
     paused = report_position(session, policy=policy, teacher_id=t.id, code=course.code,
-                             unit_id=audio.id, position=50, now=T0 + timedelta(hours=1))  # fmt: skip
-    assert paused.refused and paused.frontier == 0
+                             unit_id=audio.id, position=58, now=T0 + timedelta(hours=1))  # fmt: skip
+    assert paused.refused and paused.frontier == 22 and not paused.completed
+
+
+def test_playing_twice_as_fast_still_takes_real_time(session, policy):
+    t, course = make_teacher(session), lesson_course(session, audio_seconds=60)
+    _, audio = units(session, course)
+    enrol_teacher(session, teacher_id=t.id, code=course.code)
+    now, pos, result = T0, 0.0, None
+    while pos < 60:  # a report every 10 s of server time, the position 20 s further each time
+        result = report_position(session, policy=policy, teacher_id=t.id, code=course.code,
+                                 unit_id=audio.id, position=pos, now=now)  # fmt: skip
+        now, pos = now + timedelta(seconds=10), pos + 20
+    assert result is not None and not result.completed and result.frontier <= 33
 
 
 def test_media_played_in_real_time_completes_at_ninety_percent(session, policy):

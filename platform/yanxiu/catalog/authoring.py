@@ -67,14 +67,14 @@ class AuthoringList:
 
 def authoring_list(session: Session) -> AuthoringList:
     """Courses with online content first (then by code), with their unit and question counts."""
-    units = dict(session.execute(
+    units: dict[int, int] = {cid: n for cid, n in session.execute(
         select(CourseUnit.course_id, func.count()).where(CourseUnit.retired.is_(False))
         .group_by(CourseUnit.course_id)
-    ).tuples().all())  # fmt: skip
-    questions = dict(session.execute(
+    )}  # fmt: skip
+    questions: dict[int, int] = {cid: n for cid, n in session.execute(
         select(QuizQuestion.course_id, func.count()).where(QuizQuestion.retired.is_(False))
         .group_by(QuizQuestion.course_id)
-    ).tuples().all())  # fmt: skip
+    )}  # fmt: skip
     courses = session.scalars(select(Course).order_by(Course.code))
     rows = [AuthoringRow(c, units.get(c.id, 0), questions.get(c.id, 0)) for c in courses]
     rows.sort(key=lambda r: (r.units == 0, r.course.code))

@@ -3,9 +3,11 @@
 - Text and PDF units: the page tells the server it was opened, then that its end came into
   view; the unit is complete only after both, in that order.
 - Video and audio units: the player reports its position every few seconds. The server
-  counts a report only as far as real time allows since the previous one (its own clock),
-  and only when playing went on from what was already watched: a jump ahead, a faster
-  playback rate or a forged position moves nothing. Complete at the policy's share (90 %).
+  counts what was played from the verified point (the "frontier") at most as fast as its own
+  clock runs between reports: a faster playback rate or a forged position gains nothing over
+  real time, and a jump ahead (a gap no report interval could cover) counts nothing until
+  playing goes on from the frontier again. Complete at the policy's share (90 %). A report
+  delayed by a loaded network loses a second or two at most, made up by the reports after it.
 
 A course's progress is the share of its units completed.
 """
@@ -231,15 +233,21 @@ def report_position(
     else:
         elapsed = (now - _as_aware(row.last_report_at)).total_seconds()
         # a long pause earns nothing: at most one report interval (and a half) counts
-        window = min(max(elapsed, 0.0), rule.report_interval_seconds * 1.5) + SLACK_SECONDS
-        start = row.last_position
-        contiguous = start <= row.frontier + SLACK_SECONDS
+        played = min(max(elapsed, 0.0), rule.report_interval_seconds * 1.5)
+        # a gap larger than a report could cover is a jump (or a forged position)
+        tolerance = rule.report_interval_seconds * 1.5 + SLACK_SECONDS
+        jumped = row.last_position > row.frontier + tolerance or (
+            position - row.last_position > played + tolerance
+        )
         if position > row.frontier:
-            if contiguous and position - start <= window:
-                row.frontier = min(position, unit.duration_seconds)
-            else:
+            # never more than real time from where verified playing stood
+            reach = min(row.last_position, row.frontier) + played + SLACK_SECONDS
+            if jumped:
                 refused = True
                 row.refused_jumps += 1
+            else:
+                row.frontier = min(position, reach, unit.duration_seconds)
+                refused = position > reach
     row.last_position, row.last_report_at = position, now
     row.reports += 1
     target = unit.duration_seconds * rule.media_complete_ratio

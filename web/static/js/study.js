@@ -71,8 +71,15 @@
     if (!player) return;
     var every = Math.max(2, parseFloat(unit.dataset.interval) || 10) * 1000;
     var timer = null;
+    // one report at a time, in order: the server compares each with the one before
+    var queue = opened;
     var report = function () {
-      return post(base + "/position", { position: player.currentTime }).then(function (d) { show(unit, d); });
+      var position = player.currentTime;
+      queue = queue
+        .then(function () { return post(base + "/position", { position: position }); })
+        .then(function (d) { show(unit, d); })
+        .catch(function () { message("学习记录暂时无法保存，请检查网络后继续播放。"); });
+      return queue;
     };
     player.addEventListener("play", function () {
       report();
@@ -88,7 +95,7 @@
     player.addEventListener("seeked", function () {
       var frontier = parseFloat(unit.dataset.frontier) || 0;
       if (player.currentTime > frontier + 2) message("跳过的部分不计入学习进度。");
-      if (!player.paused) report();
+      report(); // the server learns where playing goes on from
     });
   }
 
