@@ -25,6 +25,9 @@ def test_claim_approve_and_ledger(fresh_site: Site) -> None:
     bad = teacher.post("/claims", data=FORM | {"csrf_token": token},
                        files={"evidence": ("证书.pdf", b"<html>x</html>", "application/pdf")})  # fmt: skip
     assert bad.status_code == 422 and "不是 PDF" in bad.text and "大单元教学设计" in bad.text
+    big = teacher.post("/claims", data=FORM | {"csrf_token": token},
+                       files={"evidence": ("扫描件.pdf", PDF + b"0" * (5 * 1024 * 1024), "application/pdf")})  # fmt: skip
+    assert big.status_code == 413 and "超过 5 MB" in big.text
     made = teacher.post("/claims", data=FORM | {"csrf_token": token},
                         files={"evidence": ("证书.pdf", PDF, "application/pdf")},
                         follow_redirects=False)  # fmt: skip
