@@ -88,3 +88,8 @@ def test_claim_approve_and_ledger(fresh_site: Site) -> None:
         "/admin/certificates", params={"code": code[:-1] + ("A" if code[-1] != "A" else "B")}
     )
     assert forged.status_code == 200 and "查无此证明" in forged.text
+    # the teacher's personal data export holds her claims and certificates
+    export = teacher.get("/teacher/export").json()
+    (mine,) = [c for c in export["hour_claims"] if c["id"] == claim_id]
+    assert mine["state"] == "approved" and mine["evidence"][0]["name"] == "证书.pdf"
+    assert code in [c["code"] for c in export["certificates"]]
