@@ -3,6 +3,8 @@ shows it; evidence is served to the teacher and reviewers in scope only, checked
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from tests.web.conftest import Site
@@ -46,6 +48,9 @@ def test_claim_approve_and_ledger(fresh_site: Site) -> None:
     trainer = fresh_site.client("trainer.linjiang")
     queue = trainer.get("/review/claims")
     assert queue.status_code == 200 and FORM["title"] in queue.text
+    assert re.search(
+        r'href="/review/claims"[^>]*>学时审核 <span class="nav-badge"[^>]*>1<', queue.text
+    )
     assert trainer.get(f"{url}/evidence/{evidence_id}").status_code == 200
     page = trainer.get(url)
     assert "认定通过" in page.text
