@@ -102,3 +102,28 @@ def test_claim_approved_credited_certified_and_verified(
     admin.get_by_label("验证码").fill(code[:-1] + ("A" if code[-1] != "A" else "B"))
     admin.get_by_role("button", name="核验").click()
     expect(admin.locator("main")).to_contain_text("查无此证明")
+
+
+def test_contesting_asks_first_and_keeps_the_diagnosis_visible(
+    browsing: Browsing, live_server: LiveServer, shot: Shot
+) -> None:
+    # t001 (白石县) has a diagnosis a trainer edited and accepted (the demo's practice records)
+    (record_id,) = query(
+        live_server,
+        "select r.id from practice_records r join users u on u.id = r.teacher_id "
+        "join diagnoses d on d.record_id = r.id where u.username = 't001' "
+        "and d.status in ('accepted', 'edited') order by r.id limit 1",
+    )[0]
+    page = browsing.open_as("t001")
+    page.goto(f"/practice/{record_id}")
+    page.get_by_role("link", name="提出申诉…").click()
+    expect(page).to_have_url(re.compile(rf"/practice/{record_id}/contest$"))
+    expect(page.locator("main")).to_contain_text("重新审核")  # and by whom
+    page.get_by_label("申诉理由").fill("这节课的小组讨论在实录之外，学生参与并不少。")
+    shot(page, "contest-confirm")
+    page.get_by_role("button", name="确认提出申诉").click()
+    expect(page).to_have_url(re.compile(rf"/practice/{record_id}$"))
+    expect(page.get_by_role("heading", name=re.compile("诊断报告"))).to_be_visible()  # still shown
+    expect(page.locator("main")).to_contain_text("申诉中")
+    expect(page.get_by_role("link", name="提出申诉…")).to_have_count(0)
+    shot(page, "contest-visible")

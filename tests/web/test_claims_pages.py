@@ -3,6 +3,8 @@ shows it; evidence is served to the teacher and reviewers in scope only, checked
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from tests.web.conftest import Site
@@ -25,6 +27,9 @@ def test_claim_approve_and_ledger(fresh_site: Site) -> None:
     bad = teacher.post("/claims", data=FORM | {"csrf_token": token},
                        files={"evidence": ("证书.pdf", b"<html>x</html>", "application/pdf")})  # fmt: skip
     assert bad.status_code == 422 and "不是 PDF" in bad.text and "大单元教学设计" in bad.text
+    big = teacher.post("/claims", data=FORM | {"csrf_token": token},
+                       files={"evidence": ("扫描件.pdf", PDF + b"0" * (5 * 1024 * 1024), "application/pdf")})  # fmt: skip
+    assert big.status_code == 413 and "超过 5 MB" in big.text
     made = teacher.post("/claims", data=FORM | {"csrf_token": token},
                         files={"evidence": ("证书.pdf", PDF, "application/pdf")},
                         follow_redirects=False)  # fmt: skip
@@ -43,6 +48,9 @@ def test_claim_approve_and_ledger(fresh_site: Site) -> None:
     trainer = fresh_site.client("trainer.linjiang")
     queue = trainer.get("/review/claims")
     assert queue.status_code == 200 and FORM["title"] in queue.text
+    assert re.search(
+        r'href="/review/claims"[^>]*>学时审核 <span class="nav-badge"[^>]*>1<', queue.text
+    )
     assert trainer.get(f"{url}/evidence/{evidence_id}").status_code == 200
     page = trainer.get(url)
     assert "认定通过" in page.text
@@ -85,3 +93,8 @@ def test_claim_approve_and_ledger(fresh_site: Site) -> None:
         "/admin/certificates", params={"code": code[:-1] + ("A" if code[-1] != "A" else "B")}
     )
     assert forged.status_code == 200 and "查无此证明" in forged.text
+    # the teacher's personal data export holds her claims and certificates
+    export = teacher.get("/teacher/export").json()
+    (mine,) = [c for c in export["hour_claims"] if c["id"] == claim_id]
+    assert mine["state"] == "approved" and mine["evidence"][0]["name"] == "证书.pdf"
+    assert code in [c["code"] for c in export["certificates"]]

@@ -470,6 +470,12 @@ def own_claims(session: Session, teacher_id: int) -> list[ClaimRow]:
     return _rows(session, list(session.scalars(query.order_by(HourClaim.id.desc()))))
 
 
+def waiting_claims(session: Session, scope: Scope) -> int:
+    """How many claims in scope wait for a decision (the navigation badge)."""
+    query = scope.filter(select(func.count(HourClaim.id)), HourClaim.teacher_id)
+    return int(session.scalar(query.where(HourClaim.state == ClaimState.SUBMITTED)) or 0)
+
+
 def review_queue(session: Session, scope: Scope, *, recent: int = 20) -> ReviewQueue:
     """Claims in scope waiting for a decision (oldest first), and the latest decided ones."""
     if scope.role not in REVIEWER_ROLES:

@@ -4,7 +4,8 @@ One JSON document with the teacher's own profile, enrolments, complete ledger (v
 pending records included, marked as such), compliance summary, offline attendance, practice
 records with the diagnoses a trainer has reviewed (AI drafts awaiting review and rejected
 drafts are not part of what the teacher is shown, so they are not exported either), studio
-memberships and the studio cases pushed to them. Only rows belonging to the teacher are read.
+memberships, the studio cases pushed to them, their hour claims (with each evidence file's name
+and checksum) and the 学时证明 issued to them. Only rows belonging to the teacher are read.
 No secrets: the password hash and session data are never included.
 
 :func:`export_personal_data` is the download the teacher asks for (audited).
@@ -24,6 +25,8 @@ from yanxiu.accounts.models import Region, School, TeacherProfile, User
 from yanxiu.accounts.roster import mask_phone
 from yanxiu.audit.service import record_audit
 from yanxiu.catalog.models import Course, Enrolment
+from yanxiu.credits.claim_models import Certificate, HourClaim
+from yanxiu.credits.claims import evidence_of
 from yanxiu.credits.policy import CreditPolicy
 from yanxiu.reports.dashboard import compliance_summary, teacher_compliance_report
 
@@ -178,6 +181,26 @@ def personal_data(
             .order_by(PushDelivery.delivered_at, PushDelivery.id)
         )
     ]
+    claims = [
+        {"id": c.id, "kind": c.kind.value, "category": c.category, "hours": float(c.hours),
+         "started_on": c.started_on.isoformat(), "ended_on": c.ended_on.isoformat(),
+         "organiser": c.organiser, "title": c.title, "description": c.description,
+         "state": c.state.value, "decision_reason": c.decision_reason,
+         "decided_at": _iso(c.decided_at), "credit_record_id": c.credit_record_id,
+         "evidence": [{"name": e.original_name, "media_type": e.media_type, "size": e.size,
+                       "sha256": e.sha256} for e in evidence_of(session, c.id)],
+         "created_at": _iso(c.created_at)}
+        for c in session.scalars(
+            select(HourClaim).where(HourClaim.teacher_id == teacher_id).order_by(HourClaim.id)
+        )
+    ]  # fmt: skip
+    certificates = [
+        {"code": c.code, "period": c.content.get("period", {}).get("label"),
+         "total_hours": float(c.total_hours), "issued_at": _iso(c.issued_at)}
+        for c in session.scalars(
+            select(Certificate).where(Certificate.teacher_id == teacher_id).order_by(Certificate.id)
+        )
+    ]  # fmt: skip
     return {
         "format": EXPORT_FORMAT,
         "generated_on": today.isoformat(),
@@ -211,6 +234,8 @@ def personal_data(
         "reviewed_diagnoses": diagnoses,
         "studio_memberships": memberships,
         "studio_cases_received": deliveries,
+        "hour_claims": claims,  # the evidence files themselves are downloaded from each claim
+        "certificates": certificates,
     }
 
 

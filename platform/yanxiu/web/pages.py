@@ -155,8 +155,10 @@ def nav_current(user: object, path: str) -> str | None:
 
 def nav_badges(request: Request, user: object) -> dict[str, int]:
     """Counts shown next to navigation links: everyone's unread messages, a teacher's unread
-    pushed cases, a trainer's review queue."""
+    pushed cases, a trainer's review queue, the hour claims waiting for a trainer or admin."""
     from yanxiu.accounts.models import User
+    from yanxiu.accounts.scope import Scope
+    from yanxiu.credits.claims import waiting_claims
     from yanxiu.practice.review import review_queue
     from yanxiu.reports.inbox import unread
     from yanxiu.studios.service import unread_count
@@ -175,6 +177,8 @@ def nav_badges(request: Request, user: object) -> dict[str, int]:
         if role == Role.TRAINER:  # diagnoses waiting for this trainer's review
             reviewer = session.get(User, user_id)
             counts["/review"] = len(review_queue(session, reviewer=reviewer)) if reviewer else 0
+        if role in (Role.TRAINER, Role.ADMIN):  # hour claims waiting for a decision in scope
+            counts["/review/claims"] = waiting_claims(session, Scope.for_user(session, user))  # type: ignore[arg-type]
     return {href: n for href, n in counts.items() if n}
 
 
