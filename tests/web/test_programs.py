@@ -6,14 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
 from tests.web.helpers import form_token
 from yanxiu.accounts.models import Role, User
 from yanxiu.programs.checkin import checkin_code
-from yanxiu.programs.clock import wall_now
+from yanxiu.programs.clock import store_wall, wall_now
 from yanxiu.programs.models import OfflineSession, Program
 
 TRAINER, TEACHER = "trainer.linjiang", "t112"
@@ -172,3 +172,21 @@ def test_assign_a_cohort_with_a_preview_and_notify(fresh_site):
     assert again.status_code == 422 and "没有可新增的学员" in again.text
     inbox = fresh_site.client(TEACHER).get("/notifications")
     assert "您已被安排参加「课堂提问能力提升工作坊」" in inbox.text
+
+
+def test_the_inbox_the_day_before_a_session_lists_its_reminder(fresh_site):
+    """The inbox page and its navigation both ask for tomorrow's reminder: one must not wait
+    for the other's uncommitted row (it did: a 10 s stall, then an error)."""
+    trainer = fresh_site.client(TRAINER)
+    program_id, session_id = _plan(fresh_site, trainer, capacity="")
+    teacher = fresh_site.client(TEACHER)
+    token = form_token(teacher.get(f"/programs/{program_id}").text)
+    teacher.post(f"/programs/{program_id}/register", data={"csrf_token": token})
+    tomorrow = datetime.combine(wall_now().date() + timedelta(days=1), time(9, 0))
+    with fresh_site.factory() as s:  # move the session to 09:00 tomorrow (Beijing time)
+        off = s.get(OfflineSession, session_id)
+        off.starts_at, off.ends_at = store_wall(tomorrow), store_wall(tomorrow + timedelta(hours=3))
+        s.commit()
+    inbox = teacher.get("/notifications")
+    assert inbox.status_code == 200 and "集中面授：追问的艺术" in inbox.text
+    assert teacher.get("/notifications").text.count("集中面授：追问的艺术") == 1

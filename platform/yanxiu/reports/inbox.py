@@ -12,8 +12,15 @@ from yanxiu.programs.reminders import remind_sessions_tomorrow
 
 
 def _due(session: Session, user_id: int, role: Role, now: datetime) -> None:
+    """Make the reminders due, committed at once in a transaction of their own.
+
+    Not in the caller's: a page that made them there would still hold them uncommitted while
+    its navigation (another session) asks for the same reminders, and the two would wait on
+    each other (SQLite's write lock, PostgreSQL's unique key) until one failed."""
     if role == Role.TEACHER:
-        remind_sessions_tomorrow(session, user_id, now)
+        with Session(bind=session.get_bind()) as own:
+            remind_sessions_tomorrow(own, user_id, now)
+            own.commit()
 
 
 def inbox_page(
