@@ -118,3 +118,32 @@ def test_a_queued_job_survives_a_restart(make_queue):
 def test_an_unknown_kind_is_refused_before_anything_is_queued(make_queue):
     with pytest.raises(KeyError):
         make_queue().submit("no.such.kind", "？", owner_id=None)
+
+
+@pytest.mark.slow
+def test_yanxiu_worker_runs_what_a_server_queued(tmp_path):
+    """`yanxiu worker` (huey's consumer in its own process) runs a job queued elsewhere."""
+    import subprocess
+    import sys
+
+    import yanxiu.services  # noqa: F401  (registers the product's job handlers)
+    from yanxiu.config import PROJECT_ROOT, Settings
+    from yanxiu.db import make_engine, make_session_factory, migrate
+
+    url = f"sqlite:///{tmp_path / 'yanxiu.db'}"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "platform"), "YANXIU_ENV": "test",
+           "YANXIU_DATABASE_URL": url, "YANXIU_DATA_DIR": str(tmp_path / "var"),
+           "YANXIU_EMBED_BACKEND": "lexical", "YANXIU_LOG_LEVEL": "warning"}  # fmt: skip
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    settings = Settings(env="test", database_url=url, data_dir=tmp_path / "var", _env_file=None)  # type: ignore[call-arg]
+    queue = JobQueue(settings, make_session_factory(engine))
+    job = queue.submit("score", "重新评分", owner_id=None, params={"reviewer_id": 999})
+    worker = subprocess.Popen([sys.executable, "-m", "yanxiu.cli", "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        done = queue.wait(job.id, timeout=120)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    assert done.status == JobStatus.DONE and "没有待审核的记录" in done.result

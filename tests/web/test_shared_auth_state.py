@@ -116,3 +116,17 @@ def test_redis_counters_lock_and_unlock_like_the_database():
     finally:
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
+
+
+def test_sessions_nobody_can_use_are_cleared_at_the_next_login(db, settings_for):
+    world = _seed(db)
+    app = create_app(settings_for(db.url, embed_backend="lexical", session_idle_minutes=10))
+    _add_test_routes(app)
+    now = [1_800_000_000.0]
+    app.state.auth.clock = lambda: now[0]
+    login(TestClient(app), world.teacher)
+    login(TestClient(app), world.other)
+    now[0] += 11 * 60  # both idle past the limit
+    login(TestClient(app), world.teacher)
+    with db.factory() as s:
+        assert s.scalar(select(func.count(LoginSession.id_hash))) == 1

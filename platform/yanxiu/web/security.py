@@ -40,7 +40,13 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yanxiu.accounts.models import Role
-from yanxiu.accounts.sessions import check_session, end_session, new_session_id, start_session
+from yanxiu.accounts.sessions import (
+    check_session,
+    end_session,
+    new_session_id,
+    purge_expired,
+    start_session,
+)
 from yanxiu.accounts.throttle import LoginThrottle, counter_store
 from yanxiu.config import Settings
 from yanxiu.db import session_scope
@@ -392,6 +398,11 @@ def begin_session(request: Request, db: DbSession, user_id: int) -> None:
     session = session_of(request)
     if session.sid is not None:
         end_session(db, session.sid)
+    # sessions nobody can use any more (idle or too old) are refused anyway: clear them out
+    # now and then, here, rather than with a scheduled job
+    settings = request.app.state.services.settings
+    purge_expired(db, now=state.now(), idle_seconds=settings.session_idle_minutes * 60,
+                  max_seconds=settings.session_max_hours * 3600)  # fmt: skip
     ip = request.client.host if request.client else ""
     session.start(start_session(db, user_id=user_id, now=state.now(), ip=ip))
 
