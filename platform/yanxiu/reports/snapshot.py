@@ -267,6 +267,10 @@ def grouped(
     ).group_by(*cols)  # fmt: skip
     if dirty:
         query = query.where(User.id.not_in(list(dirty)))
+    if session.get_bind().dialect.name == "postgresql":
+        # 100,000 rows to group: with the default 4 MB PostgreSQL sorts them on disk; with
+        # room it hashes them in memory (343 → 248 ms on a busy two-core machine).
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     rows = session.execute(query).all()
     if any(r.stale for r in rows):  # a teacher new or re-tiered since the refresh (rare)
         dirty |= set(session.scalars(_teachers(scope).add_columns(User.id).where(_stale(policy))))
