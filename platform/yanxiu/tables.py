@@ -7,7 +7,7 @@ from yanxiu.audit import models as audit_models  # noqa: F401
 from yanxiu.catalog import models as catalog_models  # noqa: F401
 from yanxiu.credits import claim_models  # noqa: F401
 from yanxiu.credits import models as credits_models  # noqa: F401
-from yanxiu.db import meta  # noqa: F401
+from yanxiu.db import change_counters, meta  # noqa: F401
 from yanxiu.db.base import Base
 from yanxiu.learning import models as learning_models  # noqa: F401
 from yanxiu.notifications import models as notifications_models  # noqa: F401

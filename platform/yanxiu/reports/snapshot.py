@@ -12,13 +12,14 @@ too much is dirty, readers return ``None`` and the caller computes from the ledg
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, Select, case, delete, func, insert, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from yanxiu.accounts.models import Region, Role, School, SchoolLocation, TeacherProfile, User
@@ -27,6 +28,7 @@ from yanxiu.credits.compliance import GroupCompliance, TeacherCompliance, comput
 from yanxiu.credits.ledger import LedgerEntry
 from yanxiu.credits.models import CreditRecord, CreditReview, CreditVoid
 from yanxiu.credits.policy import CreditPolicy
+from yanxiu.db import change_counters
 from yanxiu.reports.compliance import (
     LOCATION_LABELS,
     STATUS_ORDER,
@@ -236,6 +238,90 @@ def _empty_statuses() -> Counter[str]:
     return Counter({s: 0 for s in STATUS_ORDER})
 
 
+Row = tuple[Any, ...]  # (group id, rural, status, stale, n, compliant, on_track, ethics_ok,
+#                        current_year_met, counted hours, progress)
+_CACHE_SIZE = 32
+_cache: OrderedDict[tuple[Any, ...], tuple[list[Row], set[int]]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _grouping(policy: CreditPolicy, by: str) -> tuple[Any, ...]:
+    snap = ComplianceSnapshot
+    gid = School.county_id if by == "county" else User.school_id
+    rural = case(
+        (or_(School.location == SchoolLocation.RURAL, School.is_weak.is_(True)), 1), else_=0
+    )
+    stale = case((_stale(policy), 1), else_=0)
+    return (gid.label("gid"), rural.label("rural"), snap.status, stale.label("stale"))
+
+
+def _sums() -> tuple[Any, ...]:
+    snap = ComplianceSnapshot
+    return (
+        func.sum(case((snap.compliant, 1), else_=0)), func.sum(case((snap.on_track, 1), else_=0)),
+        func.sum(case((snap.ethics_ok, 1), else_=0)),
+        func.sum(case((snap.current_year_met, 1), else_=0)), func.sum(snap.counted_total),
+        func.sum(snap.progress),
+    )  # fmt: skip
+
+
+def _aggregate(
+    session: Session, *, scope: Scope, policy: CreditPolicy, mark: ComplianceWatermark, by: str
+) -> tuple[list[Row], set[int]]:
+    """Every in-scope teacher's snapshot summed by group (and the ids of stale ones).
+
+    The one expensive query (a pass over every teacher); cached per process while neither the
+    snapshots (the watermark) nor the people (the ``people`` change counter, bumped by database
+    triggers on users, profiles and schools) have changed. Ledger changes do not invalidate it:
+    the caller takes dirty teachers out and adds them fresh.
+    """
+    people = change_counters.version(session, "people")
+    key = (
+        str(session.get_bind().engine.url), policy.code, by, scope.user_id, scope.role,
+        scope.regions, mark.as_of, mark.max_record_id, mark.max_void_id, mark.max_review_id,
+        mark.refreshed_at, people,
+    )  # fmt: skip
+    if people is not None:
+        with _cache_lock:
+            hit = _cache.get(key)
+            if hit is not None:
+                _cache.move_to_end(key)
+                return hit
+    cols = _grouping(policy, by)
+    query = _teachers(scope).add_columns(*cols, func.count(), *_sums()).group_by(*cols)
+    if session.get_bind().dialect.name == "postgresql":
+        # 100,000 rows to group: with the default 4 MB PostgreSQL sorts them on disk; with
+        # room it hashes them in memory (343 → 248 ms on a busy two-core machine).
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+    rows: list[Row] = [tuple(r) for r in session.execute(query)]
+    stale_ids: set[int] = set()
+    if any(r[3] for r in rows):  # a teacher new or re-tiered since the refresh (rare)
+        stale_ids = set(
+            session.scalars(_teachers(scope).add_columns(User.id).where(_stale(policy)))
+        )
+    if people is not None:
+        with _cache_lock:
+            _cache[key] = (rows, stale_ids)
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return rows, stale_ids
+
+
+def _per_teacher(
+    session: Session, *, scope: Scope, policy: CreditPolicy, by: str, ids: set[int]
+) -> list[Row]:
+    """The aggregate's rows for single teachers (n = 1 each): what they contributed to it."""
+    if not ids:
+        return []
+    snap = ComplianceSnapshot
+    query = _teachers(scope).add_columns(
+        *_grouping(policy, by), literal(1), case((snap.compliant, 1), else_=0),
+        case((snap.on_track, 1), else_=0), case((snap.ethics_ok, 1), else_=0),
+        case((snap.current_year_met, 1), else_=0), snap.counted_total, snap.progress,
+    ).where(User.id.in_(list(ids)))  # fmt: skip
+    return [tuple(r) for r in session.execute(query)]
+
+
 def grouped(
     session: Session, *, scope: Scope, policy: CreditPolicy, today: date, by: str
 ) -> Grouped | None:
@@ -251,32 +337,14 @@ def grouped(
     if len(dirty) > DIRTY_LIMIT:
         return None
 
-    snap = ComplianceSnapshot
-    # Group by ids only (a hash aggregate over 100,000 rows); names come from a lookup after.
-    gid = School.county_id if by == "county" else User.school_id
-    rural = case(
-        (or_(School.location == SchoolLocation.RURAL, School.is_weak.is_(True)), 1), else_=0
-    )
-    stale = case((_stale(policy), 1), else_=0)
-    cols = (gid.label("gid"), rural.label("rural"), snap.status, stale.label("stale"))
-    query = _teachers(scope).add_columns(
-        *cols, func.count(), func.sum(case((snap.compliant, 1), else_=0)),
-        func.sum(case((snap.on_track, 1), else_=0)), func.sum(case((snap.ethics_ok, 1), else_=0)),
-        func.sum(case((snap.current_year_met, 1), else_=0)), func.sum(snap.counted_total),
-        func.sum(snap.progress),
-    ).group_by(*cols)  # fmt: skip
-    if dirty:
-        query = query.where(User.id.not_in(list(dirty)))
-    if session.get_bind().dialect.name == "postgresql":
-        # 100,000 rows to group: with the default 4 MB PostgreSQL sorts them on disk; with
-        # room it hashes them in memory (343 → 248 ms on a busy two-core machine).
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-    rows = session.execute(query).all()
-    if any(r.stale for r in rows):  # a teacher new or re-tiered since the refresh (rare)
-        dirty |= set(session.scalars(_teachers(scope).add_columns(User.id).where(_stale(policy))))
-        if len(dirty) > DIRTY_LIMIT:
-            return None
-    places = _places(session, by, {r.gid for r in rows if r.gid is not None})
+    rows, stale_ids = _aggregate(session, scope=scope, policy=policy, mark=mark, by=by)
+    if len(dirty | stale_ids) > DIRTY_LIMIT:
+        return None
+    # Dirty teachers' snapshot rows are in the aggregate: take them out, add them fresh below.
+    rows = rows + [(*r[:4], -1, *(-v for v in r[5:])) for r in _per_teacher(
+        session, scope=scope, policy=policy, by=by, ids=dirty - stale_ids)]  # fmt: skip
+    dirty |= stale_ids
+    places = _places(session, by, {r[0] for r in rows if r[0] is not None})
 
     groups: dict[str, GroupCompliance] = {}
     statuses: dict[str, Counter[str]] = defaultdict(_empty_statuses)
@@ -313,7 +381,7 @@ def grouped(
                 by_key.update({p.key_name[0]: p for p in _places(session, by, {group_id}).values()})
 
     views = []
-    for key in sorted(groups):
+    for key in sorted(k for k, g in groups.items() if g.teachers):
         view = GroupView(groups[key], {s: statuses[key][s] for s in STATUS_ORDER})
         place = by_key.get(key)
         if place is not None and by == "county":
