@@ -34,10 +34,18 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_db(services: ServicesDep) -> Iterator[Session]:
-    """One unit of work per request: commit on success, roll back on error."""
+def get_db(request: Request, services: ServicesDep) -> Iterator[Session]:
+    """One unit of work per request: commit on success, roll back on error.
+
+    The page's navigation badges read through the same session (``request.state.db``): a
+    second connection per page would let a busy worker's threads each hold one connection
+    while waiting for another, until the pool times out."""
     with session_scope(services.session_factory) as session:
-        yield session
+        request.state.db = session
+        try:
+            yield session
+        finally:
+            request.state.db = None
 
 
 # scope="function": FastAPI closes the session (commits) before sending the response.

@@ -6,6 +6,7 @@ Routes stay thin: they read the request, call domain services (``yanxiu.catalog`
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -168,7 +169,12 @@ def nav_badges(request: Request, user: object) -> dict[str, int]:
     if not isinstance(role, Role):
         return {}
     counts: dict[str, int] = {}
-    with session_scope(request.app.state.services.session_factory) as session:
+    shared = getattr(request.state, "db", None)  # the request's own session, when it has one
+    with (
+        nullcontext(shared)
+        if shared is not None
+        else session_scope(request.app.state.services.session_factory) as session
+    ):
         counts["/notifications"] = unread(
             session, user_id=user_id, role=role, now=datetime.now(UTC)
         )
