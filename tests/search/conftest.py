@@ -6,10 +6,9 @@ import pytest
 
 from yanxiu.config import PROJECT_ROOT
 from yanxiu.lab.search_bench import content_docs
-from yanxiu.search.embed import LexicalEmbedder, make_embedder
+from yanxiu.search.catalog_index import build_catalog_search
+from yanxiu.search.embed import make_embedder
 from yanxiu.search.embed_cache import EmbeddingCache
-from yanxiu.search.hybrid import CatalogSearch
-from yanxiu.search.index import VectorIndex
 
 
 @pytest.fixture(scope="session")
@@ -25,14 +24,11 @@ def embed_cache(tmp_path_factory):
 
 
 def build_search(docs, backend, cache, lexical_weight=0.6):
-    embedder = make_embedder(backend)
-    vectors = cache.get_or_embed(embedder, [d.text for d in docs])
-    index = VectorIndex(embedder.dim)
-    index.build([d.id for d in docs], vectors, [d.meta for d in docs])
-    lexical = LexicalEmbedder().fit([d.text for d in docs])
-    return CatalogSearch(
-        docs, embedder=embedder, index=index, lexical=lexical, lexical_weight=lexical_weight
-    )
+    """The search the product builds (典型困惑 vectors, synonym table, pinyin parser)."""
+    return build_catalog_search(
+        list(docs), embedder=make_embedder(backend), cache=cache, lexical_weight=lexical_weight,
+        synonym_files=(PROJECT_ROOT / "content" / "search" / "synonyms.yaml",),
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
