@@ -85,6 +85,5 @@ def test_hybrid_beats_lexical_on_the_labelled_queries(e5_search):
     assert (
         # English-mixed queries: the lexical side must not drag hybrid below dense by more
         # than noise (measured 0.744 vs 0.747 on the 16 such queries)
-        hybrid["by_kind"]["english"]["ndcg@10"]
-        >= dense["by_kind"]["english"]["ndcg@10"] - 0.01
+        hybrid["by_kind"]["english"]["ndcg@10"] >= dense["by_kind"]["english"]["ndcg@10"] - 0.01
     )
