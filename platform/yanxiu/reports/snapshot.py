@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -372,9 +372,7 @@ def grouped(
         ):
             fresh = view.group
             g = groups.setdefault(fresh.key, GroupCompliance(key=fresh.key, name=fresh.name))
-            for f in ("teachers", "compliant", "on_track", "ethics_ok", "current_year_met",
-                      "counted_hours", "rural_teachers", "rural_on_track", "progress_sum"):  # fmt: skip
-                setattr(g, f, getattr(g, f) + getattr(fresh, f))
+            _add(g, fresh)
             statuses[fresh.key].update(view.statuses)
             group_id = view.region_id if by == "county" else view.school_id
             if fresh.key not in by_key and group_id is not None:
@@ -432,10 +430,15 @@ def _sum_groups(groups: list[GroupCompliance]) -> GroupCompliance | None:
         return None
     total = GroupCompliance(key="*", name="合计")
     for g in groups:
-        for f in ("teachers", "compliant", "on_track", "ethics_ok", "current_year_met",
-                  "counted_hours", "rural_teachers", "rural_on_track", "progress_sum"):  # fmt: skip
-            setattr(total, f, getattr(total, f) + getattr(g, f))
+        _add(total, g)
     return total
+
+
+def _add(into: GroupCompliance, other: GroupCompliance) -> None:
+    """Add ``other``'s counts and sums to ``into`` (every numeric field of the dataclass)."""
+    for f in fields(GroupCompliance):
+        if f.name not in ("key", "name"):
+            setattr(into, f.name, getattr(into, f.name) + getattr(other, f.name))
 
 
 def _sum_statuses(statuses: dict[str, Counter[str]]) -> dict[str, int]:
