@@ -167,3 +167,36 @@ def shot() -> Callable[[Page, str], Path]:
         return path
 
     return take
+
+
+def publish_programme_now(
+    page: Page, *, title: str, description: str, category: str, session: str, place: str,
+    hours: int, capacity: int,
+) -> None:  # fmt: skip
+    """As a trainer: create a programme with one offline session under way now (from five
+    minutes ago for three hours, so its check-in code is valid) and publish it."""
+    from datetime import timedelta
+
+    from yanxiu.programs.clock import wall_now
+
+    now = wall_now().replace(second=0, microsecond=0)
+    start, end = now - timedelta(minutes=5), now + timedelta(hours=3)
+    page.goto("/trainer/programs")
+    page.get_by_role("link", name="新建项目").click()
+    page.get_by_label("项目名称").fill(title)
+    page.get_by_label("项目简介").fill(description)
+    page.get_by_label("培训类别").select_option(category)
+    page.get_by_label("开始日期").fill((now.date() - timedelta(days=1)).isoformat())
+    page.get_by_label("结束日期").fill((now.date() + timedelta(days=60)).isoformat())
+    page.get_by_role("button", name="保存为草稿").click()
+    expect(page.get_by_text("已创建（草稿）")).to_be_visible()
+    page.get_by_label("活动名称").fill(session)
+    page.get_by_label("地点").fill(place)
+    page.get_by_label("开始时间（北京时间）").fill(f"{start:%Y-%m-%dT%H:%M}")
+    page.get_by_label("结束时间").fill(f"{end:%Y-%m-%dT%H:%M}")
+    page.get_by_label("学时", exact=True).fill(str(hours))
+    page.get_by_label("名额（留空不限）").fill(str(capacity))
+    page.get_by_role("button", name="添加活动").click()
+    expect(page.get_by_text(f"已添加线下活动「{session}」")).to_be_visible()
+    page.get_by_role("button", name="发布并开放报名").click()
+    expect(page.locator("#program-status")).to_have_text("报名中")

@@ -21,17 +21,15 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Browsing, login
+from tests.browser.conftest import Browsing, login, publish_programme_now
 from yanxiu.accounts.roster import TEMPLATE_HEADER
 from yanxiu.lab.load_bench import LiveServer, start_server
 from yanxiu.lab.roster_bench import synthetic_roster
-from yanxiu.programs.clock import wall_now
 from yanxiu.spreadsheet import xlsx_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -177,29 +175,11 @@ def test_an_empty_install_onboards_a_county_and_credits_its_first_hours(
     shot(trainer, "onboard-password-change")
     _change_password(trainer, trainer_password, "Nanshan-Jiaoyan-2026")
 
-    now = wall_now().replace(second=0, microsecond=0)
-    start, end = now - timedelta(minutes=5), now + timedelta(hours=3)
-    trainer.goto("/trainer/programs")
-    trainer.get_by_role("link", name="新建项目").click()
-    trainer.get_by_label("项目名称").fill(TITLE)
-    trainer.get_by_label("项目简介").fill(
-        "面向全县初中、小学教师：线上学习新课标解读，线下集中开展大单元教学设计工作坊。"
-    )
-    trainer.get_by_label("培训类别").select_option("学科教学")
-    trainer.get_by_label("开始日期").fill((now.date() - timedelta(days=1)).isoformat())
-    trainer.get_by_label("结束日期").fill((now.date() + timedelta(days=60)).isoformat())
-    trainer.get_by_role("button", name="保存为草稿").click()
-    expect(trainer.get_by_text("已创建（草稿）")).to_be_visible()
-    trainer.get_by_label("活动名称").fill(SESSION)
-    trainer.get_by_label("地点").fill("南山县教师发展中心报告厅")
-    trainer.get_by_label("开始时间（北京时间）").fill(f"{start:%Y-%m-%dT%H:%M}")
-    trainer.get_by_label("结束时间").fill(f"{end:%Y-%m-%dT%H:%M}")
-    trainer.get_by_label("学时", exact=True).fill("6")
-    trainer.get_by_label("名额（留空不限）").fill("120")
-    trainer.get_by_role("button", name="添加活动").click()
-    expect(trainer.get_by_text(f"已添加线下活动「{SESSION}」")).to_be_visible()
-    trainer.get_by_role("button", name="发布并开放报名").click()
-    expect(trainer.locator("#program-status")).to_have_text("报名中")
+    publish_programme_now(
+        trainer, title=TITLE,
+        description="面向全县初中、小学教师：线上学习新课标解读，线下集中开展大单元教学设计工作坊。",
+        category="学科教学", session=SESSION, place="南山县教师发展中心报告厅", hours=6, capacity=120,
+    )  # fmt: skip
     shot(trainer, "onboard-program")
     edit_url = trainer.url
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Browsing
-from yanxiu.programs.clock import wall_now
+from tests.browser.conftest import Browsing, publish_programme_now
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,32 +30,12 @@ Shot = Callable[[Page, str], Path]
 def test_trainer_plans_teacher_registers_checks_in_and_sees_hours(
     browsing: Browsing, shot: Shot
 ) -> None:
-    now = wall_now().replace(second=0, microsecond=0)
-    start, end = now - timedelta(minutes=5), now + timedelta(hours=3)
-
     trainer = browsing.open_as(TRAINER)
-    trainer.goto("/trainer/programs")
-    trainer.get_by_role("link", name="新建项目").click()
-    trainer.get_by_label("项目名称").fill(TITLE)
-    trainer.get_by_label("项目简介").fill(
-        "线上学习“有效提问”模块，线下集中研讨追问策略并现场磨课。"
-    )
-    trainer.get_by_label("培训类别").select_option("课堂提问与对话")
-    trainer.get_by_label("开始日期").fill((now.date() - timedelta(days=1)).isoformat())
-    trainer.get_by_label("结束日期").fill((now.date() + timedelta(days=60)).isoformat())
-    trainer.get_by_role("button", name="保存为草稿").click()
-    expect(trainer.get_by_text("已创建（草稿）")).to_be_visible()
-
-    trainer.get_by_label("活动名称").fill(SESSION)
-    trainer.get_by_label("地点").fill("临江区教师发展中心 201 室")
-    trainer.get_by_label("开始时间（北京时间）").fill(f"{start:%Y-%m-%dT%H:%M}")
-    trainer.get_by_label("结束时间").fill(f"{end:%Y-%m-%dT%H:%M}")
-    trainer.get_by_label("学时", exact=True).fill("3")
-    trainer.get_by_label("名额（留空不限）").fill("30")
-    trainer.get_by_role("button", name="添加活动").click()
-    expect(trainer.get_by_text(f"已添加线下活动「{SESSION}」")).to_be_visible()
-    trainer.get_by_role("button", name="发布并开放报名").click()
-    expect(trainer.locator("#program-status")).to_have_text("报名中")
+    publish_programme_now(
+        trainer, title=TITLE, description="线上学习“有效提问”模块，线下集中研讨追问策略并现场磨课。",
+        category="课堂提问与对话", session=SESSION, place="临江区教师发展中心 201 室", hours=3,
+        capacity=30,
+    )  # fmt: skip
     shot(trainer, "program-editor")
     edit_url = trainer.url
 
