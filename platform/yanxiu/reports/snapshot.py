@@ -155,18 +155,14 @@ def serves(session: Session, policy: CreditPolicy, today: date) -> bool:
     return _current_mark(session, policy, today) is not None
 
 
-def _in_scope(scope: Scope) -> Select[Any]:
-    query = scope.filter(
-        select(User.id)
-        .join(TeacherProfile, TeacherProfile.user_id == User.id)
-        .where(User.role == Role.TEACHER, User.is_active.is_(True))
-    )
-    return query
-
-
 def count_teachers(session: Session, scope: Scope) -> int:
     """Active teachers with a profile in ``scope``."""
-    return int(session.scalar(select(func.count()).select_from(_in_scope(scope).subquery())) or 0)
+    return int(
+        session.scalar(
+            select(func.count()).select_from(_teachers(scope).add_columns(User.id).subquery())
+        )
+        or 0
+    )
 
 
 def ledger_dirty(session: Session, mark: ComplianceWatermark) -> set[int]:
