@@ -39,8 +39,10 @@ serve: install
 system-deps:
 	bash scripts/system-deps.sh
 
+# Two test processes (pytest-xdist): every test builds its own database or schema, and the
+# session fixtures (seeded demo, live server) are built once per process.
 test: install-dev system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 test-fast: install-dev
 	$(BIN)/python -m pytest -m "not slow and not browser"
