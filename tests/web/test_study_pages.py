@@ -63,7 +63,16 @@ def test_media_are_served_with_ranges_only_to_those_who_study_them(fresh_site):
     assert fresh_site.client("trainer.linjiang").get(url).status_code == 200  # staff review
     anonymous = fresh_site.client().get(url, follow_redirects=False)
     assert anonymous.status_code == 303 and "/login" in anonymous.headers["location"]
-    pdf = media_unit(fresh_site, PDF_COURSE)
+    pdf = media_unit(fresh_site, PDF_COURSE, UnitKind.DOCUMENT)
+    # the PDF's page may embed it from here (and only its page); the file only in this site
+    assert "frame-ancestors 'self'" in whole.headers["content-security-policy"]
+    assert whole.headers["x-frame-options"] == "SAMEORIGIN"
+    trainer = fresh_site.client("trainer.linjiang")
+    pdf_page = trainer.get(f"/courses/{PDF_COURSE}/units/{pdf.id}")
+    assert "object-src 'self'" in pdf_page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in pdf_page.headers["content-security-policy"]
+    audio_page = trainer.get(f"/courses/{AUDIO_COURSE}/units/{unit.id}")
+    assert "object-src 'none'" in audio_page.headers["content-security-policy"]
     wrong_course = client.get(f"/courses/{AUDIO_COURSE}/units/{pdf.id}/media")
     assert wrong_course.status_code == 404  # a unit is reached through its own course only
 
