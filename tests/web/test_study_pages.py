@@ -155,5 +155,10 @@ def test_a_video_is_served_as_webm_with_ranges_and_played_in_a_reporting_player(
     assert jump["refused"] and jump["frontier"] < 3 and not jump["unit_completed"]
     assert "跳过的部分不计入" in jump["message"]
     with fresh_site.factory() as s:
-        row = s.scalar(select(UnitProgress).where(UnitProgress.unit_id == unit.id))
+        me = s.scalar(select(User.id).where(User.username == username))
+        row = s.scalar(
+            select(UnitProgress).where(
+                UnitProgress.unit_id == unit.id, UnitProgress.teacher_id == me
+            )
+        )
         assert row is not None and row.completed_at is None and row.refused_jumps == 1
