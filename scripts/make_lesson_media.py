@@ -4,6 +4,8 @@
 - Breathing-pace audio clips as 8 kHz 8-bit mono WAV, written with the standard library.
 
     python scripts/make_lesson_media.py
+
+The videos (WebM) are made by scripts/make_lesson_videos.py.
 """
 
 from __future__ import annotations

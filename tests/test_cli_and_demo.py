@@ -10,10 +10,11 @@ from typer.testing import CliRunner
 
 from tests.conftest import BACKENDS, Database
 from yanxiu.accounts.models import Role, User
-from yanxiu.catalog.models import Course, Enrolment
+from yanxiu.catalog.models import Course, CourseUnit, Enrolment, EnrolmentStatus
 from yanxiu.cli import app
 from yanxiu.config import get_settings
 from yanxiu.credits.models import CreditRecord
+from yanxiu.learning.models import UnitProgress
 from yanxiu.studios.models import CaseResource
 
 runner = CliRunner()
@@ -119,6 +120,34 @@ def test_demo_has_every_role_and_varied_compliance(demo_db):
         demo_db, "report", "compliance", "--by", "school", "--today", "2026-11-20"
     ).stdout
     assert len(list(csv.DictReader(io.StringIO(by_school)))) >= 25
+
+
+@pytest.mark.slow
+def test_demo_teachers_are_partway_through_units_recorded_by_the_study_service(demo_db):
+    """Some demo teachers are midway through an online course's units: their progress is the
+    share of units the study tables say they completed (a video or audio partly played shows
+    its own partial bar), and none of those courses is credited."""
+    with demo_db.factory() as s:
+        rows = s.execute(
+            select(Enrolment, UnitProgress)
+            .join(CourseUnit, CourseUnit.course_id == Enrolment.course_id)
+            .join(UnitProgress, (UnitProgress.unit_id == CourseUnit.id)
+                  & (UnitProgress.teacher_id == Enrolment.teacher_id))
+        ).all()  # fmt: skip
+        enrolments = {e.id: e for e, _ in rows}
+        assert len({e.teacher_id for e in enrolments.values()}) >= 3
+        partly_played = [p for _, p in rows if p.completed_at is None and p.frontier > 0]
+        assert partly_played  # a video or audio stopped partway
+        for e in enrolments.values():
+            assert e.status == EnrolmentStatus.ENROLLED and e.completed_at is None
+            n_units = s.scalar(select(func.count()).where(CourseUnit.course_id == e.course_id,
+                                                          CourseUnit.retired.is_(False)))  # fmt: skip
+            n_done = sum(1 for x, p in rows if x.id == e.id and p.completed_at is not None)
+            assert 0 < n_done < n_units  # the course bar: the share of its units done (in %)
+            assert round(e.progress * 100) == round(100 * n_done / n_units)
+            code = s.get(Course, e.course_id).code
+            key = f"course:{e.teacher_id}:{code}"
+            assert not s.scalar(select(func.count()).where(CreditRecord.idempotency_key == key))
 
 
 @pytest.mark.slow

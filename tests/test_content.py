@@ -1,6 +1,8 @@
 """The shipped content is valid and complete; broken content is refused with precise errors."""
 
 import shutil
+import struct
+import wave
 from collections import Counter
 from pathlib import Path
 
@@ -131,3 +133,64 @@ def test_policy_problems_name_the_file(content_copy):
     edit_yaml(content_copy / "policies" / "GX.yaml", lambda d: d.update(ethics_minimum=400))
     msgs = "\n".join(problems_of(content_copy))
     assert "GX.yaml [GX]" in msgs and "exceed total_hours" in msgs
+
+
+# -- lesson media: real files of the length their units declare, and small ---------------------
+
+MEDIA = PROJECT_ROOT / "content" / "lessons" / "media"
+
+
+def _ebml_number(data: bytes, pos: int, *, marker: bool) -> tuple[int, int]:
+    """An EBML variable-length number at ``pos`` (an element id keeps its length marker)."""
+    length = 9 - data[pos].bit_length()
+    value = data[pos] if marker else data[pos] & ((1 << (8 - length)) - 1)
+    for byte in data[pos + 1 : pos + length]:
+        value = value << 8 | byte
+    return value, pos + length
+
+
+def webm_seconds(path: Path) -> float:
+    """The duration a WebM file's Segment Info states (TimecodeScale × Duration)."""
+    data = path.read_bytes()[:65536]
+    pos, end, scale = 0, len(data), 1_000_000
+    while pos < end:
+        element, pos = _ebml_number(data, pos, marker=True)
+        size, pos = _ebml_number(data, pos, marker=False)
+        if element in (0x18538067, 0x1549A966):  # Segment, Info: look inside
+            continue
+        if element == 0x2AD7B1:  # TimecodeScale (ns per tick)
+            scale = int.from_bytes(data[pos : pos + size], "big")
+        elif element == 0x4489:  # Duration (float, in ticks)
+            ticks = struct.unpack(">d" if size == 8 else ">f", data[pos : pos + size])[0]
+            return ticks * scale / 1e9
+        pos += size
+    raise AssertionError(f"{path.name}: no Duration in the Segment Info")
+
+
+def media_seconds(path: Path) -> float:
+    if path.suffix == ".wav":
+        with wave.open(str(path)) as w:
+            return w.getnframes() / w.getframerate()
+    return webm_seconds(path)
+
+
+def test_media_units_declare_the_length_of_their_files(content):
+    """The 90 % a video or audio needs is of its declared duration: it must be the file's."""
+    media = [(lesson.course, u) for lesson in content.lessons for u in lesson.units
+             if u.kind in ("video", "audio")]  # fmt: skip
+    kinds = Counter(u.kind for _, u in media)
+    assert kinds["video"] >= 3 and kinds["audio"] >= 2
+    for course, unit in media:
+        path = MEDIA / unit.file
+        assert path.suffix == (".webm" if unit.kind == "video" else ".wav"), (course, unit.key)
+        assert abs(media_seconds(path) - unit.duration) <= 0.25, (course, unit.key)
+    courses_with = {k: {c for c, u in media if u.kind == k} for k in kinds}
+    pdf_courses = {lesson.course for lesson in content.lessons
+                   if any(u.kind == "document" for u in lesson.units)}  # fmt: skip
+    assert len(courses_with["video"] & pdf_courses) >= 2  # text + PDF + video courses
+
+
+def test_lesson_media_stay_small():
+    sizes = {p.name: p.stat().st_size for p in MEDIA.iterdir()}
+    assert all(size <= 300 * 1024 for size in sizes.values()), sizes
+    assert sum(sizes.values()) <= 2 * 1024 * 1024

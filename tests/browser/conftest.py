@@ -85,7 +85,8 @@ class Watch:
     def on_request(self, request: Request) -> None:
         url = request.url
         parts = urlsplit(url)
-        if parts.scheme in ("data", "blob", "about"):
+        # the browser's own resources (its built-in PDF viewer is an extension) never leave it
+        if parts.scheme in ("data", "blob", "about", "chrome", "chrome-extension"):
             return
         if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             self.foreign_requests.append(url)

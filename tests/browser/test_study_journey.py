@@ -1,7 +1,7 @@
-"""A teacher earns a course's hours in Chromium: reads the text units to their end, plays the
-audio in real time to 90 % (a jump ahead is refused by the server), fails the quiz (nothing
-credited), passes it (credited once), and is refused when completing an offline course (told
-to check in). Screenshots go to the browser suite's folder (see conftest)."""
+"""A teacher earns a course's hours in Chromium: reads the text units and the PDF to their end,
+plays the video in real time to 90 % (a jump ahead is refused by the server), fails the quiz
+(nothing credited), passes it (credited once), and is refused when completing an offline course
+(told to check in). Screenshots go to the browser suite's folder (see conftest)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.browser.test_journeys import Shot, query, summary
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-COURSE = "XL-010"  # text, a 12-second audio clip, text; a 5-question quiz
+COURSE = "ZY-001"  # text, text, a PDF, a 13-second video; a 5-question quiz
 
 
 def credits(server: LiveServer, teacher_id: int, code: str) -> int:
@@ -63,31 +63,49 @@ def test_teacher_studies_a_course_and_earns_its_hours_once(
     page.get_by_role("button", name="报名学习").click()
     expect(page.locator("#credit-missing")).to_contain_text("学完全部学习单元")
     units = page.locator(".unit-list a")
-    expect(units).to_have_count(3)
-    hrefs = [units.nth(i).get_attribute("href") for i in range(3)]
+    expect(units).to_have_count(4)
+    hrefs = [str(units.nth(i).get_attribute("href")) for i in range(4)]
 
     # text units: complete once their end has been scrolled into view
-    for href in (hrefs[0], hrefs[2]):
-        page.goto(str(href))
+    for href in hrefs[:2]:
+        page.goto(href)
         page.locator("#unit-end").scroll_into_view_if_needed()
         expect(page.locator("#unit-status")).to_have_text("已完成")
     shot(page, "study-text-unit")
 
-    # the audio: a jump to the end is not counted; real playback is, up to 90 %
-    page.goto(str(hrefs[1]))
-    player = page.locator("#player")
+    # the PDF: shown in the page, complete once read down to the end below it
+    page.goto(hrefs[2])
+    expect(page.locator("object.unit-pdf")).to_have_attribute("type", "application/pdf")
+    pdf = page.request.get(str(page.locator("object.unit-pdf").get_attribute("data")))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF-")
+    # the end lies below the document: opening the page alone does not complete it
+    assert page.locator("#unit-end").evaluate("e => e.getBoundingClientRect().top") > 800
+    expect(page.locator("#unit-status")).to_have_text(re.compile("学习进度"))
+    page.locator("#unit-end").scroll_into_view_if_needed()
+    expect(page.locator("#unit-status")).to_have_text("已完成")
+    shot(page, "study-pdf-unit")
+
+    # the video: a jump to the end is not counted; real playback is, up to 90 %
+    page.goto(hrefs[3])
+    player = page.locator("video#player")
     page.wait_for_function("document.querySelector('#player').readyState >= 1")
+    duration = float(player.evaluate("p => p.duration"))
+    assert 12 < duration < 15  # the WebM's own length, as the unit declares it
     page.evaluate("document.querySelector('#player').play()")
     page.wait_for_timeout(1500)
-    page.evaluate("(p => { p.currentTime = 11; })(document.querySelector('#player'))")
+    page.evaluate("(p => { p.currentTime = 12; })(document.querySelector('#player'))")
     expect(page.locator("#study-message")).to_contain_text("跳过的部分不计入")
     expect(page.locator("#unit-status")).not_to_have_text("已完成")
     page.evaluate("(p => { p.pause(); p.currentTime = 0; })(document.querySelector('#player'))")
     page.wait_for_timeout(500)
     page.evaluate("document.querySelector('#player').play()")
+    page.wait_for_timeout(6000)  # halfway: the bar shows what the server counted so far
+    expect(page.locator("#unit-status")).not_to_have_text("已完成")
     expect(player).to_have_js_property("ended", True, timeout=40_000)
     expect(page.locator("#unit-status")).to_have_text("已完成", timeout=10_000)
-    shot(page, "study-audio-unit")
+    assert float(player.evaluate("p => p.videoWidth")) == 640  # frames were decoded
+    shot(page, "study-video-unit")
 
     # the quiz: a fail credits nothing, a pass credits the course once
     page.goto(f"/courses/{COURSE}")

@@ -13,22 +13,24 @@ TEXT = "## 单元正文\n\n" + "教师应当把每一位学生的成长放在心
 
 
 def fake_store(course_code: str, name: str) -> StoredMedia:
-    return StoredMedia(f"units/xx/{name}", "audio/wav", "0" * 64)
+    media_type = "video/webm" if name.endswith(".webm") else "audio/wav"
+    return StoredMedia(f"units/xx/{name}", media_type, "0" * 64)
 
 
 def lesson_course(
     session: Session, code: str = "SD-950", *, hours: float = 4.0, audio_seconds: float = 60.0,
-    questions: int = 6, fmt: CourseFormat = CourseFormat.ONLINE,
+    questions: int = 6, fmt: CourseFormat = CourseFormat.ONLINE, media: str = "audio",
 ) -> Course:  # fmt: skip
-    """A course with a text unit, an audio unit and ``questions`` single-choice questions whose
-    right answer is always the option "正确答案"."""
+    """A course with a text unit, an audio unit (a video one with ``media="video"``) lasting
+    ``audio_seconds`` and ``questions`` single-choice questions whose right answer is always
+    the option "正确答案"."""
     course = make_course(session, code, hours=hours, fmt=fmt)
     lesson = LessonIn.model_validate({
         "course": code,
         "units": [
             {"key": "u1", "kind": "text", "title": "阅读单元", "body": TEXT},
-            {"key": "u2", "kind": "audio", "title": "音频单元", "file": "a.wav",
-             "duration": audio_seconds},
+            {"key": "u2", "kind": media, "title": "音频单元" if media == "audio" else "视频单元",
+             "file": "a.wav" if media == "audio" else "v.webm", "duration": audio_seconds},
         ],
         "quiz": [
             {"key": f"q{i}", "kind": "single", "stem": f"第 {i} 题：哪一项是对的？",

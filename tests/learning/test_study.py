@@ -16,6 +16,7 @@ from yanxiu.credits.rules import CreditRefused
 from yanxiu.errors import Conflict
 from yanxiu.learning.completion import complete_teacher_course
 from yanxiu.learning.course import enrol_teacher
+from yanxiu.learning.models import UnitProgress
 from yanxiu.learning.quiz import QuizError, attempt_paper, start_attempt, submit_attempt
 from yanxiu.learning.study import open_unit, reach_end, report_position, study_view
 from yanxiu.learning.studying import played, submit_quiz
@@ -108,6 +109,40 @@ def test_media_played_in_real_time_completes_at_ninety_percent(session, policy):
     result, _ = play(session, policy, t, course, audio, upto=54, start=50,
                      t0=T0 + timedelta(minutes=5))  # fmt: skip
     assert result.completed and result.percent == 100
+
+
+def test_a_video_counts_only_what_was_played_and_completes_at_ninety_percent(session, policy):
+    """The player of a video reports like an audio's: a jump ahead is refused and counts
+    nothing, playing from the start in real time completes the unit at 90 % (not before)."""
+    t = make_teacher(session)
+    course = lesson_course(session, "ZY-950", audio_seconds=20, media="video")
+    text, video = units(session, course)
+    assert video.kind.value == "video" and video.media_type == "video/webm"
+    enrol_teacher(session, teacher_id=t.id, code=course.code)
+
+    def at(position: float, seconds: float):
+        return report_position(session, policy=policy, teacher_id=t.id, code=course.code,
+                                unit_id=video.id, position=position,
+                                now=T0 + timedelta(seconds=seconds))  # fmt: skip
+
+    at(0, 0)
+    at(1.5, 1.5)
+    jump = at(19, 2)  # dragged to the end after a second and a half
+    assert jump.refused and jump.frontier <= 3 and not jump.completed
+    assert at(20, 3).frontier <= 3  # the end "played" after the jump counts nothing
+    at(0, 4)  # back to the start: playing goes on from what was verified
+    on = None
+    for second in range(1, 18):  # a report every second of server time, one second further
+        on = at(second, 4 + second)
+    assert on is not None and on.frontier == 17 and not on.completed  # 85 %
+    assert study_view(session, policy, course, t.id).units[1].percent == 94  # of the 90 % mark
+    done = at(18, 22)
+    assert done.completed and done.percent == 100 and not done.refused
+    row = session.scalar(select(UnitProgress).where(UnitProgress.unit_id == video.id))
+    assert row.refused_jumps == 2 and row.completed_at is not None  # the jump and the end
+    view = study_view(session, policy, course, t.id)
+    assert [u.done for u in view.units] == [False, True] and view.percent == 50
+    assert credits(session) == 0  # a unit is not the course: nothing credited yet
 
 
 def test_the_quiz_sends_no_answers_and_a_fail_credits_nothing(session, policy):

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from yanxiu.accounts.models import Region, RegionLevel, Role, School, SchoolLocation, User
 from yanxiu.accounts.security import hash_password
 from yanxiu.accounts.service import create_teacher_profile, create_user
-from yanxiu.catalog.models import Course, CourseStatus
+from yanxiu.catalog.models import Course, CourseStatus, CourseUnit, Enrolment, UnitKind
 from yanxiu.content import Content
 from yanxiu.credits.ledger import credit_hours, replace_record, review_record
 from yanxiu.credits.models import CreditSource, ReviewState
@@ -39,6 +39,7 @@ from yanxiu.learning.enrolments import (
     rate_course,
     update_progress,
 )
+from yanxiu.learning.study import active_units, open_unit, reach_end, report_position
 from yanxiu.programs.clock import store_wall, stored_wall
 from yanxiu.programs.models import (
     AttendanceStatus,
@@ -54,6 +55,8 @@ from yanxiu.studios.models import CaseResource, Push, PushDelivery, Studio, Stud
 from yanxiu.studios.service import sync_cases
 
 DEMO_MARKER = "demo_seeded"
+# Online courses with a video unit some demo teachers are midway through (see _seed_video_study)
+VIDEO_STUDY_COURSES = ("ZY-001", "SD-005", "RZ-011")
 
 SUBJECT_WEIGHTS = {
     "幼儿园": {"通用": 1},
@@ -287,6 +290,8 @@ def seed_demo(
     summary.programs, summary.attendance = _seed_programs(
         session, rng, policy, roster, users, regions, teachers, by_code, today
     )
+    skip = set(roster.get("demo_logins") or [])
+    summary.enrolments += _seed_video_study(session, policy, teachers, by_code, skip, today)
     summary.pushes = _seed_studios(session, rng, studios, teachers, today)
     summary.credits = _count_credits(session)
     seed_practice_demo(session, content)  # practice records, reviews and a contest
@@ -378,7 +383,9 @@ def _seed_history(
             course=course,
             when=_at(today - timedelta(days=rng.randint(2, 40))),
         )
-        update_progress(session, enrolment=e, progress=round(rng.uniform(0.1, 0.8), 2))
+        share = round(rng.uniform(0.1, 0.8), 2)
+        if not _study_partway(session, policy, user, course, share, e.enrolled_at):
+            update_progress(session, enrolment=e, progress=share)
         n_enrolments += 1
     if rest[2:] and rng.random() < 0.25:
         e = enrol(
@@ -431,6 +438,87 @@ def _seed_history(
                 actor_id=None, hours=3,
             )  # fmt: skip
     return n_enrolments
+
+
+def _study_partway(
+    session: Session, policy: CreditPolicy, user: User, course: Course, share: float,
+    enrolled: datetime,
+) -> bool:  # fmt: skip
+    """Study about ``share`` of a course's units (never all of them): False when it has none."""
+    units = active_units(session, course.id)
+    if len(units) < 2:
+        return False
+    done = max(1, min(len(units) - 1, round(share * len(units))))
+    _study(session, policy, user, course, units[: done + 1], min(share, 0.8), enrolled)
+    return True
+
+
+def _study(
+    session: Session, policy: CreditPolicy, user: User, course: Course, units: list[CourseUnit],
+    partway: float, enrolled: datetime,
+) -> None:  # fmt: skip
+    """Study ``units`` the way a teacher does, through the study service: each but the last
+    opened and read to its end (a video or audio played through in real time, a report every
+    interval as the player sends them); the last only opened, or played to ``partway`` of its
+    length (< 90 %). So the course stays in progress and nothing is credited."""
+    now = _as_utc(enrolled) + timedelta(days=1)
+    for n, unit in enumerate(units):
+        last = n == len(units) - 1
+        now += timedelta(minutes=5)
+        if unit.kind.is_media:
+            upto = unit.duration_seconds * (partway if last else 1.0)
+            step = policy.crediting.online.report_interval_seconds
+            position = 0.0
+            while True:
+                report_position(
+                    session, policy=policy, teacher_id=user.id, code=course.code,
+                    unit_id=unit.id, position=position, now=now,
+                )  # fmt: skip
+                if position >= upto:
+                    break
+                position = min(position + step, upto)
+                now += timedelta(seconds=step)
+        else:
+            open_unit(session, teacher_id=user.id, code=course.code, unit_id=unit.id, now=now)
+            if not last:
+                reach_end(
+                    session, policy=policy, teacher_id=user.id, code=course.code,
+                    unit_id=unit.id, now=now + timedelta(minutes=3),
+                )  # fmt: skip
+
+
+def _seed_video_study(
+    session: Session, policy: CreditPolicy, teachers: list[User], by_code: dict[str, Course],
+    skip: set[str], today: date,
+) -> int:  # fmt: skip
+    """Two teachers of each course with a video midway through it: the units before read, the
+    video stopped partway (35 % and 60 %), so its bar shows what the server counted."""
+    n_enrolments = 0
+    for code in VIDEO_STUDY_COURSES:
+        course = by_code.get(code)
+        units = active_units(session, course.id) if course else []
+        at = next((i for i, u in enumerate(units) if u.kind == UnitKind.VIDEO), None)
+        if course is None or at is None:
+            continue
+        taken = set(session.scalars(select(Enrolment.teacher_id).where(
+            Enrolment.course_id == course.id)))  # fmt: skip
+        picked = [
+            t for t in teachers
+            if t.id not in taken and t.username not in skip and t.profile is not None
+            and t.profile.stage in course.stages
+        ][:2]  # fmt: skip
+        for k, teacher in enumerate(picked):
+            e = enrol(session, teacher_id=teacher.id, course=course,
+                      when=_at(today - timedelta(days=4 + 3 * k)))  # fmt: skip
+            _study(
+                session, policy, teacher, course, units[: at + 1], 0.35 + 0.25 * k, e.enrolled_at
+            )
+            n_enrolments += 1
+    return n_enrolments
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _seed_programs(

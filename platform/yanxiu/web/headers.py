@@ -4,6 +4,8 @@
   inline script or event handler: behaviour lives in web/static/js), no framing by other sites,
   forms post only here. Inline *style attributes* are allowed (progress bars set their width)
   — they cannot run code.
+  A study unit's PDF is the one exception: its page may embed it from here (``object-src
+  'self'`` on that page only) and the file may be framed by this site's own pages.
 - Referrer-Policy same-origin, X-Content-Type-Options nosniff, X-Frame-Options DENY (for
   browsers older than frame-ancestors), a Permissions-Policy that turns off what no page uses.
 - ``/api/docs`` is Swagger UI from the pinned ``swagger-ui-bundle`` package, mounted under
@@ -34,6 +36,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# A document unit's page shows its PDF in an <object> from this server (and nothing else), and
+# the PDF itself may be shown in a page of this server (never framed by another site).
+DOCUMENT_PAGE_POLICY = CONTENT_SECURITY_POLICY.replace("object-src 'none'", "object-src 'self'")
+EMBEDDABLE_MEDIA_HEADERS = {
+    "content-security-policy": "default-src 'none'; frame-ancestors 'self'",
+    "x-frame-options": "SAMEORIGIN",
+}
 SECURITY_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "referrer-policy": "same-origin",

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from yanxiu.catalog.models import UnitKind
 from yanxiu.errors import Conflict, Invalid
 from yanxiu.learning.studying import (
     StudyReport,
@@ -28,6 +29,7 @@ from yanxiu.learning.studying import (
     unit_page,
 )
 from yanxiu.web.deps import CurrentUser, ServicesDep, SessionDep, TeacherUser
+from yanxiu.web.headers import DOCUMENT_PAGE_POLICY, EMBEDDABLE_MEDIA_HEADERS
 from yanxiu.web.pages import flash, render_view
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +42,10 @@ def unit(
     services: ServicesDep,
 ) -> Response:  # fmt: skip
     page = unit_page(db, services.policy, code, unit_id, me)
-    return render_view(request, "courses/unit.html", page, me=me)
+    response = render_view(request, "courses/unit.html", page, me=me)
+    if page.unit.kind == UnitKind.DOCUMENT:  # the PDF is shown in the page
+        response.headers["content-security-policy"] = DOCUMENT_PAGE_POLICY
+    return response
 
 
 @router.get("/courses/{code}/units/{unit_id}/media")
@@ -53,7 +58,9 @@ def media(
         source_dir=settings.content_dir / "lessons" / "media",
     )  # fmt: skip
     # private: only this user may keep a copy; the file name is the content hash
+    # (and it may be shown inside this site's unit page, see headers.py)
     headers = {"Cache-Control": "private, max-age=3600", "Content-Disposition": "inline"}
+    headers |= EMBEDDABLE_MEDIA_HEADERS
     return FileResponse(path, media_type=media_type, headers=headers)
 
 
