@@ -37,6 +37,12 @@
     if (status) status.textContent = data.unit_completed ? "已完成" : "学习进度 " + data.unit_percent + "%";
     if (data.frontier !== null && data.frontier !== undefined) unit.dataset.frontier = String(data.frontier);
     if (data.message) message(data.message);
+    else if (data.unit_completed) clearMessage();  // an earlier "skipped" warning no longer applies
+  }
+
+  function clearMessage() {
+    var box = document.querySelector("#study-message");
+    if (box) box.hidden = true;
   }
 
   function message(text) {
