@@ -417,7 +417,7 @@ def _choices(
         .join(Diagnosis, Diagnosis.record_id == PracticeRecord.id)
         .join(User, User.id == PracticeRecord.teacher_id)
         .where(PracticeRecord.kind == RecordKind.TRANSCRIPT)
-        .order_by(PracticeRecord.created_at, PracticeRecord.id, Diagnosis.id)
+        .order_by(PracticeRecord.created_at.desc(), PracticeRecord.id.desc(), Diagnosis.id.desc())
     )
     if scope.role == Role.TEACHER:
         query = query.where(
@@ -430,8 +430,10 @@ def _choices(
         )
     if teacher_id is not None:
         query = query.where(PracticeRecord.teacher_id == teacher_id)
-    latest: dict[int, LessonChoice] = {}  # the record's latest diagnosis decides
+    latest: dict[int, LessonChoice] = {}  # newest first; the record's latest diagnosis decides
     for record, diagnosis, teacher in session.execute(query.limit(limit * 2)):
+        if record.id in latest:
+            continue
         latest[record.id] = LessonChoice(
             record_id=record.id, title=record.title, topic=topic_of(record.title),
             teacher_id=teacher.id, teacher_name=teacher.display_name,
@@ -442,7 +444,7 @@ def _choices(
             current = latest_diagnosis(session, rid)
             if current is None or current.status not in SHOWN_TO_TEACHER:
                 del latest[rid]
-    return list(latest.values())[-limit:]
+    return list(reversed(list(latest.values())[:limit]))  # oldest first
 
 
 def compare_picker(
