@@ -72,7 +72,7 @@ SCREENSHOTS := login teacher-dashboard catalog-search course practice-diagnosis 
 	program-editor program-register program-checkin-code program-checkin program-ledger program-report \
 	onboard-roster-rejected onboard-roster-imported onboard-account-created onboard-password-change \
 	onboard-program onboard-checkin onboard-ledger onboard-admin-teacher \
-	contest-confirm contest-visible
+	contest-confirm contest-visible practice-trend practice-compare
 screenshots: install-dev
 	rm -rf var/screenshots
 	YANXIU_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/python -m pytest tests/browser -q -p no:cacheprovider

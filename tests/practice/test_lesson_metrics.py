@@ -73,13 +73,25 @@ def test_st_codes_from_timestamps():
     us = [
         U(0, "teacher", "讲", 0),  # T 0–70
         U(1, "students", "（独立练习）", 70),  # S 70–100
-        U(2, "teacher", "讲" * 40, 100, 105),  # T 100–105 (stated end), then silence
+        U(2, "teacher", "讲" * 39 + "？", 100, 105),  # T 100–105 (stated end), a question
         U(3, "student", "答" * 8, 125),  # S 125–127
     ]
-    # samples at 0, 30, 60, 90, 120: T T T S S (120 is silence after 105 → S); stop at 127
+    # samples at 0, 30, 60, 90, 120: T T T S S (120 is the silence after the question → S)
     assert st_codes(us) == ("TTTSS", False)
     # 10-s sampling: 0..120 → T×7 (0–60), S×3 (70,80,90), T (100), S (110, 120)
     assert st_codes(us, 10)[0] == "TTTTTTTSSSTSS"
+    # a cue that neither asks nor sets work keeps the long silence after it, as a start-only
+    # turn does (the teacher writes on the board): 100–125 is T, and 120 with it
+    lecture = [*us[:2], replace(us[2], text="讲" * 40), us[3]]
+    assert st_codes(lecture) == ("TTTST", False)
+    assert st_codes(lecture, gaps="teacher")[0] == "TTTST"
+    # ... as behaviour (S-T) only: talk keeps the stated end, nobody spoke in that silence
+    assert timeline(lecture)[0][2] == (100, 105)
+    assert timeline(lecture, behaviour=True)[0][2] == (100, 125)
+    # a short silence after a stated end (≤ 15 s) stays silence: 110 (105–118) is S; the
+    # lesson stops at 120 (118 + 2 s of speech)
+    short = [*lecture[:3], replace(us[3], start_s=118.0)]
+    assert st_codes(short, 10)[0] == "TTTTTTTSSSTS"
 
 
 def test_st_codes_estimated():

@@ -36,10 +36,18 @@ def world(session, content):
         counties[code] = (county, school)
         create_user(session, username=f"trainer.{code}", display_name="培训者", role=Role.TRAINER,
                     password_hash=password_hash(), region_id=county.id, school_id=None)  # fmt: skip
+    named = set()
     for n, spec in enumerate(DEMO_RECORDS):
         county, school = counties[spec.county]
+        if (
+            spec.teacher and spec.teacher in named
+        ):  # a named teacher with several records is created once
+            continue
+        named.add(spec.teacher)
         if spec.case == "politics":
             stage, subject = "高中", "思想政治"
+        elif spec.case == "journey":
+            stage, subject = "初中", "数学"
         else:
             stage, subject = cases[spec.case].stage, cases[spec.case].subject
         user = create_user(
@@ -102,3 +110,30 @@ def test_the_politics_transcript_parses_with_timestamps():
     utterances = parse_transcript(POLITICS_TRANSCRIPT.encode("utf-8"), "t001.txt")
     assert len(utterances) >= 20 and all(u.start_s is not None for u in utterances)
     assert {u.speaker_role for u in utterances} == {"teacher", "student", "students"}
+
+
+def test_the_demo_teacher_has_two_reviewed_lessons_to_compare(session, content, world):
+    from yanxiu.accounts.scope import Scope
+    from yanxiu.practice.compare import compare_lessons, compare_picker, trend_points
+
+    seed_practice_demo(session, content)
+    session.flush()
+    t112 = session.scalar(select(User).where(User.username == "t112"))
+    points = trend_points(session, t112.id)
+    assert len(points) >= 2 and points[0].submitted_at < points[-1].submitted_at
+    picker = compare_picker(session, Scope.for_user(session, t112))
+    comparison = compare_lessons(session, Scope.for_user(session, t112), picker.default_a,
+                                 picker.default_b)  # fmt: skip
+    assert comparison.kind == "before_after" and comparison.a.reviewed and comparison.b.reviewed
+    assert comparison.a.mode != comparison.b.mode  # a mixed lesson, then group work
+    # trainer.GX0101 sees t112's 行程问题 beside t047-like lecture of the same topic (同课异构)
+    trainer = session.scalar(select(User).where(User.username == "trainer.GX0101"))
+    pairs = compare_picker(session, Scope.for_user(session, trainer)).pairs
+    assert any(p.topic == "一元一次方程的应用——行程问题" for p in pairs)
+
+
+def test_the_journey_transcript_marks_its_stages():
+    from yanxiu.seed.practice_demo import JOURNEY_TRANSCRIPT
+
+    utterances = parse_transcript(JOURNEY_TRANSCRIPT.encode("utf-8"), "t112.txt")
+    assert {u.segment for u in utterances} >= {"导入", "新授", "练习", "小结"}

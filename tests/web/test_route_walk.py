@@ -164,6 +164,8 @@ WALK: dict[tuple[str, str], Rule] = {
     ("POST", "/practice"): only(TEACHER),
     ("POST", "/practice/speakers/preview"): only(TEACHER, data={"role": "师", "share": "0.6"}),
     ("GET", "/practice/{record_id}"): only(*VIEWERS),
+    ("GET", "/practice/trend"): only(*VIEWERS, query="teacher={teacher_id}"),
+    ("GET", "/practice/compare"): only(*VIEWERS),
     ("GET", "/practice/{record_id}/contest"): only(TEACHER, ok=(200, 303)),
     ("POST", "/practice/{record_id}/contest"): only(TEACHER),
     ("GET", "/review"): only(*REVIEWERS),

@@ -62,33 +62,51 @@ _DEMONSTRATION = re.compile(
 )
 
 
+def _teacher_keeps_gap(last: str) -> bool:
+    """The silence after a teacher turn ending in ``last`` is the teacher's: a demonstration,
+    or a turn that neither sets the class to work nor asks."""
+    asks = "？" in last[-15:] or "?" in last[-15:]
+    return bool(_DEMONSTRATION.search(last)) or not (_STUDENT_WORK.search(last) or asks)
+
+
 def turn_end(
-    u: Utterance, nxt: float | None, cps: float = CHARS_PER_SECOND, gaps: str = "student"
-) -> float:
+    u: Utterance, nxt: float | None, cps: float = CHARS_PER_SECOND, gaps: str = "student",
+    *, behaviour: bool = False,
+) -> float:  # fmt: skip
     """When a timed turn ends (see :func:`timeline`)."""
     start = u.start_s if u.start_s is not None else 0.0
     last = u.text.strip()[-40:]
     if u.end_s is not None:  # a stated end is a fact: the speaker stopped there
+        # ... but for S-T (teacher *behaviour*), a long silence after a teacher cue that neither
+        # sets work nor asks is the teacher's (writing on the board, a lecture the subtitles
+        # left out), as it is for a start-only turn below: subtitles end cues where speech
+        # ends, and the same lesson must not be 练习型 as SRT/WebVTT and 讲授型 as text. Talk
+        # (talk share, 环节 shares) keeps the stated end: nobody spoke in that silence.
+        if (
+            behaviour and nxt is not None and not u.is_action and u.speaker_role == "teacher"
+            and nxt - u.end_s > GAP_MIN_S and (gaps == "teacher" or _teacher_keeps_gap(last))
+        ):  # fmt: skip
+            return nxt
         return u.end_s
     if nxt is None:
         return start + speech_seconds(u, cps)
     if u.is_action or gaps == "teacher" or _TRUNCATED.search(last):
         return nxt
-    if u.speaker_role == "teacher" and (
-        _DEMONSTRATION.search(last)
-        or not (_STUDENT_WORK.search(last) or "？" in last[-15:] or "?" in last[-15:])
-    ):
+    if u.speaker_role == "teacher" and _teacher_keeps_gap(last):
         return nxt
     spoken = start + speech_seconds(u, cps)
     return spoken if nxt - spoken > GAP_MIN_S else nxt
 
 
 def timeline(
-    utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND, gaps: str = "student"
-) -> tuple[list[tuple[float, float]], bool]:
+    utts: Sequence[Utterance], cps: float = CHARS_PER_SECOND, gaps: str = "student",
+    *, behaviour: bool = False,
+) -> tuple[list[tuple[float, float]], bool]:  # fmt: skip
     """Start and end of every turn, and whether they were estimated.
 
-    With a start time on every turn: end = stated ``end_s``; else a stage direction (and, with
+    With a start time on every turn: end = stated ``end_s`` (with ``behaviour``, for S-T, a
+    silence of more than :data:`GAP_MIN_S` after a teacher cue that neither sets work nor asks
+    runs to the next start, as for a start-only turn below); else a stage direction (and, with
     ``gaps="teacher"``, every turn) runs to the next turn's start; a spoken turn runs to the next
     start unless the silence after its estimated speech (:func:`speech_seconds`) exceeds
     :data:`GAP_MIN_S` and is the class's: after a student turn, or after a teacher turn that
@@ -107,7 +125,7 @@ def timeline(
         for i, u in enumerate(utts):
             nxt = utts[i + 1].start_s if i + 1 < len(utts) else None
             start = u.start_s if u.start_s is not None else 0.0  # timed: every start is set
-            spans.append((start, turn_end(u, nxt, cps, gaps)))
+            spans.append((start, turn_end(u, nxt, cps, gaps, behaviour=behaviour)))
         return spans, False
     t = 0.0
     for u in utts:
@@ -196,7 +214,7 @@ def st_codes(
     Returns:
         (codes, estimated)
     """
-    spans, estimated = timeline(utts, gaps=gaps)
+    spans, estimated = timeline(utts, gaps=gaps, behaviour=True)
     if not spans:
         return "", estimated
     t, stop, k, codes = spans[0][0], max(e for _, e in spans), 0, []

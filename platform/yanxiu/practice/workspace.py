@@ -38,6 +38,7 @@ from yanxiu.practice.charts import (
     transcript_rows,
     trend_spec,
 )
+from yanxiu.practice.compare import score_rows, trend_points
 from yanxiu.practice.diagnosis import ResourceFinder
 from yanxiu.practice.draft import (
     DimensionScore,
@@ -174,19 +175,8 @@ def practice_index(
 
 
 def score_trend(session: Session, teacher_id: int) -> list[tuple[str, dict[str, int]]]:
-    """The teacher's reviewed transcript scores, oldest lesson first: what a trainer accepted or
-    edited (the AI draft of a lesson nobody reviewed yet is never shown to the teacher)."""
-    points = []
-    for record, diagnosis in reversed(teacher_records(session, teacher_id)):
-        if diagnosis is None or record.kind != RecordKind.TRANSCRIPT:
-            continue
-        if diagnosis.status not in VISIBLE_TO_TEACHER:
-            continue
-        review = latest_review(session, diagnosis.id)
-        scores = {**score_values(diagnosis.scores), **(review.scores if review is not None else {})}
-        label = f"{record.created_at:%m-%d} {record.title[:10]}"
-        points.append((label, {d: int(v) for d, v in scores.items()}))
-    return points
+    """The teacher's reviewed transcript scores, oldest lesson first (:func:`trend_points`)."""
+    return score_rows(trend_points(session, teacher_id))
 
 
 def load_record(session: Session, scope: Scope, record_id: int) -> PracticeRecord:

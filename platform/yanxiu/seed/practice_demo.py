@@ -59,6 +59,49 @@ POLITICS_TRANSCRIPT = """\
 """
 
 
+# t112's own 行程问题 lesson (a mixed lesson: line diagrams drawn by the students, some probing,
+# still much teacher explanation), so that trainer.linjiang can set it beside t047's lecture of
+# the same topic (同课异构, CASE-001) and t112 can compare it with her later group-work lesson.
+JOURNEY_TRANSCRIPT = """\
+【导入】
+[00:00:10] 师：上节课我们用方程解决了配套问题。今天看行程问题。先请大家回忆：路程、速度、时间之间有什么关系？
+[00:00:24] 生A：路程等于速度乘时间。
+[00:00:29] 师：还能怎么说？
+[00:00:33] 生B：速度等于路程除以时间，时间等于路程除以速度。
+[00:00:40] 师：好，三个量知二求一。今天的问题里，两个物体一起动起来，关系会复杂一些。
+【新授】
+[00:01:02] 师：看例题：甲乙两地相距三百六十千米，慢车从甲地出发每小时四十八千米，快车从乙地出发每小时七十二千米，两车同时相向而行，几小时相遇？先别急着列方程，同桌两人画一画线段图，想一想相遇的时候两车的路程有什么关系。
+[00:01:30] 众生：（同桌画线段图）
+[00:04:05] 师：哪一组愿意上来画给大家看？刘洋，你们组来。
+[00:04:12] 生C：我们画了一条线段表示全程三百六十，慢车从左边走，快车从右边走，在中间碰到。慢车走的加快车走的就是全程。
+[00:04:35] 师：你们是怎么确定“加起来等于全程”的？
+[00:04:41] 生C：因为相遇的时候两段正好把整条线段拼满了，中间没有空，也没有重叠。
+[00:04:55] 师：“拼满、没有空、没有重叠”，说得很清楚。那设经过x小时相遇，方程怎么列？
+[00:05:08] 生D：四十八x加七十二x等于三百六十。
+[00:05:15] 师：解出来是多少？
+[00:05:18] 众生：三。
+[00:05:20] 师：对，三小时。我们再变一下：如果慢车先开一小时，快车再出发，线段图要怎么改？先想一分钟。
+[00:05:35] 众生：（独立思考）
+[00:06:40] 生E：要在慢车那边先画一小段，是先走的四十八千米，剩下的才是两车一起走的。
+[00:06:55] 生F：我有不同意见，我觉得x应该设成慢车走的时间。
+[00:07:03] 师：两种设法都可以，你们俩各自列一下方程，看看结果是不是一样。
+[00:08:20] 生F：我设慢车走x小时，四十八x加七十二（x减一）等于三百六十，x等于三点六，快车就是二点六小时，和他的一样。
+[00:08:38] 师：设的未知数不同，方程不同，但答案一致，说明两种思路都对。大家注意，列方程之前先想清楚“谁的时间是x”。这里我要强调一下，解应用题一定要写“设”和“答”，单位要写清楚。
+【练习】
+[00:09:30] 师：下面做课本第一百零二页练习第一题和第二题，三分钟。
+[00:09:40] 众生：（独立练习）
+[00:12:45] 师：第二题谁来说？
+[00:12:50] 生G：我列的是九十x等于六十x加三十。
+[00:12:58] 师：三十是什么单位？
+[00:13:02] 生G：哦，是分钟，要化成零点五小时。
+[00:13:08] 师：对，单位要统一。这是最常见的错误。
+【小结】
+[00:13:30] 师：今天我们学了什么？谁来说说？
+[00:13:36] 生H：相遇问题是两车路程的和等于全程，画线段图能帮我们找等量关系。
+[00:13:50] 师：总结得好。追及问题我们下节课接着研究。
+"""
+
+
 @dataclass(frozen=True)
 class DemoRecord:
     """One demo record: which content, whose (county, or a named teacher), and what happened."""
@@ -94,6 +137,12 @@ DEMO_RECORDS: tuple[DemoRecord, ...] = (
                comment="议题有思辨性，“人大代表建议”任务能引发高阶思考，思维深度上调 1 分；但学生回答后多以“好，请坐”“很好”收尾，没有追问理由、没有让同伴评价，反馈评价下调为 2 分。",
                advice=(("反馈评价", "学生回答后先别急着说“很好，请坐”：用“你是从哪里看出来的？”“他说的有没有需要补充的？”把回答再往前推一步；对房租属于哪种分配方式这类有争议的回答，可以请全班判断并说明理由，再由教师归纳。"),)),
     DemoRecord("CASE-034", "GX0102", "pending", 2),
+    # t112 (the demo teacher) has two reviewed lessons to compare and a trend to read: a
+    # 行程问题 lesson before the 课堂提问 training and a group-work lesson after it
+    DemoRecord("journey", "GX0101", "accepted", 30, teacher="t112",
+               comment="学生画线段图、说理由的环节很好；练习讲评仍以教师判断为主，可以让学生互评。"),
+    DemoRecord("CASE-004", "GX0101", "edited", 7, teacher="t112", edits={"教学目标达成": -1},
+               comment="小组探究和互评组织得好，反馈具体；课尾缺少全班的检测，目标达成下调 1 分。"),
 )  # fmt: skip
 
 
@@ -155,6 +204,9 @@ def seed_practice_demo(session: Session, content: Content) -> int:
                 POLITICS_TRANSCRIPT,
             )
             stage, subject = "高中", "思想政治"
+        elif spec.case == "journey":
+            kind, title = "transcript", "《一元一次方程的应用——行程问题》课堂实录片段"
+            body, stage, subject = JOURNEY_TRANSCRIPT, "初中", "数学"
         else:
             case = cases[spec.case]
             kind, title, body = case.kind, _record_title(case.title), case.body

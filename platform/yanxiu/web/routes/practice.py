@@ -20,7 +20,8 @@ from typing import Literal, TypedDict
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from yanxiu.errors import Invalid
+from yanxiu.errors import Conflict, Invalid
+from yanxiu.practice.compare import compare_lessons, compare_picker, trend_page
 from yanxiu.practice.service import ReviewError
 from yanxiu.practice.speakers import parse_speaker_map
 from yanxiu.practice.upload import (
@@ -135,6 +136,44 @@ def practice_speakers_preview(
     """The mapping step's live preview (htmx): who talks how much under the chosen roles."""
     preview = mapping_preview(role, share)
     return render_view(request, "practice/_speaker_preview.html", None, preview=preview, me=me)
+
+
+@router.get("/practice/trend", response_class=HTMLResponse)
+def practice_trend(
+    request: Request,
+    me: PathReader,
+    scope: ScopeDep,
+    db: SessionDep,
+    teacher: int | None = Query(None, description="培训者/管理员：教师 id"),
+) -> HTMLResponse:
+    """A teacher's reviewed rubric scores over their lessons (the teacher's own; a trainer or
+    admin names a teacher in scope)."""
+    view = trend_page(db, scope, teacher if teacher is not None else me.id)
+    return render_view(request, "practice/trend.html", view, me=me)
+
+
+@router.get("/practice/compare", response_class=HTMLResponse)
+def practice_compare(
+    request: Request,
+    me: PathReader,
+    scope: ScopeDep,
+    db: SessionDep,
+    a: int | None = Query(None),
+    b: int | None = Query(None),
+    teacher: int | None = Query(None),
+) -> HTMLResponse:
+    """Two lessons side by side; without ``a`` and ``b``, the choice of lessons. A lesson the
+    viewer may not compare (a teacher's unreviewed one, a plan) comes back on the choice with
+    the reason; one outside the scope is a 403."""
+    comparison, error, status = None, "", 200
+    if a is not None and b is not None:
+        try:
+            comparison = compare_lessons(db, scope, a, b)
+        except (Invalid, Conflict) as err:
+            error, status = err.message, status_of(err)
+    picker = compare_picker(db, scope, teacher_id=teacher, error=error)
+    return render_view(request, "practice/compare.html", picker, me=me, comparison=comparison,
+                       chosen_a=a, chosen_b=b, status_code=status)  # fmt: skip
 
 
 @router.get("/practice/{record_id}", response_class=HTMLResponse)
