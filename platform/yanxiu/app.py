@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             target=load_coder, args=(settings.models_dir,), name="load-coder", daemon=True
         ).start()
         services.load_search()  # the embedder and the catalog index load once per process
+        services.start_catalog_watch()  # another worker's catalog import: reload the index
         inline = settings.jobs_consumer == "inline"
         if inline:  # `make run` needs no worker beside the server
             services.jobs.start_consumer()

@@ -139,9 +139,12 @@ def worker(
     consumer = services.jobs.huey.create_consumer(
         workers=threads, worker_type="thread", periodic=False, max_delay=1.0
     )
+    services.jobs.start_recovery()  # jobs a dead worker left "running": failed or re-queued
+    services.start_catalog_watch()  # another process's catalog import: reload the index
     try:
         consumer.run()
     finally:
+        services.jobs.stop_recovery()
         services.close()
 
 
