@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -118,7 +119,16 @@ class LiveServer:
         return tree_cpu_seconds(self.process.pid)
 
     def worker_pids(self) -> list[int]:
-        return [pid for pid, (ppid, _, _) in _proc_table().items() if ppid == self.process.pid]
+        """uvicorn's worker processes (not multiprocessing's resource tracker)."""
+        pids = []
+        for pid, (ppid, _, _) in _proc_table().items():
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if ppid == self.process.pid and b"spawn_main" in command:
+                pids.append(pid)
+        return pids
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -128,6 +138,35 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+
+
+def connections_per_worker(server: LiveServer) -> list[int]:
+    """Established client connections each worker process holds (Linux /proc): uvicorn's
+    workers share one listening socket and a kept-alive connection stays with the worker that
+    accepted it, so an uneven split leaves one worker queueing while another idles."""
+    port = int(server.url.rsplit(":", 1)[1])
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                established.add(fields[9])  # the socket's inode
+    counts = []
+    for pid in sorted(server.worker_pids()) or [server.process.pid]:
+        held = 0
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and target[8:-1] in established:
+                    held += 1
+        except OSError:
+            continue
+        counts.append(held)
+    return counts
 
 
 def _proc_table() -> dict[int, tuple[int, str, float]]:
@@ -569,6 +608,11 @@ def diagnosis(result: dict[str, Any]) -> str:
     parts.append(
         "CPU: " + ", ".join(f"{named[k]} {v * 100:.0f}%" for k, v in shares if v is not None)
     )
+    spread = result.get("connections_per_worker") or []
+    if len(spread) > 1 and min(spread) * 1.5 < max(spread):
+        parts.append(
+            f"connections split unevenly over the workers ({' / '.join(map(str, spread))})"
+        )
     if lag.get("p95", 0) > 50:
         parts.append(f"the client's own event loop ran {lag['p95']:.0f} ms late (p95): "
                      "part of every latency is the client waiting for CPU")  # fmt: skip
@@ -615,6 +659,11 @@ def format_report(result: dict[str, Any]) -> str:
             f"ms per request), PostgreSQL {cpu.get('database', 0):.1f}, this client "
             f"{cpu.get('client', 0):.1f}, whole machine {cpu.get('machine', 0):.1f} of "
             f"{seconds * (result.get('machine') or {}).get('cpus', 1):.0f} available"
+        )
+    if result.get("connections_per_worker"):
+        lines.append(
+            "client connections per worker (mid-run): "
+            + " / ".join(str(n) for n in result["connections_per_worker"])
         )
     lag = result.get("client_loop_lag_ms") or {}
     if lag:
@@ -695,6 +744,10 @@ def run(
             log(f"loading for {seconds:.0f} s (+{warmup:.0f} s warm-up) …")
             load_before = os.getloadavg()[0]
             lags: list[float] = []
+            spread: list[int] = []
+            sampler = threading.Timer(warmup + seconds / 2,
+                                      lambda: spread.extend(connections_per_worker(server)))  # fmt: skip
+            sampler.start()
             before, wall = _cpu_now(server), time.monotonic()
             samples = asyncio.run(
                 run_load(
@@ -707,6 +760,7 @@ def run(
                 )  # fmt: skip
             )
             after, wall = _cpu_now(server), time.monotonic() - wall
+            sampler.cancel()
             load_after = os.getloadavg()[0]
             if server.process.poll() is not None:
                 raise RuntimeError(f"the server died under load:\n{server.tail()}")
@@ -744,6 +798,7 @@ def run(
         if lags
         else {},  # fmt: skip
         "started_in": server.started_in,
+        "connections_per_worker": spread,
         "solo_p50_ms": solo,
         "machine": {
             "cpus": os.cpu_count(),
