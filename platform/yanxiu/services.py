@@ -16,6 +16,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from filelock import FileLock
 from sqlalchemy.orm import Session, sessionmaker
 
 from yanxiu.accounts.roster import RosterRules
@@ -97,6 +98,12 @@ class Services:
         if cache is None:
             self.search_error = f"无法写入嵌入缓存目录 {self.settings.data_dir / 'embeddings'}"
             return
+        # Server processes sharing data_dir start one at a time: the first embeds what the
+        # cache lacks, the others then read it (all at once, each embedded everything).
+        with FileLock(f"{self.settings.data_dir / 'embeddings'}.startup.lock"):
+            self._load_search(cache)
+
+    def _load_search(self, cache: EmbeddingCache) -> None:
         try:
             with session_scope(self.session_factory) as session:
                 version = change_counters.version(session, "catalog")  # before reading it

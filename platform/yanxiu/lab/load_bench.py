@@ -264,8 +264,8 @@ def start_server(
     command = [sys.executable, "-m", "uvicorn", "--factory", "yanxiu.app:create_app",
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "info",
                "--no-access-log"]  # fmt: skip
-    if workers > 1:
-        command += ["--workers", str(workers)]
+    if workers > 1:  # as `yanxiu serve --workers N` runs them (see WORKER_HEALTHCHECK_SECONDS)
+        command += ["--workers", str(workers), "--timeout-worker-healthcheck", "60"]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT
