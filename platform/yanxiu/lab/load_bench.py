@@ -824,7 +824,9 @@ def _cpu_used(
     used: dict[str, float | None] = {}
     for key in before:
         b, a = before[key], after[key]
-        used[key] = round(a - b, 2) if a is not None and b is not None else None
+        # PostgreSQL backends that exited during the run take their CPU time with them (a
+        # pool that opens and closes connections): never below zero
+        used[key] = round(max(0.0, a - b), 2) if a is not None and b is not None else None
     machine = used.get("machine")
     if machine:
         known = sum(used[k] or 0.0 for k in ("server", "database", "client"))
