@@ -6,6 +6,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -35,7 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         threading.Thread(
             target=load_coder, args=(settings.models_dir,), name="load-coder", daemon=True
         ).start()
+        # As many requests at once as the database pool has connections for (anyio's default,
+        # 40 threads, had them queue inside the pool, or open and close connections).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         services.load_search()  # the embedder and the catalog index load once per process
+        services.start_catalog_watch()  # another worker's catalog import: reload the index
         inline = settings.jobs_consumer == "inline"
         if inline:  # `make run` needs no worker beside the server
             services.jobs.start_consumer()

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the web server binds to")
     port: int = Field(8000, description="Port the web server listens on")
     threads: int = Field(1, ge=1, le=64, description="BLAS/model threads per process")
+    web_threads: int = Field(
+        12,
+        ge=1,
+        le=64,
+        description="Requests a server process works on at once (its thread pool); its "
+        "database pool holds as many connections plus a few for jobs",
+    )
     embed_backend: Literal["e5", "use", "st", "lexical"] = Field(
         "e5", description="Embedding backend: e5 (default), use, st (local model dir), lexical"
     )

@@ -52,6 +52,8 @@ class Job:
     detail: dict[str, Any] | None = None  # structured outcome (an import's rejected rows)
     created: float = field(default_factory=time.time)
     finished: float | None = None
+    heartbeat: float | None = None  # when the running job last showed it was alive
+    attempts: int = 0  # how many times a worker has started it (more than 1: re-run after a crash)
 
     @property
     def fraction(self) -> float:
@@ -84,13 +86,21 @@ class Progress(Protocol):
 # running process's services (yanxiu.services.Services): the database, the search index…
 JobHandler = Callable[[Any, Progress, dict[str, Any]], str]
 HANDLERS: dict[str, JobHandler] = {}
+# Kinds that may simply run again after a crash cut them short (running twice gives the same
+# result as once): a recovered job of such a kind is queued again, any other kind fails.
+RERUNNABLE: set[str] = set()
 
 
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
-    """Register the handler of a kind of job (the same name in every process)."""
+def job_handler(kind: str, *, rerunnable: bool = False) -> Callable[[JobHandler], JobHandler]:
+    """Register the handler of a kind of job (the same name in every process). ``rerunnable``:
+    the job is idempotent, so one whose worker died is queued again instead of failed."""
 
     def register(handler: JobHandler) -> JobHandler:
         HANDLERS[kind] = handler
+        if rerunnable:
+            RERUNNABLE.add(kind)
+        else:
+            RERUNNABLE.discard(kind)
         return handler
 
     return register

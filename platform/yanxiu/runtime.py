@@ -13,12 +13,15 @@ from yanxiu.db.engine import make_engine, make_session_factory
 
 
 @lru_cache(maxsize=8)
-def _engine_for(url: str, busy_timeout_ms: int) -> Engine:
-    return make_engine(url, busy_timeout_ms=busy_timeout_ms)
+def _engine_for(url: str, busy_timeout_ms: int, pool_size: int) -> Engine:
+    return make_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)
 
 
 def get_engine(settings: Settings) -> Engine:
-    return _engine_for(settings.database_url, settings.sqlite_busy_timeout_ms)
+    # a connection for every request thread, and for the job, progress and watch threads
+    return _engine_for(
+        settings.database_url, settings.sqlite_busy_timeout_ms, settings.web_threads + 4
+    )
 
 
 def get_session_factory(settings: Settings) -> sessionmaker[Session]:

@@ -16,6 +16,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from filelock import FileLock
 from sqlalchemy.orm import Session, sessionmaker
 
 from yanxiu.accounts.roster import RosterRules
@@ -25,7 +26,7 @@ from yanxiu.catalog.import_job import run_import_job
 from yanxiu.catalog.service import competency_texts
 from yanxiu.config import Settings
 from yanxiu.credits.policy import CreditPolicy, load_policies
-from yanxiu.db import session_scope
+from yanxiu.db import change_counters, session_scope
 from yanxiu.errors import Invalid, NotAllowed, NotFound
 from yanxiu.jobqueue import JobQueue
 from yanxiu.jobs import Job, Progress, job_handler
@@ -45,6 +46,8 @@ from yanxiu.search.service import catalog_search_from_settings
 from yanxiu.studios.push import warm_up as push_warm_up
 
 log = logging.getLogger(__name__)
+# How often a process checks whether another one changed the catalog (one indexed read).
+CATALOG_POLL_SECONDS = 3.0
 
 
 @dataclass
@@ -65,6 +68,10 @@ class Services:
     dashboard_cache: PathCache[Any] = field(default_factory=PathCache)
     _embed_cache: EmbeddingCache | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # the catalog's change counter when this process's index was built (None: not built)
+    _catalog_version: int | None = field(default=None, repr=False)
+    _reload_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _watch_stop: threading.Event | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -91,8 +98,15 @@ class Services:
         if cache is None:
             self.search_error = f"无法写入嵌入缓存目录 {self.settings.data_dir / 'embeddings'}"
             return
+        # Server processes sharing data_dir start one at a time: the first embeds what the
+        # cache lacks, the others then read it (all at once, each embedded everything).
+        with FileLock(f"{self.settings.data_dir / 'embeddings'}.startup.lock"):
+            self._load_search(cache)
+
+    def _load_search(self, cache: EmbeddingCache) -> None:
         try:
             with session_scope(self.session_factory) as session:
+                version = change_counters.version(session, "catalog")  # before reading it
                 search, _ = catalog_search_from_settings(self.settings, session)
                 ranker, label = load_ranker(self.settings.models_dir, self.settings.embed_backend)
                 recommender = build_recommender(
@@ -105,12 +119,18 @@ class Services:
             self.search_error = str(exc)
             return
         self.search, self.recommender, self.search_error = search, recommender, ""
+        self._catalog_version = version
 
     def rebuild_search(self) -> str:
         """After a catalog import: a fresh index synced with the catalog, and the recommender
         over it (keeping its ranker). Returns what happened, in Chinese, for the job page."""
+        with self._reload_lock:  # the import job and the catalog watch: one at a time
+            return self._rebuild_search()
+
+    def _rebuild_search(self) -> str:
         previous = self.recommender
         with session_scope(self.session_factory) as session:
+            version = change_counters.version(session, "catalog")  # before reading the catalog
             search, report = catalog_search_from_settings(self.settings, session)
             recommender = None
             if previous is not None:
@@ -121,6 +141,7 @@ class Services:
         self.search, self.search_error = search, ""
         if recommender is not None:
             self.recommender = recommender
+        self._catalog_version = version
         how = "重建" if report.rebuilt else "同步"
         note = (
             f"搜索索引已{how}：新增 {report.added} 条、更新 {report.updated} 条、"
@@ -129,6 +150,49 @@ class Services:
         if previous is None:
             note += "（研修路径推荐服务未启用，重启服务后生效。）"
         return note
+
+    def refresh_search_if_changed(self) -> bool:
+        """Reload the index and the recommender if the catalog changed since they were built
+        (another process imported or edited courses: the database's ``catalog`` counter moved).
+        One indexed read when nothing changed; returns whether it reloaded."""
+        if self.search is None:
+            return False  # not loaded (the CLI, or the model is unavailable): nothing to renew
+        with self.session_factory() as session:
+            current = change_counters.version(session, "catalog")
+        if current is None or current == self._catalog_version:
+            return False
+        with self._reload_lock:  # one reload at a time; a second caller finds it done
+            with self.session_factory() as session:
+                current = change_counters.version(session, "catalog")
+            if current == self._catalog_version:
+                return False
+            log.info("the catalog changed (version %s → %s): reloading the search index",
+                     self._catalog_version, current)  # fmt: skip
+            self.rebuild_search()
+        return True
+
+    def start_catalog_watch(self, every: float = CATALOG_POLL_SECONDS) -> None:
+        """Check for catalog changes every ``every`` seconds on a thread (each server and
+        worker process; reloading happens there, never on a request)."""
+        with self._lock:
+            if self._watch_stop is not None:
+                return
+            stop = self._watch_stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(every):
+                try:
+                    self.refresh_search_if_changed()
+                except Exception:  # the database away for a moment: keep the old index
+                    log.exception("cannot check the catalog for changes")
+
+        threading.Thread(target=watch, name="catalog-watch", daemon=True).start()
+
+    def stop_catalog_watch(self) -> None:
+        with self._lock:
+            stop, self._watch_stop = self._watch_stop, None
+        if stop is not None:
+            stop.set()
 
     # -- what the heavy part offers, with fallbacks when it is not loaded
 
@@ -219,6 +283,7 @@ class Services:
                          params={"today": today.isoformat()})  # fmt: skip
 
     def close(self) -> None:
+        self.stop_catalog_watch()
         if self._embed_cache is not None:
             self._embed_cache.close()
             self._embed_cache = None
@@ -253,7 +318,7 @@ def _roster_import(services: Services, progress: Progress, params: dict[str, Any
                           rules=services.roster_rules(str(params.get("cycle_start") or "")))  # fmt: skip
 
 
-@job_handler("compliance_refresh")
+@job_handler("compliance_refresh", rerunnable=True)  # recomputes the same snapshots
 def _compliance_refresh(services: Services, progress: Progress, params: dict[str, Any]) -> str:
     today = date.fromisoformat(str(params["today"]))
     reported = 0

@@ -18,8 +18,9 @@ from yanxiu.accounts.auth_models import LoginSession
 from yanxiu.accounts.models import Role, User
 
 # The last-seen time is written at most this often (a write per request would serialise
-# every page view on SQLite); an idle timeout is therefore exact to within this many seconds.
-SEEN_RESOLUTION_SECONDS = 15.0
+# every page view on SQLite, and is a third of a request's database work on PostgreSQL); an
+# idle timeout (an hour by default) is therefore exact to within this many seconds.
+SEEN_RESOLUTION_SECONDS = 60.0
 
 
 def new_session_id() -> str:

@@ -86,6 +86,12 @@ def demo_logins() -> None:
         typer.echo(f"  {labels[role]:<8} {username:<18} {who}")
 
 
+# uvicorn's supervisor kills a worker that does not answer its ping within this time (its
+# default, 5 s): a worker embedding the catalog at start on busy cores can hold the GIL that
+# long, and was killed and restarted over and over (4 e5 workers never came up).
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
@@ -120,6 +126,7 @@ def serve(
     uvicorn.run(
         "yanxiu.app:create_app", factory=True, host=bind, port=port or settings.port,
         log_level=settings.log_level.lower(), workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )  # fmt: skip
 
 
@@ -139,9 +146,12 @@ def worker(
     consumer = services.jobs.huey.create_consumer(
         workers=threads, worker_type="thread", periodic=False, max_delay=1.0
     )
+    services.jobs.start_recovery()  # jobs a dead worker left "running": failed or re-queued
+    services.start_catalog_watch()  # another process's catalog import: reload the index
     try:
         consumer.run()
     finally:
+        services.jobs.stop_recovery()
         services.close()
 
 

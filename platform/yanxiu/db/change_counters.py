@@ -4,6 +4,8 @@ A reader that caches something derived from those tables keys the cache on the c
 INSERT, UPDATE or DELETE — through the ORM, a bulk statement or hand-written SQL — moves it,
 so the cache can never outlive the data. ``people`` watches users, teacher profiles and
 schools (who teaches where, in which cycle and tier): the compliance dashboards' groups.
+``catalog`` watches the course resources the search index is built from: every server process
+polls it and reloads its in-memory index when another process (an import job) changed them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yanxiu.db.base import Base
 
-WATCHED = {"people": ("users", "teacher_profiles", "schools")}
+WATCHED = {
+    "people": ("users", "teacher_profiles", "schools"),
+    "catalog": ("courses", "course_prerequisites"),
+}
 
 
 class ChangeCounter(Base):
@@ -31,9 +36,11 @@ def version(session: Session, name: str) -> int | None:
     return None if value is None else int(value)
 
 
-def create_change_triggers(conn: Connection) -> None:
+def create_change_triggers(conn: Connection, counters: tuple[str, ...] = ("people",)) -> None:
+    """The counters' rows and the triggers that bump them (each migration adds its own)."""
     dialect = conn.dialect.name
-    for counter, tables in WATCHED.items():
+    for counter in counters:
+        tables = WATCHED[counter]
         conn.execute(
             text("INSERT INTO change_counters (name, version) VALUES (:n, 0)"), {"n": counter}
         )
@@ -54,9 +61,10 @@ def create_change_triggers(conn: Connection) -> None:
                                       f"FOR EACH STATEMENT EXECUTE FUNCTION yanxiu_bump_{counter}()"))  # fmt: skip
 
 
-def drop_change_triggers(conn: Connection) -> None:
+def drop_change_triggers(conn: Connection, counters: tuple[str, ...] = ("people",)) -> None:
     dialect = conn.dialect.name
-    for counter, tables in WATCHED.items():
+    for counter in counters:
+        tables = WATCHED[counter]
         for table in tables:
             for op in ("insert", "update", "delete"):
                 name = f"{table}_{op}_bumps_{counter}"
@@ -66,3 +74,4 @@ def drop_change_triggers(conn: Connection) -> None:
                     conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
         if dialect == "postgresql":
             conn.execute(text(f"DROP FUNCTION IF EXISTS yanxiu_bump_{counter}()"))
+        conn.execute(text("DELETE FROM change_counters WHERE name = :n"), {"n": counter})

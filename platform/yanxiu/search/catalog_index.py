@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from tqdm import tqdm
@@ -111,7 +112,24 @@ def sync_catalog_index(
     directory: Path,
     progress: bool = False,
 ) -> tuple[VectorIndex, SyncReport]:
-    """Load the saved index and bring it in line with ``docs``; save it if anything changed."""
+    """Load the saved index and bring it in line with ``docs``; save it if anything changed.
+
+    Server processes sharing ``directory`` (``yanxiu serve --workers N``) sync one at a time
+    (a file lock beside it): one saves while the others wait, then find nothing to change."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{directory}.lock"):
+        return _sync_catalog_index(docs, embedder=embedder, cache=cache, directory=directory,
+                                   progress=progress)  # fmt: skip
+
+
+def _sync_catalog_index(
+    docs: list[CatalogDoc],
+    *,
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    directory: Path,
+    progress: bool = False,
+) -> tuple[VectorIndex, SyncReport]:
     hashes = {d.id: doc_hash(d) for d in docs}
     expect = {"backend": embedder.name, "model": embedder.model_version, "dim": embedder.dim}
     try:
