@@ -24,6 +24,7 @@ from yanxiu.search.embed import Embedder, LexicalEmbedder
 from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.search.hybrid import CatalogDoc, CatalogSearch
 from yanxiu.search.index import StaleIndex, VectorIndex
+from yanxiu.search.sound import SoundLexical
 from yanxiu.search.query import (
     FILLERS,
     STAGE_WORDS,
@@ -205,9 +206,11 @@ def build_catalog_search(
         parser=parser,
     )  # fmt: skip
     search.doc_vectors = vectors
+    search.sound = SoundLexical().fit([d.search_text for d in docs]) if docs else None
     search.unknown_words = UnknownWords(
         " ".join(words) + " " + " ".join(d.search_text for d in docs),
         stop=FILLERS,
+        by_sound=True,
     )
     problems = search.problem_texts
     if problems:
