@@ -82,18 +82,6 @@ def test_a_site_can_add_synonyms(tmp_path):
         add_synonym(site, [], "x")
 
 
-@pytest.fixture(scope="module")
-def lexical_search(catalog_docs, tmp_path_factory):
-    from yanxiu.search.embed_cache import EmbeddingCache
-
-    embedder = make_embedder("lexical")
-    embedder.fit([d.search_text for d in catalog_docs])
-    with EmbeddingCache(tmp_path_factory.mktemp("emb")) as cache:
-        return build_catalog_search(
-            catalog_docs, embedder=embedder, cache=cache, synonym_files=(SYNONYMS,)
-        )
-
-
 def test_a_problem_in_teachers_words_finds_the_course_for_it(lexical_search):
     hits = lexical_search.search("学生不爱发言怎么办", k=5)
     assert hits[0].doc.code == "TW-013"

@@ -7,7 +7,11 @@ then every resource is scored on one scale (the catalog is small: a matrix produ
 
     dense   = max(cos(q, resource), cos(q, best 典型困惑) + problem_offset), mixed with
               doc_mix · cos(q, resource)
-    score   = w_dense * dense + w_lexical * coverage * lexical + stage/subject boosts
+    score   = w_dense * dense + coverage * (w_lexical * lexical + w_sound * sound)
+              + stage/subject boosts
+
+where ``sound`` is the same kind of TF-IDF over the text spelt in pinyin
+(:mod:`yanxiu.search.sound`), so a homophone typo (分层坐业) still matches 分层作业.
 
 Scores are on the embedder's cosine scale rather than ranks, so a strong lexical match
 (cosine 0.5 on the TF-IDF side) lifts a resource the dense side ranked 40th, which weighted

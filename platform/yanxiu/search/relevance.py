@@ -3,16 +3,22 @@
 Cosines alone cannot tell 小学书法课怎么上 (no calligraphy course: the best is an art course at
 0.936) from 学生上完心理课说老师就是在讲大道理 (a real match at 0.946). What gives the former
 away is a topical word the catalog never uses (书法, 日语, 禁毒, 近视…), while colloquial
-questions' unknown words are common ones (好像, 一点, 有个). So the decision is a small
-logistic model over five features of the query, fitted on the dev half of content/eval
-(``yanxiu eval search --tune``), its probability cut chosen there for no-answer F1:
+questions' unknown words are common ones (好像, 一点, 有个), and a typo's unknown word is one
+the catalog says in other characters (坐业 ~ 作业: :mod:`yanxiu.search.sound`). So the
+decision is a small logistic model over named features of the query, fitted on the dev half
+of content/eval (``yanxiu eval search --tune``: the feature set and regularisation chosen by
+leave-one-out no-answer F1 on dev, the probability cut for dev F1) and kept as plain JSON
+numbers in ``yanxiu/search/tuned.json``. The features (:data:`FEATURES`):
 
 - ``dense``: the best fused dense cosine (resource text or one of its 典型困惑);
 - ``dense_z``: how far that best stands out from the catalog (z-score over all resources);
-- ``lexical``: the best character TF-IDF cosine;
+- ``margin``: the best dense cosine minus the tenth best;
+- ``problem``: the best cosine of any 典型困惑 with the query;
+- ``lexical``: the best character TF-IDF cosine; ``sound``: the best pinyin TF-IDF cosine;
+- ``agree``: 1 when the lexical side's best resource is among the dense side's first five;
 - ``unknown``: the IDF-weighted share of the query's words that appear nowhere in the catalog
-  or the synonym table (jieba words; IDF from jieba's general-Chinese table, so a rare
-  topical word weighs more than a colloquial one);
+  or the synonym table, not even by sound (jieba words; IDF from jieba's general-Chinese
+  table, so a rare topical word weighs more than a colloquial one);
 - ``latin``: 1 when the query has no Chinese characters (English cosines run lower).
 """
 
@@ -27,12 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from yanxiu.search.sound import spelt_text, spelt_word
+from yanxiu.search.sound import spell, spelt_word
 
 FEATURES = (
     "dense", "dense_z", "margin", "problem", "lexical", "sound", "agree", "unknown", "latin"
 )  # fmt: skip
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
 @dataclass(frozen=True)
@@ -74,38 +81,73 @@ class MatchModel:
         )  # fmt: skip
 
 
-class UnknownWords:
-    """Share of a query's words (IDF-weighted) that the catalog never uses."""
+# parts of speech that never name a topic (jieba tags): pronouns, numerals, measure words,
+# conjunctions, prepositions, adverbs, particles, time and place words, interjections; so
+# 有个, 一点, 十几年, 不管, 顺着 in a colloquial question are not "words the catalog lacks"
+_FUNCTION_TAGS = ("r", "m", "q", "c", "p", "d", "ad", "u", "f", "t", "s", "x", "y", "e", "o")
 
-    def __init__(self, catalog_text: str, stop: Sequence[str] = (), *, by_sound: bool = False) -> None:
+
+class UnknownWords:
+    """Share of a query's content words (IDF-weighted) that the catalog never uses.
+
+    With ``by_sound``, a word the catalog says with one character changed for a homophone
+    (坐业 ~ 作业, 心里 ~ 心理: each two-character piece spelt the same as a piece of the
+    catalog and sharing a character with it) is a typo, not a topic the catalog lacks.
+    """
+
+    def __init__(
+        self, catalog_text: str, stop: Sequence[str] = (), *, by_sound: bool = False
+    ) -> None:
         import jieba
         import jieba.analyse
+        import jieba.posseg
 
         jieba.setLogLevel(logging.WARNING)
-        self._cut = jieba.lcut
+        self._cut = jieba.posseg.lcut
         table = jieba.analyse.default_tfidf
         self._idf, self._median = table.idf_freq, table.median_idf
         self._text = catalog_text.lower()
         self._stop = set(stop)
-        # a word the catalog says in other characters (坐业 ~ 作业) is a typo, not a gap
-        self._spelt = spelt_text(self._text) if by_sound else ""
+        self._sounds: dict[str, set[str]] = {}
+        if by_sound:
+            for run in set(_CJK_RUN.findall(self._text)):
+                syllables = spell(run).split()
+                if len(syllables) != len(run):
+                    continue
+                for i in range(len(run) - 1):
+                    key = f"|{syllables[i]}|{syllables[i + 1]}|"
+                    self._sounds.setdefault(key, set()).add(run[i : i + 2])
 
     def share(self, text: str) -> float:
         words = [
             w
-            for w in self._cut(text.lower())
-            if len(w) >= 2 and _CJK.search(w) and w not in self._stop
+            for w, tag in self._cut(text.lower())
+            if len(w) >= 2
+            and _CJK.search(w)
+            and w not in self._stop
+            and not tag.startswith(_FUNCTION_TAGS)
         ]
         if not words:
             return 0.0
         weights = [self._idf.get(w, self._median) for w in words]
-        unknown = sum(
-            wt for w, wt in zip(words, weights, strict=True) if not self.known(w)
-        )
+        unknown = sum(wt for w, wt in zip(words, weights, strict=True) if not self.known(w))
         return unknown / sum(weights)
 
     def known(self, word: str) -> bool:
-        return word in self._text or bool(self._spelt and spelt_word(word) in self._spelt)
+        if word in self._text:
+            return True
+        if not self._sounds or not _CJK_RUN.fullmatch(word):
+            return False
+        return all(
+            word[i : i + 2] in self._text or self._sounds_like(word[i : i + 2])
+            for i in range(len(word) - 1)
+        )
+
+    def _sounds_like(self, pair: str) -> bool:
+        return any(
+            other[0] == pair[0] or other[1] == pair[1]
+            for other in self._sounds.get(spelt_word(pair), ())
+        )
 
 
 def query_features(

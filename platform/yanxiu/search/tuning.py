@@ -2,9 +2,11 @@
 
 Chosen on the dev half of content/eval/search_queries.yaml with ``yanxiu eval search --tune``
 (a grid over these fields maximising dev nDCG@10, then the no-match model fitted on dev with
-its cut maximising dev no-answer F1); the test half is only reported. Cosines differ in scale between backends (e5's are
-compressed into 0.7–0.9, the lexical backend's are sparse), so each backend has its own row;
-a backend without one uses the neutral defaults and shows every hit.
+its cut maximising dev no-answer F1); the test half is only reported. ``--save`` writes them
+to ``tuned.json`` beside this module: plain numbers, reviewed in a diff, never a pickle.
+Cosines differ in scale between backends (e5's are compressed into 0.7–0.9, the lexical
+backend's are sparse), so each backend has its own row; a backend without one uses the
+neutral defaults and shows every hit.
 """
 
 from __future__ import annotations
