@@ -10,8 +10,7 @@ import threading
 import pytest
 
 from yanxiu.config import PROJECT_ROOT
-from yanxiu.search.catalog_index import build_catalog_search, catalog_words
-from yanxiu.search.embed import make_embedder
+from yanxiu.search.catalog_index import catalog_words
 from yanxiu.search.gaps import gap_csv, gap_key, gap_report, record_gap
 from yanxiu.search.query import PinyinVocabulary, QueryParser, add_synonym, load_synonyms
 

@@ -242,9 +242,7 @@ def tune(search: CatalogSearch, queries: list[LabelledQuery]) -> tuple[Weights, 
         search.weights = best[1]
         rows = match_rows(search, dev)
         cv = {
-            (features, c): loo_f1(rows, features, c)
-            for features in FEATURE_SETS
-            for c in STRENGTHS
+            (features, c): loo_f1(rows, features, c) for features in FEATURE_SETS for c in STRENGTHS
         }
         (features, c), cv_f1 = max(cv.items(), key=lambda kv: kv[1])
         model = fit_match_model(rows, features, c=c)

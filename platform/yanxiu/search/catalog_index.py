@@ -24,7 +24,6 @@ from yanxiu.search.embed import Embedder, LexicalEmbedder
 from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.search.hybrid import CatalogDoc, CatalogSearch
 from yanxiu.search.index import StaleIndex, VectorIndex
-from yanxiu.search.sound import SoundLexical
 from yanxiu.search.query import (
     FILLERS,
     STAGE_WORDS,
@@ -35,6 +34,7 @@ from yanxiu.search.query import (
     load_synonyms,
 )
 from yanxiu.search.relevance import UnknownWords
+from yanxiu.search.sound import SoundLexical
 
 log = logging.getLogger(__name__)
 

@@ -305,7 +305,10 @@ class CatalogSearch:
             return SearchResult(parsed, self._rrf(query, k, flt), 0.0, 1.0)
         scored = self.scores(parsed, mode=mode, prior=prior)
         scores, dense_s, lex_s, best_problem = (
-            scored.score, scored.dense, scored.lexical, scored.best_problem
+            scored.score,
+            scored.dense,
+            scored.lexical,
+            scored.best_problem,
         )
         allowed = self._allowed_mask(flt)
         scores = np.where(allowed, scores, -np.inf)

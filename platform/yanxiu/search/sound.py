@@ -57,9 +57,7 @@ class SoundLexical:
     def __init__(self) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self._tfidf = TfidfVectorizer(
-            analyzer=self._analyse, sublinear_tf=True, dtype=np.float32
-        )
+        self._tfidf = TfidfVectorizer(analyzer=self._analyse, sublinear_tf=True, dtype=np.float32)
         self.document_matrix: Any = None
 
     @staticmethod
