@@ -29,7 +29,7 @@ import yaml
 
 from yanxiu.lab.bm25 import BM25
 from yanxiu.search.hybrid import CatalogSearch, Mode, clean_filters
-from yanxiu.search.relevance import fit_match_model
+from yanxiu.search.relevance import best_cut, fit_match_model
 from yanxiu.search.tuning import Weights
 
 K = 10
@@ -211,12 +211,22 @@ def match_rows(
     return rows
 
 
-def loo_f1(rows: list[tuple[dict[str, float], bool]], features: tuple[str, ...], c: float) -> float:
-    """No-answer F1 when each query is judged by a model (and cut) fitted without it."""
-    shown = []
+def loo_probabilities(
+    rows: list[tuple[dict[str, float], bool]], features: tuple[str, ...], c: float
+) -> tuple[list[float], list[float]]:
+    """Each query's probability and cut from a model fitted without it (out of fold)."""
+    probs, cuts = [], []
     for i in range(len(rows)):
         model = fit_match_model(rows[:i] + rows[i + 1 :], features, c=c)
-        shown.append(model.probability(rows[i][0]) >= model.cut)
+        probs.append(model.probability(rows[i][0]))
+        cuts.append(model.cut)
+    return probs, cuts
+
+
+def loo_f1(rows: list[tuple[dict[str, float], bool]], features: tuple[str, ...], c: float) -> float:
+    """No-answer F1 when each query is judged by a model (and cut) fitted without it."""
+    probs, cuts = loo_probabilities(rows, features, c)
+    shown = [p >= cut for p, cut in zip(probs, cuts, strict=True)]
     tp = sum(1 for s, (_, a) in zip(shown, rows, strict=True) if not a and not s)
     fp = sum(1 for s, (_, a) in zip(shown, rows, strict=True) if a and not s)
     fn = sum(1 for s, (_, a) in zip(shown, rows, strict=True) if not a and s)
@@ -226,7 +236,8 @@ def loo_f1(rows: list[tuple[dict[str, float], bool]], features: tuple[str, ...],
 def tune(search: CatalogSearch, queries: list[LabelledQuery]) -> tuple[Weights, dict[str, Any]]:
     """Everything tuned, on the dev queries only: the fusion weights (grid, mean nDCG@10 of
     the answerable), the no-match model (logistic; its features and strength by leave-one-out
-    F1, its cut for the best no-answer F1), then the smallest tail cut that costs no dev nDCG."""
+    F1, its cut for the best no-answer F1 over the leave-one-out probabilities), then the
+    smallest tail cut that costs no dev nDCG."""
     dev = [q for q in queries if q.split == "dev"]
     original = search.weights
     best: tuple[float, Weights] = (-1.0, original)
@@ -246,6 +257,10 @@ def tune(search: CatalogSearch, queries: list[LabelledQuery]) -> tuple[Weights, 
         }
         (features, c), cv_f1 = max(cv.items(), key=lambda kv: kv[1])
         model = fit_match_model(rows, features, c=c)
+        # the cut from out-of-fold probabilities: in-sample ones are over-confident, and a cut
+        # chosen on them sits against the answerable queries the model was fitted to
+        oof, _ = loo_probabilities(rows, features, c)
+        model = replace(model, cut=best_cut(oof, [a for _, a in rows]))
         chosen = replace(best[1], match=model)
         search.weights = replace(chosen, tail=float("inf"))
         full = _dev_ndcg(search, dev)
