@@ -59,6 +59,7 @@ class SoundLexical:
 
         self._tfidf = TfidfVectorizer(analyzer=self._analyse, sublinear_tf=True, dtype=np.float32)
         self.document_matrix: Any = None
+        self._by_term: Any = None
 
     @staticmethod
     def _analyse(text: str) -> list[str]:
@@ -71,6 +72,7 @@ class SoundLexical:
 
     def fit(self, corpus: Sequence[str]) -> SoundLexical:
         self.document_matrix = self._tfidf.fit_transform(list(corpus)).tocsr()
+        self._by_term = self.document_matrix.T.tocsr()  # (terms, docs): one product a query
         return self
 
     def scores(self, query: str) -> np.ndarray:
@@ -78,4 +80,4 @@ class SoundLexical:
         if self.document_matrix is None:
             return np.zeros(0, np.float32)
         row = self._tfidf.transform([query])
-        return np.asarray((row @ self.document_matrix.T).todense(), np.float32)[0]
+        return (row @ self._by_term).toarray().astype(np.float32)[0]
