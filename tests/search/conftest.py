@@ -41,3 +41,15 @@ def use_search(catalog_docs, embed_cache):
 def e5_search(catalog_docs, embed_cache):
     """Hybrid search with the default e5 backend (about 30 s to embed the catalog once)."""
     return build_search(catalog_docs, "e5", embed_cache)
+
+
+@pytest.fixture(scope="session")
+def lexical_search(catalog_docs, tmp_path_factory):
+    """The search with the model-free lexical backend (fast; its own weights row)."""
+    embedder = make_embedder("lexical")
+    embedder.fit([d.search_text for d in catalog_docs])
+    with EmbeddingCache(tmp_path_factory.mktemp("emb")) as cache:
+        return build_catalog_search(
+            catalog_docs, embedder=embedder, cache=cache,
+            synonym_files=(PROJECT_ROOT / "content" / "search" / "synonyms.yaml",),
+        )  # fmt: skip

@@ -10,8 +10,7 @@ import threading
 import pytest
 
 from yanxiu.config import PROJECT_ROOT
-from yanxiu.search.catalog_index import build_catalog_search, catalog_words
-from yanxiu.search.embed import make_embedder
+from yanxiu.search.catalog_index import catalog_words
 from yanxiu.search.gaps import gap_csv, gap_key, gap_report, record_gap
 from yanxiu.search.query import PinyinVocabulary, QueryParser, add_synonym, load_synonyms
 
@@ -80,18 +79,6 @@ def test_a_site_can_add_synonyms(tmp_path):
     assert any(e.expansion == "新教师 入职" and "青椒" in e.aliases for e in entries)
     with pytest.raises(ValueError):
         add_synonym(site, [], "x")
-
-
-@pytest.fixture(scope="module")
-def lexical_search(catalog_docs, tmp_path_factory):
-    from yanxiu.search.embed_cache import EmbeddingCache
-
-    embedder = make_embedder("lexical")
-    embedder.fit([d.search_text for d in catalog_docs])
-    with EmbeddingCache(tmp_path_factory.mktemp("emb")) as cache:
-        return build_catalog_search(
-            catalog_docs, embedder=embedder, cache=cache, synonym_files=(SYNONYMS,)
-        )
 
 
 def test_a_problem_in_teachers_words_finds_the_course_for_it(lexical_search):

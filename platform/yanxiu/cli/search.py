@@ -130,6 +130,9 @@ def eval_search(
     tune: Annotated[
         bool, typer.Option("--tune", help="Choose weights and threshold on dev and print them")
     ] = False,
+    save: Annotated[
+        bool, typer.Option("--save", help="With --tune: write them to yanxiu/search/tuned.json")
+    ] = False,
 ) -> None:
     """nDCG@10 by query kind and no-answer F1: the platform's search and its baselines
     (BM25 over jieba words, lexical TF-IDF, dense e5, the former RRF hybrid) in one run."""
@@ -143,8 +146,18 @@ def eval_search(
     labelled = load_queries(queries or settings.content_dir / "eval" / "search_queries.yaml")
     if tune:
         weights, info = tune_weights(service, labelled)
-        typer.echo(f"tuned on dev: {weights}\n{info}")
+        typer.echo(f"tuned on dev: {weights}\n{json.dumps(info, ensure_ascii=False)}")
         service.weights = weights
+        if save:
+            from yanxiu.search.tuning import save_tuned
+
+            note = (
+                f"yanxiu eval search --tune --save on {len([q for q in labelled if q.split == 'dev'])}"
+                f" dev queries: dev nDCG@10 {info['dev_ndcg_ungated']:.3f} ungated,"
+                f" {info['dev_ndcg']:.3f} gated; dev no-answer F1 {info['dev_no_answer_f1']:.3f}"
+                f" (leave-one-out {info['loo_f1']:.3f})"
+            )
+            save_tuned(service.embedder.name, weights, note)
     report = evaluate(service, labelled)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))

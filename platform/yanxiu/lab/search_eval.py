@@ -29,7 +29,7 @@ import yaml
 
 from yanxiu.lab.bm25 import BM25
 from yanxiu.search.hybrid import CatalogSearch, Mode, clean_filters
-from yanxiu.search.relevance import fit_match_model, query_features
+from yanxiu.search.relevance import best_cut, fit_match_model
 from yanxiu.search.tuning import Weights
 
 K = 10
@@ -177,16 +177,66 @@ def no_answer_f1(rows: list[tuple[LabelledQuery, list[str]]]) -> dict[str, float
 # -- tuning on dev -----------------------------------------------------------------------------
 
 GRID: dict[str, tuple[float, ...]] = {
-    "lexical": (0.2, 0.3, 0.5),
+    "lexical": (0.2, 0.3),
+    "sound": (0.0, 0.1, 0.2),
     "problem_offset": (0.02, 0.04),
-    "doc_mix": (0.0, 0.3, 0.5),
+    "doc_mix": (0.3, 0.5),
     "subject": (0.02, 0.04),
 }
+# candidate feature sets and regularisation for the no-match model, chosen by leave-one-out
+# no-answer F1 on dev (each left-out query judged by a model and cut fitted without it)
+FEATURE_SETS: tuple[tuple[str, ...], ...] = (
+    ("dense", "dense_z", "lexical", "unknown", "latin"),
+    ("dense", "dense_z", "lexical", "sound", "unknown", "latin"),
+    ("dense", "margin", "problem", "lexical", "sound", "unknown", "latin"),
+    ("dense", "dense_z", "margin", "problem", "lexical", "sound", "agree", "unknown", "latin"),
+    ("problem", "lexical", "sound", "unknown", "latin"),
+)
+STRENGTHS = (0.1, 0.3, 1.0)
+
+
+def _dev_ndcg(search: CatalogSearch, dev: list[LabelledQuery]) -> float:
+    runner = Runner(search)
+    return _means([(q, runner.ranked(q, "hybrid")) for q in dev if q.answerable])["ndcg@10"]
+
+
+def match_rows(
+    search: CatalogSearch, queries: list[LabelledQuery]
+) -> list[tuple[dict[str, float], bool]]:
+    """The relevance model's features for each query, with whether it has an answer."""
+    rows = []
+    for q in queries:
+        parsed = search.parser.parse(q.query)
+        rows.append((search.match_features(parsed, search.scores(parsed)), q.answerable))
+    return rows
+
+
+def loo_probabilities(
+    rows: list[tuple[dict[str, float], bool]], features: tuple[str, ...], c: float
+) -> tuple[list[float], list[float]]:
+    """Each query's probability and cut from a model fitted without it (out of fold)."""
+    probs, cuts = [], []
+    for i in range(len(rows)):
+        model = fit_match_model(rows[:i] + rows[i + 1 :], features, c=c)
+        probs.append(model.probability(rows[i][0]))
+        cuts.append(model.cut)
+    return probs, cuts
+
+
+def loo_f1(rows: list[tuple[dict[str, float], bool]], features: tuple[str, ...], c: float) -> float:
+    """No-answer F1 when each query is judged by a model (and cut) fitted without it."""
+    probs, cuts = loo_probabilities(rows, features, c)
+    shown = [p >= cut for p, cut in zip(probs, cuts, strict=True)]
+    tp = sum(1 for s, (_, a) in zip(shown, rows, strict=True) if not a and not s)
+    fp = sum(1 for s, (_, a) in zip(shown, rows, strict=True) if a and not s)
+    fn = sum(1 for s, (_, a) in zip(shown, rows, strict=True) if not a and s)
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
 def tune(search: CatalogSearch, queries: list[LabelledQuery]) -> tuple[Weights, dict[str, Any]]:
     """Everything tuned, on the dev queries only: the fusion weights (grid, mean nDCG@10 of
-    the answerable), the no-match model (logistic, its cut for the best no-answer F1), then the
+    the answerable), the no-match model (logistic; its features and strength by leave-one-out
+    F1, its cut for the best no-answer F1 over the leave-one-out probabilities), then the
     smallest tail cut that costs no dev nDCG."""
     dev = [q for q in queries if q.split == "dev"]
     original = search.weights
@@ -197,38 +247,40 @@ def tune(search: CatalogSearch, queries: list[LabelledQuery]) -> tuple[Weights, 
                 original, match=None, tail=float("inf"), **dict(zip(GRID, values, strict=True))
             )
             search.weights = w
-            runner = Runner(search)
-            score = _means([(q, runner.ranked(q, "hybrid")) for q in dev if q.answerable])[
-                "ndcg@10"
-            ]
+            score = _dev_ndcg(search, dev)
             if score > best[0]:
                 best = (score, w)
         search.weights = best[1]
-        rows = []
-        for q in dev:
-            parsed = search.parser.parse(q.query)
-            _, dense, lex, _ = search.scores(parsed)
-            unknown = search.unknown_words.share(parsed.lexical_text) if search.unknown_words else 0
-            rows.append((query_features(dense, lex, unknown, parsed.text), q.answerable))
-        model = fit_match_model(rows)
+        rows = match_rows(search, dev)
+        cv = {
+            (features, c): loo_f1(rows, features, c) for features in FEATURE_SETS for c in STRENGTHS
+        }
+        (features, c), cv_f1 = max(cv.items(), key=lambda kv: kv[1])
+        model = fit_match_model(rows, features, c=c)
+        # the cut from out-of-fold probabilities: in-sample ones are over-confident, and a cut
+        # chosen on them sits against the answerable queries the model was fitted to
+        oof, _ = loo_probabilities(rows, features, c)
+        model = replace(model, cut=best_cut(oof, [a for _, a in rows]))
         chosen = replace(best[1], match=model)
+        search.weights = replace(chosen, tail=float("inf"))
+        full = _dev_ndcg(search, dev)
         for tail in TAILS:  # smallest first: the first that keeps dev nDCG is kept
             search.weights = replace(chosen, tail=tail)
-            runner = Runner(search)
-            score = _means([(q, runner.ranked(q, "hybrid")) for q in dev if q.answerable])[
-                "ndcg@10"
-            ]
-            search.weights = replace(chosen, tail=float("inf"))
-            full = _means([(q, Runner(search).ranked(q, "hybrid")) for q in dev if q.answerable])
-            if score >= full["ndcg@10"] - 0.002:
+            if _dev_ndcg(search, dev) >= full - 0.002:
                 chosen = replace(chosen, tail=tail)
                 break
         search.weights = chosen
         runner = Runner(search)
         f1 = no_answer_f1([(q, runner.ranked(q, "hybrid")) for q in dev])["f1"]
+        gated = _dev_ndcg(search, dev)
     finally:
         search.weights = original
-    return chosen, {"dev_ndcg_ungated": best[0], "dev_no_answer_f1": f1}
+    info = {
+        "dev_ndcg_ungated": best[0], "dev_ndcg": gated, "dev_no_answer_f1": f1,
+        "loo_f1": round(cv_f1, 4), "features": list(features), "c": c,
+        "loo_by_set": {f"{'+'.join(k[0])} C={k[1]}": round(v, 3) for k, v in cv.items()},
+    }  # fmt: skip
+    return chosen, info
 
 
 TAILS = (0.03, 0.05, 0.08, 0.12, float("inf"))

@@ -35,6 +35,7 @@ from yanxiu.search.query import (
     load_synonyms,
 )
 from yanxiu.search.relevance import UnknownWords
+from yanxiu.search.sound import SoundLexical
 
 log = logging.getLogger(__name__)
 
@@ -223,9 +224,11 @@ def build_catalog_search(
         parser=parser,
     )  # fmt: skip
     search.doc_vectors = vectors
+    search.sound = SoundLexical().fit([d.search_text for d in docs]) if docs else None
     search.unknown_words = UnknownWords(
         " ".join(words) + " " + " ".join(d.search_text for d in docs),
         stop=FILLERS,
+        by_sound=True,
     )
     problems = search.problem_texts
     if problems:

@@ -322,6 +322,7 @@ class LexicalEmbedder(Embedder):
         self._recipe = f"char{ngram_range[0]}{ngram_range[1]}-h{dim}"
         self._bucket_idf = np.ones(dim, dtype=np.float32)
         self.document_matrix: Any = None  # scipy CSR (n_docs, vocabulary) once fitted
+        self._by_term: Any = None  # its transpose, made on first use
         self.model_version = f"{self._recipe}-unfitted"
 
     def fit(self, corpus: Sequence[str]) -> LexicalEmbedder:
@@ -330,6 +331,7 @@ class LexicalEmbedder(Embedder):
         if not documents:
             raise ValueError("cannot fit the lexical backend on an empty corpus")
         self.document_matrix = self._tfidf.fit_transform(documents).tocsr()
+        self._by_term = None
         counts = self._hasher.transform(documents).tocsr()
         frequency = np.bincount(counts.indices, minlength=self.dim)  # documents per bucket
         idf = np.log((1 + len(documents)) / (1 + frequency)) + 1.0  # sklearn's smoothing
@@ -346,7 +348,9 @@ class LexicalEmbedder(Embedder):
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         """Cosine scores of each query against each fitted document, ``(n_queries, n_docs)``."""
-        return np.asarray((self.transform(queries) @ self.document_matrix.T).todense())
+        if self._by_term is None:  # (terms, docs), kept: transposing per query costs more
+            self._by_term = self.document_matrix.T.tocsr()
+        return (self.transform(queries) @ self._by_term).toarray()
 
     def _encode(self, batch: list[str], is_query: bool) -> np.ndarray:
         counts = self._hasher.transform(batch).tocsr()

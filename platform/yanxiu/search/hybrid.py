@@ -7,7 +7,11 @@ then every resource is scored on one scale (the catalog is small: a matrix produ
 
     dense   = max(cos(q, resource), cos(q, best 典型困惑) + problem_offset), mixed with
               doc_mix · cos(q, resource)
-    score   = w_dense * dense + w_lexical * coverage * lexical + stage/subject boosts
+    score   = w_dense * dense + coverage * (w_lexical * lexical + w_sound * sound)
+              + stage/subject boosts
+
+where ``sound`` is the same kind of TF-IDF over the text spelt in pinyin
+(:mod:`yanxiu.search.sound`), so a homophone typo (分层坐业) still matches 分层作业.
 
 Scores are on the embedder's cosine scale rather than ranks, so a strong lexical match
 (cosine 0.5 on the TF-IDF side) lifts a resource the dense side ranked 40th, which weighted
@@ -34,6 +38,7 @@ from yanxiu.search.embed import Embedder, LexicalEmbedder, normalise_text
 from yanxiu.search.index import VectorIndex
 from yanxiu.search.query import ParsedQuery, QueryParser
 from yanxiu.search.relevance import UnknownWords, query_features
+from yanxiu.search.sound import SoundLexical
 from yanxiu.search.tuning import Weights, weights_for
 
 Mode = Literal["hybrid", "dense", "lexical", "rrf"]
@@ -125,6 +130,18 @@ class SearchHit:
 
 
 @dataclass
+class Scored:
+    """Every document's fused score (by position) and the channels it came from."""
+
+    score: np.ndarray
+    dense: np.ndarray
+    lexical: np.ndarray
+    sound: np.ndarray | None = None  # the pinyin channel (hybrid only)
+    problem: float = 0.0  # the best cosine of any 典型困惑 with the query
+    best_problem: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
 class SearchResult:
     """Hits for a query, what the query was understood as, and the best score."""
 
@@ -201,6 +218,7 @@ class CatalogSearch:
         self._general = self._masks["subject"].get("通用", np.zeros(len(self.docs), bool))
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self.unknown_words: UnknownWords | None = None  # set by build_catalog_search
+        self.sound: SoundLexical | None = None  # the pinyin channel, set by build_catalog_search
         # which n-grams the lexical side knows: a query with none of them has no lexical signal
         self._vocabulary = getattr(lexical._tfidf, "vocabulary_", {})
 
@@ -285,12 +303,18 @@ class CatalogSearch:
             flt.setdefault("status", ["published"])
         if mode == "rrf":
             return SearchResult(parsed, self._rrf(query, k, flt), 0.0, 1.0)
-        scores, dense_s, lex_s, best_problem = self.scores(parsed, mode=mode, prior=prior)
+        scored = self.scores(parsed, mode=mode, prior=prior)
+        scores, dense_s, lex_s, best_problem = (
+            scored.score,
+            scored.dense,
+            scored.lexical,
+            scored.best_problem,
+        )
         allowed = self._allowed_mask(flt)
         scores = np.where(allowed, scores, -np.inf)
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]]) if len(order) and np.isfinite(scores[order[0]]) else 0.0
-        probability = self.match_probability(parsed, dense_s, lex_s) if mode == "hybrid" else 1.0
+        probability = self.match_probability(parsed, scored) if mode == "hybrid" else 1.0
         floor = -np.inf
         if matches_only:
             if self.weights.match is not None and probability < self.weights.match.cut:
@@ -313,13 +337,20 @@ class CatalogSearch:
             )  # fmt: skip
         return SearchResult(parsed, hits, best, probability)
 
-    def match_probability(self, parsed: ParsedQuery, dense: np.ndarray, lex: np.ndarray) -> float:
+    def match_probability(self, parsed: ParsedQuery, scored: Scored) -> float:
         """How likely the catalog has a good answer (1.0 when no model is calibrated)."""
         model = self.weights.match
         if model is None:
             return 1.0
+        return model.probability(self.match_features(parsed, scored))
+
+    def match_features(self, parsed: ParsedQuery, scored: Scored) -> dict[str, float]:
+        """What the relevance model looks at (:func:`yanxiu.search.relevance.query_features`)."""
         unknown = self.unknown_words.share(parsed.lexical_text) if self.unknown_words else 0.0
-        return model.probability(query_features(dense, lex, unknown, parsed.text))
+        return query_features(
+            scored.dense, scored.lexical, unknown, parsed.text, sound=scored.sound,
+            problem=scored.problem,
+        )  # fmt: skip
 
     def scores(
         self,
@@ -327,14 +358,16 @@ class CatalogSearch:
         *,
         mode: Mode = "hybrid",
         prior: Mapping[str, Sequence[str]] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
-        """Fused score of every document (by position), its dense and lexical parts, and the
-        典型困惑 that matched each document best (when one beat the document's own text)."""
+    ) -> Scored:
+        """Fused score of every document (by position), its dense, lexical and pinyin parts,
+        and the 典型困惑 that matched each document best (when one beat the document's text)."""
         n = len(self.docs)
         w = self.weights
         best_problem: dict[int, str] = {}
         dense = np.zeros(n, np.float32)
         lex = np.zeros(n, np.float32)
+        sound: np.ndarray | None = None
+        problem_top = 0.0
         raw = mode in ("dense", "lexical")  # baselines: the query as typed, one retriever
         if mode in ("hybrid", "dense"):
             qv = self.embed_query(parsed.raw if raw else parsed.text)
@@ -349,6 +382,7 @@ class CatalogSearch:
                 sims = self.problem_vectors @ qv
                 per_doc = np.full(n, -1.0, np.float32)
                 np.maximum.at(per_doc, self.problem_owner, sims)
+                problem_top = float(sims.max())
                 boosted = per_doc + w.problem_offset
                 for pos in np.nonzero(boosted > dense)[0]:
                     mine = np.nonzero(self.problem_owner == pos)[0]
@@ -358,14 +392,19 @@ class CatalogSearch:
             text = parsed.raw if raw else parsed.lexical_text
             lex = self.lexical.scores([text])[0].astype(np.float32)
         if mode == "dense":
-            return dense, dense, lex, best_problem
+            return Scored(dense, dense, lex, None, problem_top, best_problem)
         if mode == "lexical":
-            return lex, dense, lex, best_problem
+            return Scored(lex, dense, lex, None, problem_top, best_problem)
         coverage = self.lexical_coverage(parsed.lexical_text)
         score = w.dense * dense + w.lexical * coverage * lex
+        if self.sound is not None:
+            # a homophone typo (坐业 ~ 作业) still matches by sound
+            sound = self.sound.scores(parsed.lexical_text)
+            if w.sound:
+                score = score + w.sound * coverage * sound
         # boosts only reorder what matched at all: a stage word alone matches nothing
         score = np.where(score > 0, score + self._boosts(parsed, prior), score)
-        return score, dense, lex, best_problem
+        return Scored(score, dense, lex, sound, problem_top, best_problem)
 
     def _dense_doc_scores(self, qv: np.ndarray) -> np.ndarray:
         if self.doc_vectors is not None:

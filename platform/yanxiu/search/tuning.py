@@ -2,14 +2,21 @@
 
 Chosen on the dev half of content/eval/search_queries.yaml with ``yanxiu eval search --tune``
 (a grid over these fields maximising dev nDCG@10, then the no-match model fitted on dev with
-its cut maximising dev no-answer F1); the test half is only reported. Cosines differ in scale between backends (e5's are
-compressed into 0.7–0.9, the lexical backend's are sparse), so each backend has its own row;
-a backend without one uses the neutral defaults and shows every hit.
+its cut maximising dev no-answer F1); the test half is only reported. ``--save`` writes them
+to ``tuned.json`` beside this module: plain numbers, reviewed in a diff, never a pickle.
+Cosines differ in scale between backends (e5's are compressed into 0.7–0.9, the lexical
+backend's are sparse), so each backend has its own row; a backend without one uses the
+neutral defaults and shows every hit.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from yanxiu.search.relevance import MatchModel
 
@@ -18,6 +25,7 @@ from yanxiu.search.relevance import MatchModel
 class Weights:
     dense: float = 1.0
     lexical: float = 0.3
+    sound: float = 0.0  # the pinyin channel (yanxiu.search.sound): homophone typos
     problem_offset: float = 0.0  # added to a 典型困惑's cosine before it competes with the text's
     doc_mix: float = 0.0  # share of the resource's own cosine kept when a 典型困惑 beats it
     stage: float = 0.02  # the query names a stage the resource serves
@@ -31,47 +39,42 @@ class Weights:
 
 
 DEFAULT = Weights()
-TUNED: dict[str, Weights] = {
-    # yanxiu eval search --tune (dev half: 123 queries, 12 without an answer):
-    # dev nDCG@10 0.884 before the no-match gate, 0.867 after; dev no-answer F1 0.833
-    "e5": Weights(
-        lexical=0.2,
-        problem_offset=0.04,
-        doc_mix=0.5,
-        stage=0.02,
-        subject=0.02,
-        match=MatchModel(
-            coef=(
-                1.979199473334673,
-                -0.28594927974668705,
-                0.8624567168091597,
-                -1.0684237838084651,
-                1.5764885894664138,
-            ),
-            intercept=2.268208598151365,
-            mean=(
-                0.9278725224440215,
-                4.600198523861953,
-                0.21853242988591312,
-                0.22101547667341945,
-                0.04918032786885246,
-            ),
-            scale=(
-                0.03275751756881551,
-                1.3144140646336178,
-                0.10654559949522809,
-                0.2468285446174357,
-                0.2162443599716872,
-            ),
-            cut=0.2,  # halfway between the dev probabilities either side of it
-        ),
-    ),  # fmt: skip
-    # the no-model fallback (and the fast test backend): only nonsense falls below it
-    "lexical": Weights(
-        tail=0.25,
-        match=MatchModel((1.0, 0, 0, 0, 0), 0.0, (0.1, 0, 0, 0, 0), (0.01, 1, 1, 1, 1), 0.5),
-    ),
-}
+TUNED_FILE = Path(__file__).with_name("tuned.json")
+
+
+def weights_from_dict(data: Mapping[str, Any]) -> Weights:
+    fields = {k: float(v) for k, v in data.items() if k != "match" and not k.startswith("_")}
+    match = MatchModel.from_dict(data["match"]) if data.get("match") else None
+    return Weights(**fields, match=match)
+
+
+def weights_as_dict(weights: Weights) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        f.name: getattr(weights, f.name) for f in dataclasses.fields(weights) if f.name != "match"
+    }
+    if out["tail"] == float("inf"):
+        del out["tail"]
+    if weights.match is not None:
+        out["match"] = weights.match.as_dict()
+    return out
+
+
+def load_tuned(path: Path = TUNED_FILE) -> dict[str, Weights]:
+    """Weights per backend from the JSON file ``yanxiu eval search --tune --save`` writes."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {backend: weights_from_dict(row) for backend, row in data["backends"].items()}
+
+
+def save_tuned(backend: str, weights: Weights, note: str, path: Path = TUNED_FILE) -> None:
+    """Replace ``backend``'s row in the JSON file (plain numbers, no pickle)."""
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"backends": {}}
+    row = weights_as_dict(weights)
+    row["_note"] = note
+    data["backends"][backend] = row
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+TUNED: dict[str, Weights] = load_tuned()
 
 
 def weights_for(backend: str) -> Weights:
