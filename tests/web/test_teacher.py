@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from yanxiu.accounts.models import Role, User
 from yanxiu.accounts.service import create_user
+from yanxiu.catalog.models import Enrolment
 from yanxiu.credits.compliance import compute_compliance
 from yanxiu.credits.ledger import ledger_entries
 from yanxiu.credits.models import CreditRecord
@@ -23,6 +24,7 @@ from yanxiu.practice.models import (
     RecordKind,
     ReviewDecision,
 )
+from yanxiu.programs.models import Attendance
 
 HX = {"HX-Request": "true"}
 
@@ -178,6 +180,10 @@ def test_export_is_a_download_of_the_teachers_own_data_only(fresh_site):
             select(PracticeRecord.id).where(PracticeRecord.teacher_id == user.id)
             .order_by(PracticeRecord.created_at, PracticeRecord.id)
         ))  # fmt: skip
+        own_enrolments = set(s.scalars(select(Enrolment.id).where(Enrolment.teacher_id == user.id)))
+        own_attendance = set(
+            s.scalars(select(Attendance.id).where(Attendance.teacher_id == user.id))
+        )
         visible = set(s.scalars(
             select(Diagnosis.id).join(PracticeRecord, PracticeRecord.id == Diagnosis.record_id)
             .where(PracticeRecord.teacher_id == user.id,
@@ -193,7 +199,10 @@ def test_export_is_a_download_of_the_teachers_own_data_only(fresh_site):
     assert data["profile"]["username"] == "t001"
     assert data["profile"]["cycle_start"] == user.profile.cycle_start.isoformat()
     assert {e["id"] for e in data["ledger"]} == own_records
-    assert len(data["enrolments"]) == 28 and len(data["attendance"]) == 2
+    # every enrolment and attendance row of hers, and only hers (the demo gives her some of each)
+    assert own_enrolments and own_attendance
+    assert len(data["enrolments"]) == len(own_enrolments)
+    assert len(data["attendance"]) == len(own_attendance)
     assert [r["id"] for r in data["practice_records"]] == own_practice
     assert {"我的已审课例", "我的待审课例"} <= {r["title"] for r in data["practice_records"]}
     exported = {d["diagnosis_id"]: d for d in data["reviewed_diagnoses"]}
