@@ -55,6 +55,9 @@ def test_a_lesson_not_reviewed_comes_back_with_the_reason(demo_site):
 def test_the_trainer_in_scope_sees_them_and_others_are_refused(demo_site):
     teacher_id, a, b, _ = _ids(demo_site)
     trainer = demo_site.client("trainer.linjiang")
+    # without a teacher named, the trainer is sent to choose lessons in scope (not a 404)
+    bare = trainer.get("/practice/trend", follow_redirects=False)
+    assert bare.status_code == 303 and bare.headers["location"] == "/practice/compare"
     trend = trainer.get(f"/practice/trend?teacher={teacher_id}")
     assert trend.status_code == 200 and "的课堂诊断变化" in trend.text
     picker = trainer.get("/practice/compare")

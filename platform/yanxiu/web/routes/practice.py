@@ -20,6 +20,7 @@ from typing import Literal, TypedDict
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yanxiu.accounts.models import Role
 from yanxiu.errors import Conflict, Invalid
 from yanxiu.practice.compare import compare_lessons, compare_picker, trend_page
 from yanxiu.practice.service import ReviewError
@@ -145,9 +146,11 @@ def practice_trend(
     scope: ScopeDep,
     db: SessionDep,
     teacher: int | None = Query(None, description="培训者/管理员：教师 id"),
-) -> HTMLResponse:
+) -> Response:
     """A teacher's reviewed rubric scores over their lessons (the teacher's own; a trainer or
-    admin names a teacher in scope)."""
+    admin names a teacher in scope; without one, they choose from the lessons in scope)."""
+    if teacher is None and scope.role != Role.TEACHER:
+        return RedirectResponse("/practice/compare", status_code=303)
     view = trend_page(db, scope, teacher if teacher is not None else me.id)
     return render_view(request, "practice/trend.html", view, me=me)
 
