@@ -124,3 +124,20 @@ def test_the_shipped_weights_name_known_features():
         assert set(weights.match.features) <= set(FEATURES)
         assert len(weights.match.coef) == len(weights.match.features)
         assert 0.0 < weights.match.cut < 1.0
+
+
+def test_keyboard_noise_is_told_from_acronyms_pinyin_and_english():
+    words = UnknownWords("项目式学习 pbl 演示文稿 ppt 分层作业设计")
+    assert words.letter_noise("zzzzqqq")
+    assert words.letter_noise("xkcd qqq")
+    assert not words.letter_noise("PBL")  # the catalog (or its synonym table) knows it
+    assert not words.letter_noise("how to teach swimming")  # English: left to the model
+    assert not words.letter_noise("zzzzqqq 作业")  # Chinese in the query
+    assert not words.letter_noise("")
+
+
+@pytest.mark.slow
+def test_keyboard_noise_gets_no_match_with_e5(e5_search):
+    # issue 21's own example: the dense side gave zzzzqqq confident-looking courses
+    assert e5_search.search("zzzzqqq", matches_only=True) == []
+    assert e5_search.search("zzzzqqq", k=3), "without matches_only the ranking still answers"

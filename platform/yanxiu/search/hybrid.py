@@ -316,6 +316,9 @@ class CatalogSearch:
         best = float(scores[order[0]]) if len(order) and np.isfinite(scores[order[0]]) else 0.0
         probability = self.match_probability(parsed, scored) if mode == "hybrid" else 1.0
         floor = -np.inf
+        noise = self.unknown_words is not None and self.unknown_words.letter_noise(parsed.text)
+        if matches_only and noise:
+            return SearchResult(parsed, [], best, 0.0)
         if matches_only:
             if self.weights.match is not None and probability < self.weights.match.cut:
                 return SearchResult(parsed, [], best, probability)

@@ -39,6 +39,9 @@ FEATURES = (
     "dense", "dense_z", "margin", "problem", "lexical", "sound", "agree", "unknown", "latin"
 )  # fmt: skip
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[a-z]+")
+_VOWEL = re.compile(r"[aeiouy]")
+_RUN_OF_THREE = re.compile(r"([a-z])\1\1")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
@@ -132,6 +135,23 @@ class UnknownWords:
         weights = [self._idf.get(w, self._median) for w in words]
         unknown = sum(wt for w, wt in zip(words, weights, strict=True) if not self.known(w))
         return unknown / sum(weights)
+
+    def letter_noise(self, text: str) -> bool:
+        """A query of keyboard noise (``zzzzqqq``): no Chinese even after the query was
+        understood (pinyin read, synonyms added), and every Latin word is unknown to the
+        catalog and its synonym table and reads as no word at all (no vowel, or one letter
+        three times running).
+
+        Dense embeddings place such strings near everything with a confident score, so the
+        no-match model is not relied on for them; acronyms the catalog or the synonym table
+        knows (PBL, PPT) and English questions are left to the model."""
+        lowered = text.lower()
+        if _CJK.search(lowered):
+            return False
+        words = _LATIN_WORD.findall(lowered)
+        return bool(words) and all(
+            w not in self._text and (not _VOWEL.search(w) or _RUN_OF_THREE.search(w)) for w in words
+        )
 
     def known(self, word: str) -> bool:
         if word in self._text:
