@@ -304,34 +304,27 @@ class CatalogSearch:
         if mode == "rrf":
             return SearchResult(parsed, self._rrf(query, k, flt), 0.0, 1.0)
         scored = self.scores(parsed, mode=mode, prior=prior)
-        scores, dense_s, lex_s, best_problem = (
-            scored.score,
-            scored.dense,
-            scored.lexical,
-            scored.best_problem,
-        )
         allowed = self._allowed_mask(flt)
-        scores = np.where(allowed, scores, -np.inf)
+        scores = np.where(allowed, scored.score, -np.inf)
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]]) if len(order) and np.isfinite(scores[order[0]]) else 0.0
         probability = self.match_probability(parsed, scored) if mode == "hybrid" else 1.0
         floor = -np.inf
-        noise = self.unknown_words is not None and self.unknown_words.letter_noise(parsed.text)
-        if matches_only and noise:
-            return SearchResult(parsed, [], best, 0.0)
         if matches_only:
+            if self.unknown_words is not None and self.unknown_words.letter_noise(parsed.text):
+                return SearchResult(parsed, [], best, 0.0)
             if self.weights.match is not None and probability < self.weights.match.cut:
                 return SearchResult(parsed, [], best, probability)
             floor = best - self.weights.tail
         hits = []
-        dense_rank = _ranks(dense_s, allowed)
-        lexical_rank = _ranks(lex_s, allowed)
+        dense_rank = _ranks(scored.dense, allowed)
+        lexical_rank = _ranks(scored.lexical, allowed)
         for pos in order[:k]:
             score = float(scores[pos])
             if not np.isfinite(score) or score < floor or (mode != "dense" and score <= 0):
                 break
             doc = self.docs[pos]
-            problem = best_problem.get(int(pos))
+            problem = scored.best_problem.get(int(pos))
             hits.append(
                 SearchHit(
                     doc, score, dense_rank.get(int(pos)), lexical_rank.get(int(pos)),
