@@ -9,6 +9,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from yanxiu.db.triggers import drop_trigger
+
 APPEND_ONLY_TABLES = (
     "credit_records",
     "credit_voids",
@@ -57,10 +59,6 @@ def drop_append_only_guards(conn: Connection) -> None:
     dialect = conn.dialect.name
     for table in APPEND_ONLY_TABLES:
         for op in ("update", "delete"):
-            name = f"{table}_no_{op}"
-            if dialect == "sqlite":
-                conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
-            elif dialect == "postgresql":
-                conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
+            drop_trigger(conn, f"{table}_no_{op}", table)
     if dialect == "postgresql":
         conn.execute(text("DROP FUNCTION IF EXISTS yanxiu_refuse_change()"))

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yanxiu.db.base import Base
+from yanxiu.db.triggers import drop_trigger
 
 WATCHED = {
     "people": ("users", "teacher_profiles", "schools"),
@@ -67,11 +68,7 @@ def drop_change_triggers(conn: Connection, counters: tuple[str, ...] = ("people"
         tables = WATCHED[counter]
         for table in tables:
             for op in ("insert", "update", "delete"):
-                name = f"{table}_{op}_bumps_{counter}"
-                if dialect == "sqlite":
-                    conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
-                elif dialect == "postgresql":
-                    conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
+                drop_trigger(conn, f"{table}_{op}_bumps_{counter}", table)
         if dialect == "postgresql":
             conn.execute(text(f"DROP FUNCTION IF EXISTS yanxiu_bump_{counter}()"))
         conn.execute(text("DELETE FROM change_counters WHERE name = :n"), {"n": counter})
