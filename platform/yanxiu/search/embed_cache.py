@@ -122,7 +122,9 @@ class EmbeddingCache:
     @staticmethod
     def _stored_kind(embedder: Embedder, kind: Kind) -> str:
         # A symmetric model encodes queries and documents alike: store one vector for both.
-        return "text" if embedder.symmetric else kind
+        if embedder.symmetric:
+            return "text"
+        return f"{kind}:{embedder.query_engine}" if kind == "query" and embedder.query_engine else kind
 
     def get_or_embed(
         self, embedder: Embedder, texts: Sequence[str], kind: Kind = "document"
