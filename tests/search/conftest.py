@@ -9,6 +9,7 @@ from yanxiu.lab.search_bench import content_docs
 from yanxiu.search.catalog_index import build_catalog_search
 from yanxiu.search.embed import make_embedder
 from yanxiu.search.embed_cache import EmbeddingCache
+from yanxiu.search.relevance import load_scope_topics
 
 
 @pytest.fixture(scope="session")
@@ -23,11 +24,15 @@ def embed_cache(tmp_path_factory):
     cache.close()
 
 
+SCOPE_TOPICS = load_scope_topics(PROJECT_ROOT / "content" / "search" / "out_of_scope.yaml")
+
+
 def build_search(docs, backend, cache, lexical_weight=0.6):
     """The search the product builds (典型困惑 vectors, synonym table, pinyin parser)."""
     return build_catalog_search(
         list(docs), embedder=make_embedder(backend), cache=cache, lexical_weight=lexical_weight,
         synonym_files=(PROJECT_ROOT / "content" / "search" / "synonyms.yaml",),
+        scope_topics=SCOPE_TOPICS,
     )  # fmt: skip
 
 
@@ -52,4 +57,5 @@ def lexical_search(catalog_docs, tmp_path_factory):
         return build_catalog_search(
             catalog_docs, embedder=embedder, cache=cache,
             synonym_files=(PROJECT_ROOT / "content" / "search" / "synonyms.yaml",),
+            scope_topics=SCOPE_TOPICS,
         )  # fmt: skip

@@ -78,27 +78,28 @@ def test_hybrid_beats_lexical_on_the_labelled_queries(e5_search):
     queries = load_queries(PROJECT_ROOT / "content" / "eval" / "search_queries.yaml")
     assert len(queries) >= 80
     report = evaluate(e5_search, queries)["modes"]
-    hybrid, lexical, dense = (report[m]["all"] for m in ("hybrid", "lexical", "dense"))
+    # the dev half: the test half is reported once by `yanxiu eval search --split test`
+    hybrid, lexical, dense = (report[m]["dev"] for m in ("hybrid", "lexical", "dense"))
     assert hybrid["ndcg@10"] > lexical["ndcg@10"] + 0.05
     assert hybrid["recall@10"] > lexical["recall@10"]
     assert hybrid["ndcg@10"] >= dense["ndcg@10"]
     assert (
         # English-mixed queries: the lexical side must not drag hybrid below dense by more
-        # than noise (measured 0.744 vs 0.747 on the 16 such queries)
+        # than noise (measured 0.738 vs 0.734 on the 8 such dev queries)
         hybrid["by_kind"]["english"]["ndcg@10"] >= dense["by_kind"]["english"]["ndcg@10"] - 0.01
     )
 
 
 @pytest.mark.slow
 def test_search_keeps_its_dev_figures_over_the_baselines(e5_search):
-    """On the dev half (what the weights and the no-match model were tuned on; measured
-    0.899 overall, colloquial 0.878 vs RRF 0.742, typo 0.938 vs 0.918, no-answer F1 0.917):
-    a change that loses the 典型困惑, the synonyms, the pinyin channel or the calibrated
-    gate falls below these."""
+    """On the dev half (what the weights and the no-match model were tuned on, 298 queries
+    with the blind batch Q323–Q595; measured 0.866 overall, colloquial 0.836 vs RRF 0.706,
+    typo 0.936 vs 0.930, no-answer F1 0.904): a change that loses the 典型困惑, the synonyms,
+    the pinyin channel, the out-of-scope topics or the calibrated gate falls below these."""
     queries = load_queries(PROJECT_ROOT / "content" / "eval" / "search_queries.yaml")
     report = evaluate(e5_search, queries, modes=("rrf", "hybrid"))["modes"]
     hybrid, rrf = report["hybrid"]["dev"], report["rrf"]["dev"]
-    assert hybrid["ndcg@10"] >= 0.88
+    assert hybrid["ndcg@10"] >= 0.85
     kinds, before = hybrid["by_kind"], rrf["by_kind"]
     assert kinds["colloquial"]["ndcg@10"] >= before["colloquial"]["ndcg@10"] + 0.08
     # a mistyped character no longer reads as a topic the catalog lacks (it did: the gate

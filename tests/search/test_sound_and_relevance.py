@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from yanxiu.config import PROJECT_ROOT
 from yanxiu.lab.search_eval import loo_f1
 from yanxiu.search.relevance import (
     FEATURES,
@@ -13,6 +14,7 @@ from yanxiu.search.relevance import (
     UnknownWords,
     best_cut,
     fit_match_model,
+    load_scope_topics,
     query_features,
 )
 from yanxiu.search.sound import SoundLexical, spell, spelt_text, spelt_word
@@ -75,6 +77,36 @@ def test_features_are_named_and_complete():
     assert f["agree"] == 1.0  # the lexical best (position 2) is in the dense top 5
     assert f["sound"] == pytest.approx(0.8) and f["latin"] == 0.0
     assert query_features(dense, lexical * 0, 0.0, "how to")["agree"] == 0.0
+    assert f["outside"] == 0.0  # no out-of-scope topics loaded
+    # closer to a topic the catalog does not offer than to any course: positive
+    assert query_features(dense, lexical, 0.2, "工资", outside=0.95)["outside"] == pytest.approx(
+        0.05
+    )
+
+
+def test_scope_topics_load_and_a_bad_file_names_itself(tmp_path):
+    assert load_scope_topics(tmp_path / "absent.yaml") == []
+    shipped = load_scope_topics(PROJECT_ROOT / "content" / "search" / "out_of_scope.yaml")
+    assert len(shipped) >= 20 and len(set(shipped)) == len(shipped)
+    bad = tmp_path / "out_of_scope.yaml"
+    bad.write_text("topics:\n  - 教师工资\n  - \n", encoding="utf-8")
+    with pytest.raises(ValueError, match="out_of_scope.yaml"):
+        load_scope_topics(bad)
+
+
+@pytest.mark.slow
+def test_a_question_the_centre_does_not_teach_is_told_apart(e5_search):
+    # the catalog has no course on pay or on vocational trades: nearer an out-of-scope topic
+    for query in ("我们学校绩效工资是怎么算的", "中职汽修专业课怎么上"):
+        parsed = e5_search.parser.parse(query)
+        scored = e5_search.scores(parsed)
+        assert scored.outside_topic and e5_search.match_features(parsed, scored)["outside"] > 0
+        assert e5_search.search(query, matches_only=True) == [], query
+    # a teacher's real classroom problem is nearer a course, and is answered
+    parsed = e5_search.parser.parse("学生不爱发言怎么办")
+    assert e5_search.match_features(parsed, e5_search.scores(parsed))["outside"] < 0
+    codes = [h.doc.code for h in e5_search.search("学生不爱发言怎么办", matches_only=True)]
+    assert "TW-013" in codes[:3]
 
 
 def _rows(n=40, seed=0):

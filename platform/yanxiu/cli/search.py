@@ -170,13 +170,14 @@ def content_search(settings: Settings, *, progress: bool = False) -> CatalogSear
     from yanxiu.lab.search_bench import content_docs
     from yanxiu.search.catalog_index import build_catalog_search
     from yanxiu.search.embed_cache import EmbeddingCache
-    from yanxiu.search.service import embedder_from_settings, synonym_files
+    from yanxiu.search.service import embedder_from_settings, scope_topics, synonym_files
 
     docs = content_docs(settings.content_dir)
     with EmbeddingCache(settings.data_dir / "embeddings") as cache:
         return build_catalog_search(
             docs, embedder=embedder_from_settings(settings), cache=cache,
             synonym_files=synonym_files(settings), progress=progress,
+            scope_topics=scope_topics(settings),
         )  # fmt: skip
 
 

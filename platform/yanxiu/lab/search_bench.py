@@ -27,6 +27,7 @@ from yanxiu.search.embed import (
 )
 from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.search.hybrid import CatalogDoc
+from yanxiu.search.relevance import load_scope_topics
 
 
 def content_docs(content_dir: Path) -> list[CatalogDoc]:
@@ -108,6 +109,7 @@ def end_to_end(
         search = build_catalog_search(
             docs, embedder=embedder, cache=cache,
             synonym_files=(content_dir / "search" / "synonyms.yaml",),
+            scope_topics=load_scope_topics(content_dir / "search" / "out_of_scope.yaml"),
         )  # fmt: skip
     engines: dict[str, Embedder] = {"in use": embedder}
     if isinstance(embedder, E5Embedder) and embedder.query_engine:

@@ -191,6 +191,21 @@ FEATURE_SETS: tuple[tuple[str, ...], ...] = (
     ("dense", "margin", "problem", "lexical", "sound", "unknown", "latin"),
     ("dense", "dense_z", "margin", "problem", "lexical", "sound", "agree", "unknown", "latin"),
     ("problem", "lexical", "sound", "unknown", "latin"),
+    # with the topics the catalog does not offer (content/search/out_of_scope.yaml)
+    ("dense_z", "unknown", "latin", "outside"),
+    ("dense", "dense_z", "lexical", "sound", "unknown", "latin", "outside"),
+    (
+        "dense",
+        "dense_z",
+        "margin",
+        "problem",
+        "lexical",
+        "sound",
+        "agree",
+        "unknown",
+        "latin",
+        "outside",
+    ),
 )
 STRENGTHS = (0.1, 0.3, 1.0)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +178,7 @@ def open_catalog_search(
     progress: bool = False,
     lexical_weight: float = 0.5,
     synonym_files: tuple[Path, ...] = (),
+    scope_topics: Sequence[str] = (),
 ) -> tuple[CatalogSearch, SyncReport]:
     """Everything search needs, synced with the catalog in ``session``'s database."""
     docs = load_docs(session)
@@ -192,7 +194,7 @@ def open_catalog_search(
         )
         search = build_catalog_search(
             docs, embedder=embedder, cache=cache, index=index, lexical_weight=lexical_weight,
-            synonym_files=synonym_files,
+            synonym_files=synonym_files, scope_topics=scope_topics,
         )  # fmt: skip
     finally:
         cache.close()
@@ -208,6 +210,7 @@ def build_catalog_search(
     lexical_weight: float = 0.5,
     synonym_files: tuple[Path, ...] = (),
     progress: bool = False,
+    scope_topics: Sequence[str] = (),
 ) -> CatalogSearch:
     """Everything a query needs, in memory: document and 典型困惑 vectors (from the cache),
     the lexical matrix, and the query parser (synonyms, pinyin of the catalog's words)."""
@@ -239,6 +242,10 @@ def build_catalog_search(
                 for i in range(0, len(problems), 64)
             ]
         )
+    if scope_topics:
+        # what the catalog does not offer, phrased like course descriptions (documents)
+        search.scope_topics = list(scope_topics)
+        search.scope_vectors = cache.get_or_embed(embedder, search.scope_topics)
     return search
 
 

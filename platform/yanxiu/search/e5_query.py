@@ -63,7 +63,9 @@ class E5QueryEncoder:
         eps = f.config["eps"]
         rows = []
         for text in texts:
-            x, mask = embed(f.tensors, f.word_rows, [tokenizer.encode(QUERY_PREFIX + text)], eps, f.pad)
+            x, mask = embed(
+                f.tensors, f.word_rows, [tokenizer.encode(QUERY_PREFIX + text)], eps, f.pad
+            )
             (hidden,) = session.run(["h"], {"x": x, "bias": attention_bias(mask)})
             rows.append(mean_pool(hidden, mask)[0])
         return np.stack(rows)

@@ -99,7 +99,7 @@ class Embedder(ABC):
         """Embed documents (passages); returns float32 of shape ``(len(texts), dim)``."""
         return self._embed(texts, is_query=False)
 
-    def warm_up(self) -> None:
+    def warm_up(self) -> None:  # noqa: B027 (a hook: most backends have nothing to load)
         """Load whatever the first query would otherwise wait for (nothing, by default)."""
 
     def _embed(self, texts: Sequence[str], *, is_query: bool) -> np.ndarray:

@@ -124,7 +124,9 @@ class EmbeddingCache:
         # A symmetric model encodes queries and documents alike: store one vector for both.
         if embedder.symmetric:
             return "text"
-        return f"{kind}:{embedder.query_engine}" if kind == "query" and embedder.query_engine else kind
+        return (
+            f"{kind}:{embedder.query_engine}" if kind == "query" and embedder.query_engine else kind
+        )
 
     def get_or_embed(
         self, embedder: Embedder, texts: Sequence[str], kind: Kind = "document"

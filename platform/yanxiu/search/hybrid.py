@@ -139,6 +139,9 @@ class Scored:
     sound: np.ndarray | None = None  # the pinyin channel (hybrid only)
     problem: float = 0.0  # the best cosine of any 典型困惑 with the query
     best_problem: dict[int, str] = field(default_factory=dict)
+    # the nearest topic the catalog does not offer, and its cosine (None: no list loaded)
+    outside: float | None = None
+    outside_topic: str = ""
 
 
 @dataclass
@@ -208,6 +211,9 @@ class CatalogSearch:
             [p for p, d in enumerate(self.docs) for _ in d.problems], np.int64
         )
         self.problem_texts = [t for d in self.docs for t in d.problems]
+        # topics the catalog does not offer and their vectors (set by build_catalog_search)
+        self.scope_topics: list[str] = []
+        self.scope_vectors: np.ndarray | None = None
         self.parser = parser or QueryParser()
         self.weights = weights or weights_for(embedder.name)
         self._masks = {
@@ -345,7 +351,7 @@ class CatalogSearch:
         unknown = self.unknown_words.share(parsed.lexical_text) if self.unknown_words else 0.0
         return query_features(
             scored.dense, scored.lexical, unknown, parsed.text, sound=scored.sound,
-            problem=scored.problem,
+            problem=scored.problem, outside=scored.outside,
         )  # fmt: skip
 
     def scores(
@@ -365,9 +371,14 @@ class CatalogSearch:
         sound: np.ndarray | None = None
         problem_top = 0.0
         raw = mode in ("dense", "lexical")  # baselines: the query as typed, one retriever
+        outside, outside_topic = None, ""
         if mode in ("hybrid", "dense"):
             qv = self.embed_query(parsed.raw if raw else parsed.text)
             dense = self._dense_doc_scores(qv)
+            if not raw and self.scope_vectors is not None and len(self.scope_topics):
+                sims = self.scope_vectors @ qv
+                nearest = int(np.argmax(sims))
+                outside, outside_topic = float(sims[nearest]), self.scope_topics[nearest]
             # 典型困惑 are Chinese questions: an English query matches their form, not their topic
             if (
                 not raw
@@ -400,7 +411,7 @@ class CatalogSearch:
                 score = score + w.sound * coverage * sound
         # boosts only reorder what matched at all: a stage word alone matches nothing
         score = np.where(score > 0, score + self._boosts(parsed, prior), score)
-        return Scored(score, dense, lex, sound, problem_top, best_problem)
+        return Scored(score, dense, lex, sound, problem_top, best_problem, outside, outside_topic)
 
     def _dense_doc_scores(self, qv: np.ndarray) -> np.ndarray:
         if self.doc_vectors is not None:

@@ -19,7 +19,11 @@ numbers in ``yanxiu/search/tuned.json``. The features (:data:`FEATURES`):
 - ``unknown``: the IDF-weighted share of the query's words that appear nowhere in the catalog
   or the synonym table, not even by sound (jieba words; IDF from jieba's general-Chinese
   table, so a rare topical word weighs more than a colloquial one);
-- ``latin``: 1 when the query has no Chinese characters (English cosines run lower).
+- ``latin``: 1 when the query has no Chinese characters (English cosines run lower);
+- ``outside``: the best cosine of the query with a topic the catalog does not offer
+  (``content/search/out_of_scope.yaml``: 教师工资, 职称评审, 中职专业课, 小语种 …) minus the
+  best dense cosine with the catalog: above 0 the question is closer to something the centre
+  does not teach than to any course (0 when no such list is loaded).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,7 +41,8 @@ import numpy as np
 from yanxiu.search.sound import spell, spelt_word
 
 FEATURES = (
-    "dense", "dense_z", "margin", "problem", "lexical", "sound", "agree", "unknown", "latin"
+    "dense", "dense_z", "margin", "problem", "lexical", "sound", "agree", "unknown", "latin",
+    "outside",
 )  # fmt: skip
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[a-z]+")
@@ -178,6 +184,7 @@ def query_features(
     *,
     sound: np.ndarray | None = None,
     problem: float = 0.0,
+    outside: float | None = None,
 ) -> dict[str, float]:
     """What the relevance model may look at, by name (see the module docstring)."""
     top = float(dense.max()) if len(dense) else 0.0
@@ -200,7 +207,22 @@ def query_features(
         "agree": agree,
         "unknown": unknown,
         "latin": 0.0 if _CJK.search(text) else 1.0,
+        "outside": 0.0 if outside is None else outside - top,
     }
+
+
+def load_scope_topics(path: Path) -> list[str]:
+    """The topics the catalog does not offer (``content/search/out_of_scope.yaml``); none if
+    the file is absent. A malformed file is an error naming it, not an empty list."""
+    if not path.exists():
+        return []
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    topics = data.get("topics") if isinstance(data, dict) else None
+    if not isinstance(topics, list) or not all(isinstance(t, str) and t.strip() for t in topics):
+        raise ValueError(f"{path}: expected 'topics:' followed by a list of non-empty sentences")
+    return [t.strip() for t in topics]
 
 
 def fit_match_model(

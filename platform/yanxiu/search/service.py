@@ -10,6 +10,7 @@ from yanxiu.config import Settings
 from yanxiu.search.catalog_index import SyncReport, open_catalog_search
 from yanxiu.search.embed import Embedder, make_embedder
 from yanxiu.search.hybrid import CatalogSearch
+from yanxiu.search.relevance import load_scope_topics
 
 
 def embedder_from_settings(settings: Settings) -> Embedder:
@@ -31,7 +32,13 @@ def catalog_search_from_settings(
         progress=progress,
         lexical_weight=settings.search_lexical_weight,
         synonym_files=synonym_files(settings),
+        scope_topics=scope_topics(settings),
     )
+
+
+def scope_topics(settings: Settings) -> list[str]:
+    """What the catalog does not offer (content/search/out_of_scope.yaml), for the gate."""
+    return load_scope_topics(settings.content_dir / "search" / "out_of_scope.yaml")
 
 
 def synonym_files(settings: Settings) -> tuple[Path, Path]:
