@@ -107,10 +107,11 @@ def check_entry(aliases: Sequence[str], expansion: str) -> tuple[list[str], str]
     """The aliases (normalised, duplicates dropped) and expansion, or :class:`Invalid` naming
     every problem found."""
     clean: list[str] = []
-    for alias in aliases:
-        a = normalise_alias(alias)
-        if a and a not in clean:
-            clean.append(a)
+    for typed in aliases:
+        for alias in split_aliases(typed):
+            a = normalise_alias(alias)
+            if re.search(r"\w", a) and a not in clean:  # punctuation alone is no alias
+                clean.append(a)
     text = normalise_expansion(expansion)
     problems: dict[str, str] = {}
     if not clean:
@@ -209,7 +210,7 @@ def _entry(row: SiteSynonym, names: dict[int, str]) -> SynonymEntry:
     added = names.get(row.added_by or 0) or ORIGIN_LABELS.get(row.origin, row.origin)
     return SynonymEntry(
         row.id, tuple(a.alias for a in row.aliases), row.expansion, False, added, row.added_at,
-        names.get(row.removed_by or 0, "命令行" if row.removed_at else ""), row.removed_at,
+        names.get(row.removed_by or 0, "命令行或系统" if row.removed_at else ""), row.removed_at,
     )  # fmt: skip
 
 
@@ -336,48 +337,51 @@ def remove_site_synonym(session: Session, *, actor_id: int | None, synonym_id: i
 def import_legacy_file(session: Session, path: Path) -> int:
     """Bring ``<data_dir>/search_synonyms.yaml`` (``yanxiu synonyms add`` before 0015) into
     the database, each entry once: an entry already imported (even if removed since) is
-    skipped by its hash, so this can run at every start. An alias another site entry in force
-    already has is left out (reported in the log). Returns how many entries were imported."""
+    skipped by its hash, so this can run at every start. As when the file was read, a later
+    entry's alias wins over an earlier one's (and over the shipped table); an entry whose
+    aliases later ones all took is kept as removed (history), as it never applied. An alias
+    a site entry in force already has stays with it. Returns how many entries were written."""
     if not path.is_file():
         return 0
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    items = list(data.get("synonyms") or [])
+    live = set(
+        session.scalars(select(SiteSynonymAlias.alias).where(SiteSynonymAlias.removed_at.is_(None)))
+    )
     imported = 0
-    for item in data.get("synonyms") or []:
+    for item in reversed(items):  # the last entry's aliases first: later entries win
         raw = [str(a) for a in item.get("aliases") or []]
         expansion = normalise_expansion(str(item.get("expansion") or ""))
-        key = hashlib.sha256(
-            ("\x1f".join(normalise_alias(a) for a in raw) + "\x1e" + expansion).encode()
-        ).hexdigest()
-        if session.scalar(select(SiteSynonym.id).where(SiteSynonym.legacy_key == key)):
-            continue
-        live = set(
-            session.scalars(
-                select(SiteSynonymAlias.alias).where(SiteSynonymAlias.removed_at.is_(None))
-            )
-        )
         aliases = [
             a for a in dict.fromkeys(normalise_alias(a) for a in raw)
-            if a and a not in live and len(a) <= MAX_ALIAS
+            if a and len(a) <= MAX_ALIAS
         ]  # fmt: skip
-        if not aliases or not expansion or len(expansion) > MAX_EXPANSION:
-            log.warning(
-                "%s: entry %r not imported (no free alias or no usable expansion)", path, item
-            )
+        key = hashlib.sha256(("\x1f".join(aliases) + "\x1e" + expansion).encode()).hexdigest()
+        if session.scalar(select(SiteSynonym.id).where(SiteSynonym.legacy_key == key)):
+            live.update(aliases)  # imported before: its aliases stay taken for earlier ones
             continue
+        if not aliases or not expansion or len(expansion) > MAX_EXPANSION:
+            log.warning("%s: entry %r not imported (no usable alias or expansion)", path, item)
+            continue
+        free = [a for a in aliases if a not in live]
+        now = utcnow()
+        gone = None if free else now  # every alias taken by a later entry: never applied
         try:
             with session.begin_nested():
                 row = SiteSynonym(expansion=expansion, origin="legacy", legacy_key=key,
-                                  added_at=utcnow())  # fmt: skip
+                                  added_at=now, removed_at=gone)  # fmt: skip
                 session.add(row)
                 session.flush()
-                for position, alias in enumerate(aliases):
-                    session.add(SiteSynonymAlias(synonym_id=row.id, alias=alias, position=position))
+                for position, alias in enumerate(free or aliases):
+                    session.add(SiteSynonymAlias(synonym_id=row.id, alias=alias,
+                                                 position=position, removed_at=gone))  # fmt: skip
                 session.flush()
         except IntegrityError:  # another process imported it (or took an alias) just now
             continue
+        live.update(aliases)
         record_audit(session, actor_id=None, action="synonym.import", entity="search_synonym",
-                     entity_id=row.id, detail={"aliases": aliases, "expansion": expansion,
-                                               "file": str(path)})  # fmt: skip
+                     entity_id=row.id, detail={"aliases": free or aliases, "expansion": expansion,
+                                               "file": str(path), "applied": bool(free)})  # fmt: skip
         imported += 1
     if imported:
         log.info("imported %d synonym entries from %s", imported, path)
