@@ -277,3 +277,34 @@ def test_a_legacy_file_is_applied_at_start(db, settings_for, tmp_path: Path):
         assert (
             s.scalar(select(func.count(SiteSynonym.id)).where(SiteSynonym.origin == "legacy")) == 1
         )
+
+
+def test_the_command_line_uses_the_same_service(db, tmp_path):
+    from typer.testing import CliRunner
+
+    from yanxiu.cli import app
+    from yanxiu.config import get_settings
+
+    legacy = tmp_path / "search_synonyms.yaml"
+    legacy.write_text("synonyms:\n  - aliases: [小白老师]\n    expansion: 新教师 入职\n", "utf-8")
+    env = {"YANXIU_DATABASE_URL": db.url, "YANXIU_ENV": "test", "YANXIU_DATA_DIR": str(tmp_path)}
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        get_settings.cache_clear()
+        try:
+            return CliRunner().invoke(app, ["synonyms", *args], env=env)
+        finally:
+            get_settings.cache_clear()
+
+    added = run("add", "大概念教学", "大观念", "大概念单元")
+    assert added.exit_code == 0, added.output
+    assert "大观念、大概念单元 → 大概念教学" in added.output
+    listed = run("list").output
+    assert "本站] 小白老师 → 新教师 入职" in listed  # the legacy file, imported on first use
+    assert "[内置] pbl" in listed
+    refused = run("add", "项目式学习", "PBL")
+    assert refused.exit_code == 2 and "已属于内置条目" in refused.output
+    number = next(line for line in listed.splitlines() if "大观念" in line).split()[0].strip("[#")
+    assert run("remove", number).exit_code == 0
+    assert "已移除] 大观念" in run("list", "--removed").output
+    assert run("remove", number).exit_code == 2  # already removed: said, not a traceback

@@ -64,7 +64,7 @@ def synonym_add(
     for warning in added.warnings:
         flash(request, warning, "warn")
     first = added.entry.aliases[0]
-    return RedirectResponse(f"{PAGE}?q={quote(first)}#try", status_code=303)
+    return RedirectResponse(f"{PAGE}?q={quote(first)}", status_code=303)
 
 
 @router.post(f"{PAGE}/remove")
