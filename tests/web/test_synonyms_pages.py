@@ -31,6 +31,7 @@ def add(client, aliases: str, expansion: str, token: str | None = None):  # type
 def test_an_admin_adds_a_synonym_and_searches_use_it(fresh_site):
     admin, teacher = fresh_site.client("admin"), fresh_site.client("t077")
     assert codes(teacher, ALIAS) == []
+    assert "没有找到合适的课程" in teacher.get("/courses/search", params={"q": ALIAS}).text
     page = admin.get(PAGE)
     assert page.status_code == 200 and "内置" in page.text and "项目式学习" in page.text
 
@@ -43,6 +44,9 @@ def test_an_admin_adds_a_synonym_and_searches_use_it(fresh_site):
 
     found = codes(teacher, "UbD 怎么用")  # the same process (the page rebuilt its parser)
     assert "XK-YY-04" in found[:3]  # 基于主题意义探究的初中英语单元整体教学
+    # the catalog page's cache of results does not outlive the table it was read with
+    listed = teacher.get("/courses/search", params={"q": ALIAS}).text
+    assert "没有找到合适的课程" not in listed and "/courses/XK-YY-04" in listed
     tried = admin.get(f"{PAGE}/try", params={"q": "逆向设计法"}, headers={"HX-Request": "true"})
     assert "<html" not in tried.text and "逆向设计 单元整体教学" in tried.text
 
