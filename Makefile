@@ -66,7 +66,7 @@ bench: install-dev
 # var/screenshots; this copies the chosen ones to docs/screenshots.
 SCREENSHOTS := login teacher-dashboard catalog-search course practice-diagnosis practice-charts review-queue \
 	review-page studio-console push-wizard push-analytics inbox case admin-dashboard \
-	admin-region trainer-home trainer-heatmap search-colloquial search-no-match admin-gaps \
+	admin-region trainer-home trainer-heatmap search-colloquial search-no-match admin-gaps admin-synonyms \
 	study-text-unit study-pdf-unit study-video-unit study-quiz study-credited study-offline-refused \
 	claim-new claim-review claim-ledger certificate-verify \
 	program-editor program-register program-checkin-code program-checkin program-ledger program-report \

@@ -39,10 +39,11 @@ from yanxiu.recommend.service import PathRecommender, build_recommender, load_ra
 from yanxiu.reports import snapshot
 from yanxiu.reports.dashboard import PathCache
 from yanxiu.runtime import get_session_factory
+from yanxiu.search.catalog_index import query_understanding
 from yanxiu.search.embed import Embedder, EmbedderUnavailable, LexicalEmbedder
 from yanxiu.search.embed_cache import EmbeddingCache
 from yanxiu.search.hybrid import CatalogSearch
-from yanxiu.search.service import catalog_search_from_settings
+from yanxiu.search.service import catalog_search_from_settings, site_synonyms
 from yanxiu.studios.push import warm_up as push_warm_up
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # the catalog's change counter when this process's index was built (None: not built)
     _catalog_version: int | None = field(default=None, repr=False)
+    # the synonyms' change counter when this process's query parser was built
+    _synonyms_version: int | None = field(default=None, repr=False)
     _reload_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _watch_stop: threading.Event | None = field(default=None, repr=False)
 
@@ -107,6 +110,7 @@ class Services:
         try:
             with session_scope(self.session_factory) as session:
                 version = change_counters.version(session, "catalog")  # before reading it
+                synonyms = change_counters.version(session, "synonyms")
                 search, _ = catalog_search_from_settings(self.settings, session)
                 search.embedder.warm_up()  # so the first teacher's query does not build it
                 ranker, label = load_ranker(self.settings.models_dir, self.settings.embed_backend)
@@ -120,7 +124,7 @@ class Services:
             self.search_error = str(exc)
             return
         self.search, self.recommender, self.search_error = search, recommender, ""
-        self._catalog_version = version
+        self._catalog_version, self._synonyms_version = version, synonyms
 
     def rebuild_search(self) -> str:
         """After a catalog import: a fresh index synced with the catalog, and the recommender
@@ -132,6 +136,7 @@ class Services:
         previous = self.recommender
         with session_scope(self.session_factory) as session:
             version = change_counters.version(session, "catalog")  # before reading the catalog
+            synonyms = change_counters.version(session, "synonyms")
             search, report = catalog_search_from_settings(self.settings, session)
             recommender = None
             if previous is not None:
@@ -142,7 +147,7 @@ class Services:
         self.search, self.search_error = search, ""
         if recommender is not None:
             self.recommender = recommender
-        self._catalog_version = version
+        self._catalog_version, self._synonyms_version = version, synonyms
         how = "重建" if report.rebuilt else "同步"
         note = (
             f"搜索索引已{how}：新增 {report.added} 条、更新 {report.updated} 条、"
@@ -154,27 +159,64 @@ class Services:
 
     def refresh_search_if_changed(self) -> bool:
         """Reload the index and the recommender if the catalog changed since they were built
-        (another process imported or edited courses: the database's ``catalog`` counter moved).
-        One indexed read when nothing changed; returns whether it reloaded."""
+        (another process imported or edited courses: the database's ``catalog`` counter moved);
+        rebuild only the query parser if just the site's synonyms changed (``synonyms``
+        counter: an admin added or removed one in any process). Two indexed reads when
+        nothing changed; returns whether anything was rebuilt."""
         if self.search is None:
             return False  # not loaded (the CLI, or the model is unavailable): nothing to renew
-        with self.session_factory() as session:
-            current = change_counters.version(session, "catalog")
-        if current is None or current == self._catalog_version:
+        catalog, synonyms = self._versions()
+        if catalog == self._catalog_version and synonyms == self._synonyms_version:
             return False
         with self._reload_lock:  # one reload at a time; a second caller finds it done
+            catalog, synonyms = self._versions()
+            if catalog is not None and catalog != self._catalog_version:
+                log.info("the catalog changed (version %s → %s): reloading the search index",
+                         self._catalog_version, catalog)  # fmt: skip
+                self.rebuild_search()
+                return True
+            if synonyms is not None and synonyms != self._synonyms_version:
+                log.info("the synonyms changed (version %s → %s): rebuilding the query parser",
+                         self._synonyms_version, synonyms)  # fmt: skip
+                self._rebuild_understanding()
+                return True
+        return False
+
+    def refresh_synonyms_if_changed(self) -> bool:
+        """Rebuild the query parser now if the site's synonyms changed since it was built (the
+        synonyms page, so that what it shows is what teachers get; never the index)."""
+        if self.search is None:
+            return False
+        with self._reload_lock:
             with self.session_factory() as session:
-                current = change_counters.version(session, "catalog")
-            if current == self._catalog_version:
+                current = change_counters.version(session, "synonyms")
+            if current is None or current == self._synonyms_version:
                 return False
-            log.info("the catalog changed (version %s → %s): reloading the search index",
-                     self._catalog_version, current)  # fmt: skip
-            self.rebuild_search()
+            self._rebuild_understanding()
         return True
 
+    def _versions(self) -> tuple[int | None, int | None]:
+        with self.session_factory() as session:
+            return (change_counters.version(session, "catalog"),
+                    change_counters.version(session, "synonyms"))  # fmt: skip
+
+    def _rebuild_understanding(self) -> None:
+        """The query parser over the synonym table in force (the index stays: a fraction of a
+        second, against seconds to minutes for the index)."""
+        search = self.search
+        if search is None:
+            return
+        with session_scope(self.session_factory) as session:
+            version = change_counters.version(session, "synonyms")  # before reading the table
+            synonyms = site_synonyms(self.settings, session)
+        parser, unknown = query_understanding(search.docs, synonyms)
+        search.set_understanding(parser, unknown)
+        self._synonyms_version = version
+
     def start_catalog_watch(self, every: float = CATALOG_POLL_SECONDS) -> None:
-        """Check for catalog changes every ``every`` seconds on a thread (each server and
-        worker process; reloading happens there, never on a request)."""
+        """Check for catalog and synonym changes every ``every`` seconds on a thread (each
+        server and worker process; reloading happens there, never on a request, except that
+        the synonyms page itself rebuilds the parser it is about to show)."""
         with self._lock:
             if self._watch_stop is not None:
                 return

@@ -12,7 +12,7 @@ import pytest
 from yanxiu.config import PROJECT_ROOT
 from yanxiu.search.catalog_index import catalog_words
 from yanxiu.search.gaps import gap_csv, gap_key, gap_report, record_gap
-from yanxiu.search.query import PinyinVocabulary, QueryParser, add_synonym, load_synonyms
+from yanxiu.search.query import PinyinVocabulary, QueryParser, load_synonyms
 
 SYNONYMS = PROJECT_ROOT / "content" / "search" / "synonyms.yaml"
 
@@ -70,15 +70,6 @@ def test_stage_and_subject_come_from_the_query(parser):
 
 def test_phone_numbers_are_never_searched(parser):
     assert "13812345678" not in parser.parse("家长 13812345678 投诉").text
-
-
-def test_a_site_can_add_synonyms(tmp_path):
-    site = tmp_path / "search_synonyms.yaml"
-    add_synonym(site, ["青椒"], "新教师 入职")
-    entries = load_synonyms(SYNONYMS, site)
-    assert any(e.expansion == "新教师 入职" and "青椒" in e.aliases for e in entries)
-    with pytest.raises(ValueError):
-        add_synonym(site, [], "x")
 
 
 def test_a_problem_in_teachers_words_finds_the_course_for_it(lexical_search):

@@ -237,6 +237,12 @@ WALK: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/policy"): only(ADMIN),
     ("GET", "/admin/gaps"): only(ADMIN),
     ("GET", "/admin/gaps.csv"): only(ADMIN),
+    ("GET", "/admin/search/synonyms"): only(ADMIN, query="q=PBL"),
+    ("POST", "/admin/search/synonyms"): only(ADMIN, data={"aliases": "", "expansion": ""}),
+    ("POST", "/admin/search/synonyms/remove"): only(
+        ADMIN, data={"synonym_id": "999999"}, ok=(404,)
+    ),
+    ("GET", "/admin/search/synonyms/try"): only(ADMIN, query="q=大观念"),
     # -- course authoring (admins and trainers)
     ("GET", "/authoring"): only(*REVIEWERS),
     ("POST", "/authoring/courses"): only(*REVIEWERS),

@@ -166,17 +166,18 @@ def eval_search(
 
 
 def content_search(settings: Settings, *, progress: bool = False) -> CatalogSearch:
-    """Search over the reviewed catalog in content/ (no database), for evaluation."""
+    """Search over the reviewed catalog in content/ with the reviewed synonym table (no
+    database, so no site's additions), for evaluation."""
     from yanxiu.lab.search_bench import content_docs
     from yanxiu.search.catalog_index import build_catalog_search
     from yanxiu.search.embed_cache import EmbeddingCache
-    from yanxiu.search.service import embedder_from_settings, scope_topics, synonym_files
+    from yanxiu.search.service import embedder_from_settings, scope_topics, shipped_synonym_file
 
     docs = content_docs(settings.content_dir)
     with EmbeddingCache(settings.data_dir / "embeddings") as cache:
         return build_catalog_search(
             docs, embedder=embedder_from_settings(settings), cache=cache,
-            synonym_files=synonym_files(settings), progress=progress,
+            synonym_files=(shipped_synonym_file(settings),), progress=progress,
             scope_topics=scope_topics(settings),
         )  # fmt: skip
 
@@ -186,13 +187,27 @@ app.add_typer(synonyms_app, name="synonyms")
 
 
 @synonyms_app.command("list")
-def synonyms_list() -> None:
-    """The synonym table in force: content/search/synonyms.yaml and this site's additions."""
-    from yanxiu.search.query import load_synonyms
-    from yanxiu.search.service import synonym_files
+def synonyms_list(
+    removed: Annotated[
+        bool, typer.Option("--removed", help="Also list removed site entries")
+    ] = False,
+) -> None:
+    """The synonym table in force: content/search/synonyms.yaml and this site's entries."""
+    from yanxiu.db import session_scope
+    from yanxiu.runtime import get_session_factory
+    from yanxiu.search.service import legacy_synonym_file, shipped_synonym_file
+    from yanxiu.search.synonyms import import_legacy_file, synonym_table
 
-    for entry in load_synonyms(*synonym_files(get_settings())):
-        typer.echo(f"{'、'.join(entry.aliases)} → {entry.expansion}")
+    settings = get_settings()
+    with session_scope(get_session_factory(settings)) as session:
+        import_legacy_file(session, legacy_synonym_file(settings))
+        table = synonym_table(session, shipped_synonym_file(settings))
+    for entry in table.entries:
+        where = "内置" if entry.shipped else f"#{entry.id} 本站"
+        typer.echo(f"[{where}] {entry.label}")
+    if removed:
+        for entry in table.removed:
+            typer.echo(f"[#{entry.id} 已移除] {entry.label}")
 
 
 @synonyms_app.command("add")
@@ -200,16 +215,44 @@ def synonyms_add(
     expansion: Annotated[str, typer.Argument(help="What the aliases mean, e.g. 项目式学习")],
     aliases: Annotated[list[str], typer.Argument(help="One or more aliases, e.g. PBL 项目化学习")],
 ) -> None:
-    """Add a site synonym (kept in <data_dir>/search_synonyms.yaml; applies on next start)."""
-    from yanxiu.search.query import add_synonym
-    from yanxiu.search.service import synonym_files
+    """Add a site synonym (in the database; running servers apply it within seconds)."""
+    from yanxiu.db import session_scope
+    from yanxiu.errors import DomainError
+    from yanxiu.runtime import get_session_factory
+    from yanxiu.search.service import legacy_synonym_file, shipped_synonym_file
+    from yanxiu.search.synonyms import add_site_synonym, import_legacy_file
 
-    path = synonym_files(get_settings())[1]
+    settings = get_settings()
     try:
-        add_synonym(path, aliases, expansion)
-    except ValueError as err:
-        raise fail(err) from err
-    typer.echo(f"added {'、'.join(aliases)} → {expansion} to {path} (restart the server to apply)")
+        with session_scope(get_session_factory(settings)) as session:
+            import_legacy_file(session, legacy_synonym_file(settings))
+            added = add_site_synonym(
+                session, actor_id=None, aliases=aliases, expansion=expansion,
+                shipped_file=shipped_synonym_file(settings), origin="cli",
+            )  # fmt: skip
+    except DomainError as err:
+        raise fail(ValueError(err.message)) from err
+    typer.echo(f"added #{added.entry.id}: {added.entry.label}")
+    for warning in added.warnings:
+        typer.echo(warning, err=True)
+
+
+@synonyms_app.command("remove")
+def synonyms_remove(
+    entry_id: Annotated[int, typer.Argument(help="The site entry's number (yanxiu synonyms list)")],
+) -> None:
+    """Remove a site synonym (kept as history; shipped entries cannot be removed)."""
+    from yanxiu.db import session_scope
+    from yanxiu.errors import DomainError
+    from yanxiu.runtime import get_session_factory
+    from yanxiu.search.synonyms import remove_site_synonym
+
+    try:
+        with session_scope(get_session_factory(get_settings())) as session:
+            entry = remove_site_synonym(session, actor_id=None, synonym_id=entry_id)
+    except DomainError as err:
+        raise fail(ValueError(err.message)) from err
+    typer.echo(f"removed #{entry.id}: {entry.label}")
 
 
 @bench_app.command("search")

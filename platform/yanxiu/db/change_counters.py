@@ -6,6 +6,8 @@ so the cache can never outlive the data. ``people`` watches users, teacher profi
 schools (who teaches where, in which cycle and tier): the compliance dashboards' groups.
 ``catalog`` watches the course resources the search index is built from: every server process
 polls it and reloads its in-memory index when another process (an import job) changed them.
+``synonyms`` watches the site's own search synonyms: the same poll rebuilds the query parser
+(not the index) when an admin added or removed one in any process.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from yanxiu.db.triggers import drop_trigger
 WATCHED = {
     "people": ("users", "teacher_profiles", "schools"),
     "catalog": ("courses", "course_prerequisites"),
+    "synonyms": ("search_synonyms", "search_synonym_aliases"),
 }
 
 

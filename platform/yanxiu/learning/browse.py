@@ -212,8 +212,8 @@ def browse(
 
 
 class SearchCache:
-    """Search results per (index, query, filters, prior, k); the least recently asked are
-    forgotten."""
+    """Search results per (index, synonym table, query, filters, prior, k); the least
+    recently asked are forgotten."""
 
     def __init__(self, max_entries: int = 1024) -> None:
         self.max_entries = max_entries
@@ -226,8 +226,8 @@ class SearchCache:
     ) -> SearchResult:  # fmt: skip
         prior_key = tuple(sorted((prior or {}).items()))
         key = (
-            id(service), len(service.docs), query.strip(), tuple(sorted(filters.items())), k,
-            prior_key,
+            id(service), service.revision, len(service.docs), query.strip(),
+            tuple(sorted(filters.items())), k, prior_key,
         )  # fmt: skip
         with self._lock:
             hit = self._items.get(key)

@@ -178,9 +178,11 @@ def open_catalog_search(
     progress: bool = False,
     lexical_weight: float = 0.5,
     synonym_files: tuple[Path, ...] = (),
+    synonyms: Sequence[Synonym] | None = None,
     scope_topics: Sequence[str] = (),
 ) -> tuple[CatalogSearch, SyncReport]:
-    """Everything search needs, synced with the catalog in ``session``'s database."""
+    """Everything search needs, synced with the catalog in ``session``'s database.
+    ``synonyms`` (the table in force) replaces ``synonym_files`` when given."""
     docs = load_docs(session)
     cache = EmbeddingCache(data_dir / "embeddings")
     search: CatalogSearch | None = None
@@ -194,7 +196,7 @@ def open_catalog_search(
         )
         search = build_catalog_search(
             docs, embedder=embedder, cache=cache, index=index, lexical_weight=lexical_weight,
-            synonym_files=synonym_files, scope_topics=scope_topics,
+            synonym_files=synonym_files, synonyms=synonyms, scope_topics=scope_topics,
         )  # fmt: skip
     finally:
         cache.close()
@@ -209,30 +211,27 @@ def build_catalog_search(
     index: VectorIndex | None = None,
     lexical_weight: float = 0.5,
     synonym_files: tuple[Path, ...] = (),
+    synonyms: Sequence[Synonym] | None = None,
     progress: bool = False,
     scope_topics: Sequence[str] = (),
 ) -> CatalogSearch:
     """Everything a query needs, in memory: document and 典型困惑 vectors (from the cache),
-    the lexical matrix, and the query parser (synonyms, pinyin of the catalog's words)."""
+    the lexical matrix, and the query parser (synonyms, pinyin of the catalog's words).
+    ``synonyms`` (the table in force) replaces ``synonym_files`` when given."""
     vectors, _ = _embed(docs, embedder, cache, progress)
     if index is None:
         index = VectorIndex(embedder.dim, backend=embedder.name, model=embedder.model_version)
         index.build([d.id for d in docs], vectors, [d.meta for d in docs])
     lexical = LexicalEmbedder().fit([d.search_text for d in docs]) if docs else LexicalEmbedder()
-    synonyms = load_synonyms(*synonym_files)
-    words = catalog_words(docs, synonyms)
-    parser = QueryParser(synonyms, PinyinVocabulary(words))
+    table = list(synonyms) if synonyms is not None else load_synonyms(*synonym_files)
+    parser, unknown = query_understanding(docs, table)
     search = CatalogSearch(
         docs, embedder=embedder, index=index, lexical=lexical, lexical_weight=lexical_weight,
         parser=parser,
     )  # fmt: skip
     search.doc_vectors = vectors
     search.sound = SoundLexical().fit([d.search_text for d in docs]) if docs else None
-    search.unknown_words = UnknownWords(
-        " ".join(words) + " " + " ".join(d.search_text for d in docs),
-        stop=FILLERS,
-        by_sound=True,
-    )
+    search.unknown_words = unknown
     problems = search.problem_texts
     if problems:
         # 典型困惑 are questions, like queries: embedded as queries (symmetric for e5)
@@ -247,6 +246,22 @@ def build_catalog_search(
         search.scope_topics = list(scope_topics)
         search.scope_vectors = cache.get_or_embed(embedder, search.scope_topics)
     return search
+
+
+def query_understanding(
+    docs: Sequence[CatalogDoc], synonyms: Sequence[Synonym]
+) -> tuple[QueryParser, UnknownWords]:
+    """What depends on the synonym table: the query parser (synonyms, pinyin of the catalog's
+    and the table's words) and the words the catalog and the table know. A fraction of a
+    second for a few hundred resources: rebuilt alone when only the synonyms changed."""
+    words = catalog_words(list(docs), list(synonyms))
+    parser = QueryParser(synonyms, PinyinVocabulary(words))
+    unknown = UnknownWords(
+        " ".join(words) + " " + " ".join(d.search_text for d in docs),
+        stop=FILLERS,
+        by_sound=True,
+    )
+    return parser, unknown
 
 
 def catalog_words(docs: list[CatalogDoc], synonyms: list[Synonym]) -> list[str]:

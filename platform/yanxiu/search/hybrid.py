@@ -224,9 +224,16 @@ class CatalogSearch:
         self._general = self._masks["subject"].get("通用", np.zeros(len(self.docs), bool))
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self.unknown_words: UnknownWords | None = None  # set by build_catalog_search
+        # moves each time the query understanding is replaced (caches of results key on it)
+        self.revision = 0
         self.sound: SoundLexical | None = None  # the pinyin channel, set by build_catalog_search
         # which n-grams the lexical side knows: a query with none of them has no lexical signal
         self._vocabulary = getattr(lexical._tfidf, "vocabulary_", {})
+
+    def set_understanding(self, parser: QueryParser, unknown_words: UnknownWords) -> None:
+        """Read queries with a new synonym table from now on (the index stays as it is)."""
+        self.parser, self.unknown_words = parser, unknown_words
+        self.revision += 1
 
     # -- retrievers ------------------------------------------------------------------------
     def dense(self, query: str, k: int, filters: Mapping[str, Any]) -> list[tuple[int, float]]:

@@ -9,8 +9,8 @@ stage and subject (初中物理…). :class:`QueryParser` turns such a query int
 - ``stages`` / ``subjects``: taken from the query, used as soft boosts by search (never as
   hard filters: 初中 in 初中生青春期 should not hide a course for 小学、初中、高中).
 
-The synonym table lives in ``content/search/synonyms.yaml``; a deployment adds its own
-entries in ``<data_dir>/search_synonyms.yaml`` (``yanxiu synonyms add``).
+The synonym table lives in ``content/search/synonyms.yaml``; a site adds its own entries in
+the database (the admin page 检索同义词 or ``yanxiu synonyms add``: :mod:`yanxiu.search.synonyms`).
 """
 
 from __future__ import annotations
@@ -104,19 +104,6 @@ def load_synonyms(*paths: Path) -> list[Synonym]:
     for entry in by_alias.values():
         seen.setdefault(id(entry), entry)
     return list(seen.values())
-
-
-def add_synonym(path: Path, aliases: Sequence[str], expansion: str) -> None:
-    """Append an entry to a deployment's synonym file (created when missing)."""
-    data: dict[str, list[dict[str, object]]] = {"synonyms": []}
-    if path.is_file():
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {"synonyms": []}
-    clean = [a.strip() for a in aliases if a.strip()]
-    if not clean or not expansion.strip():
-        raise ValueError("a synonym needs at least one alias and an expansion")
-    data.setdefault("synonyms", []).append({"aliases": clean, "expansion": expansion.strip()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def normalise_query(query: str) -> str:

@@ -108,6 +108,7 @@ NAV_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
         ("/admin/roster", "教师名册"),
         ("/admin/accounts", "账号管理"),
         ("/admin/gaps", "课程缺口"),
+        ("/admin/search/synonyms", "检索同义词"),
         ("/review/claims", "学时审核"),
         ("/admin/certificates", "证明核验"),
         ("/jobs", "后台任务"),
