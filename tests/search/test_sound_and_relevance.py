@@ -101,7 +101,8 @@ def test_a_question_the_centre_does_not_teach_is_told_apart(e5_search):
         parsed = e5_search.parser.parse(query)
         scored = e5_search.scores(parsed)
         assert scored.outside_topic and e5_search.match_features(parsed, scored)["outside"] > 0
-        assert e5_search.search(query, matches_only=True) == [], query
+        found = e5_search.find(query, matches_only=True)
+        assert found.hits == [] and found.outside_topic == scored.outside_topic, query
     # a teacher's real classroom problem is nearer a course, and is answered
     parsed = e5_search.parser.parse("学生不爱发言怎么办")
     assert e5_search.match_features(parsed, e5_search.scores(parsed))["outside"] < 0

@@ -345,3 +345,21 @@ def test_the_catalog_filters_are_one_parameter_list_for_pages_and_api(demo_site)
     search = client.get("/courses/search", params={"page": 2, "q": "作业"}, headers=HX)
     assert search.headers["HX-Replace-Url"] == "/courses?q=%E4%BD%9C%E4%B8%9A&page=2"
     assert client.get("/courses/search", headers=HX).headers["HX-Replace-Url"] == "/courses"
+
+
+def test_a_question_outside_the_catalog_says_where_it_belongs(fresh_site, monkeypatch):
+    # the search decides (tests/search: 绩效工资 is nearer 教师工资… than any course, with e5);
+    # here: what it decides reaches the teacher's page and the API
+    from yanxiu.search.hybrid import CatalogSearch, SearchResult
+
+    topic = "教师工资、绩效工资、津贴补贴和生活补助的发放标准"
+
+    def nothing_but_a_topic(self, query, **kwargs):  # type: ignore[no-untyped-def]
+        return SearchResult(self.parser.parse(query), [], 0.9, 0.05, topic)
+
+    monkeypatch.setattr(CatalogSearch, "find", nothing_but_a_topic)
+    client = fresh_site.client("t001")
+    page = client.get("/courses/search", params={"q": "绩效工资怎么算"}, headers=HX).text
+    assert "没有找到合适的课程" in page and f"这个问题更接近“{topic}”" in page
+    api = client.get("/api/v1/search", params={"q": "绩效工资怎么算"}).json()
+    assert api["no_match"] is True and api["outside_scope"] == topic

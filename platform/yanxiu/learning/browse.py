@@ -276,6 +276,7 @@ class SearchPage:
     per_page: int
     understood: list[str]  # how the query was read (synonyms, pinyin, stage, subject)
     related: list[str]  # categories to browse when nothing matched
+    outside_topic: str = ""  # when nothing matched: the kind of question the catalog lacks
 
     @property
     def pages(self) -> int:
@@ -379,5 +380,6 @@ def _search_page(
                 related.append(hit.doc.category)
         related = related[:RELATED_CATEGORIES]
     return SearchPage(
-        result.hits[start : start + per_page], total, number, per_page, understood, related
-    )
+        result.hits[start : start + per_page], total, number, per_page, understood, related,
+        result.outside_topic if not total else "",
+    )  # fmt: skip

@@ -152,6 +152,8 @@ class SearchResult:
     hits: list[SearchHit]
     best_score: float
     match_probability: float  # that the catalog has a good answer (relevance model)
+    # a topic the catalog does not offer that the query is nearer to than to any course
+    outside_topic: str = ""
 
 
 def _allowed(doc: CatalogDoc, filters: Mapping[str, Any]) -> bool:
@@ -322,12 +324,15 @@ class CatalogSearch:
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]]) if len(order) and np.isfinite(scores[order[0]]) else 0.0
         probability = self.match_probability(parsed, scored) if mode == "hybrid" else 1.0
+        outside = ""
+        if scored.outside is not None and len(scored.dense) and scored.outside > scored.dense.max():
+            outside = scored.outside_topic
         floor = -np.inf
         if matches_only:
             if self.unknown_words is not None and self.unknown_words.letter_noise(parsed.text):
                 return SearchResult(parsed, [], best, 0.0)
             if self.weights.match is not None and probability < self.weights.match.cut:
-                return SearchResult(parsed, [], best, probability)
+                return SearchResult(parsed, [], best, probability, outside)
             floor = best - self.weights.tail
         hits = []
         dense_rank = _ranks(scored.dense, allowed)
@@ -344,7 +349,7 @@ class CatalogSearch:
                     parsed.lexical_text, problem,
                 )
             )  # fmt: skip
-        return SearchResult(parsed, hits, best, probability)
+        return SearchResult(parsed, hits, best, probability, outside)
 
     def match_probability(self, parsed: ParsedQuery, scored: Scored) -> float:
         """How likely the catalog has a good answer (1.0 when no model is calibrated)."""

@@ -37,5 +37,7 @@ def search_catalog(
     return {
         "query": q, "mode": mode, "no_match": not found.hits and mode == "hybrid",
         "match_probability": round(found.match_probability, 4),
+        # a kind of question the catalog does not cover (content/search/out_of_scope.yaml)
+        "outside_scope": found.outside_topic or None,
         "results": [h.as_dict() for h in found.hits],
     }  # fmt: skip
