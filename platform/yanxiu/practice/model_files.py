@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import safetensors.numpy
 
+from yanxiu.search.e5_model import quantize_columns  # noqa: F401 (re-exported)
+
 SCALE_SUFFIX = ".scale"  # the per-output-unit scales of an int8 matrix "name" are "name.scale"
 
 
@@ -95,14 +97,6 @@ def arrays_from_bytes(data: bytes, what: str) -> dict[str, np.ndarray]:
         return dict(safetensors.numpy.load(data))
     except Exception as err:  # safetensors raises its own error type for a malformed header
         raise ModelFileError(f"{what}: not a readable safetensors file ({err})") from err
-
-
-def quantize_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(in, out)`` float32 → int8 of the same shape and one float32 scale per column."""
-    scale = np.abs(w).max(axis=0) / 127.0
-    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
-    q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
-    return q, scale
 
 
 def int8_matrices(

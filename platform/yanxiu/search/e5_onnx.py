@@ -1,6 +1,6 @@
-"""The fine-tuned e5 encoder run by ONNX Runtime with int8 weights, for inference.
+"""The e5 encoder (pretrained or fine-tuned layers) run by ONNX Runtime with int8 weights.
 
-:func:`yanxiu.practice.e5_finetune.forward` (numpy, float32) is the reference; this module
+:func:`yanxiu.search.e5_model.forward` (numpy, float32) is the reference; this module
 builds the same post-LN BERT layers as an ONNX graph in memory, nothing written to disk, with
 each weight matrix quantised to int8 per output column (symmetric, scale = max |w| / 127) and
 multiplied by ONNX Runtime's ``DynamicQuantizeMatMul``, which quantises the activations per
@@ -21,7 +21,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from yanxiu.practice.model_files import quantize_columns
+from yanxiu.search.e5_model import quantize_columns
 
 Int8Weights = Mapping[str, tuple[np.ndarray, np.ndarray]]  # "l0.qkv" → (int8 (in, out), scales)
 
