@@ -174,3 +174,14 @@ def test_keyboard_noise_gets_no_match_with_e5(e5_search):
     # issue 21's own example: the dense side gave zzzzqqq confident-looking courses
     assert e5_search.search("zzzzqqq", matches_only=True) == []
     assert e5_search.search("zzzzqqq", k=3), "without matches_only the ranking still answers"
+
+
+def test_the_cut_weighs_a_hidden_real_question_against_no_answer_f1():
+    # two no-answer queries (0.1, 0.3) and answerable ones; the one at 0.25 has a good ranking
+    probs = [0.1, 0.3, 0.25, 0.8, 0.9]
+    answerable = [False, False, True, True, True]
+    by_f1 = best_cut(probs, answerable)
+    assert by_f1 == pytest.approx(0.55)  # hides all three lowest: F1 0.8
+    gains = [0.0, 0.0, 1.0, 0.9, 0.9]
+    weighed = best_cut(probs, answerable, gains)
+    assert weighed < 0.25  # showing it is worth more than catching the second no-answer query

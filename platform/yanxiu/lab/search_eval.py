@@ -273,9 +273,12 @@ def tune(search: CatalogSearch, queries: list[LabelledQuery]) -> tuple[Weights, 
         (features, c), cv_f1 = max(cv.items(), key=lambda kv: kv[1])
         model = fit_match_model(rows, features, c=c)
         # the cut from out-of-fold probabilities: in-sample ones are over-confident, and a cut
-        # chosen on them sits against the answerable queries the model was fitted to
+        # chosen on them sits against the answerable queries the model was fitted to; it
+        # weighs what hiding a real question costs (its nDCG) against no-answer F1
         oof, _ = loo_probabilities(rows, features, c)
-        model = replace(model, cut=best_cut(oof, [a for _, a in rows]))
+        runner = Runner(search)
+        gains = [ndcg(runner.ranked(q, "hybrid"), q.relevant) if q.answerable else 0.0 for q in dev]
+        model = replace(model, cut=best_cut(oof, [a for _, a in rows], gains))
         chosen = replace(best[1], match=model)
         search.weights = replace(chosen, tail=float("inf"))
         full = _dev_ndcg(search, dev)

@@ -251,15 +251,31 @@ def fit_match_model(
     return MatchModel(fitted.coef, fitted.intercept, fitted.mean, fitted.scale, cut, names)
 
 
-def best_cut(probs: Sequence[float], answerable: Sequence[bool]) -> float:
+# how much a real question wrongly hidden weighs against a no-answer query shown: a hidden
+# course is lost to the teacher, while weak results for a topic the catalog lacks are seen to
+# be off-topic (the cut maximises no-answer F1 + SHOWN_WEIGHT × mean nDCG of the shown)
+SHOWN_WEIGHT = 2.0
+
+
+def best_cut(
+    probs: Sequence[float], answerable: Sequence[bool], gains: Sequence[float] | None = None
+) -> float:
     """The probability cut with the best no-answer F1 (halfway between neighbouring
-    probabilities, so no query sits on the edge; ties: the lower cut)."""
+    probabilities, so no query sits on the edge; ties: the lower cut). With ``gains`` (each
+    query's nDCG when shown), the best F1 + ``SHOWN_WEIGHT`` × mean nDCG of the answerable
+    queries, a hidden one counting 0."""
     ordered = sorted(set(probs))
-    best, best_f1 = 0.5, -1.0
+    n_answerable = sum(1 for a in answerable if a) or 1
+    best, best_score = 0.5, -1.0
     for cut in [(a + b) / 2 for a, b in zip(ordered, ordered[1:], strict=False)]:
-        f1 = no_answer_f1(probs, answerable, cut)
-        if f1 > best_f1:
-            best, best_f1 = cut, f1
+        score = no_answer_f1(probs, answerable, cut)
+        if gains is not None:
+            kept = sum(
+                g for p, a, g in zip(probs, answerable, gains, strict=True) if a and p >= cut
+            )
+            score += SHOWN_WEIGHT * kept / n_answerable
+        if score > best_score:
+            best, best_score = cut, score
     return best
 
 
