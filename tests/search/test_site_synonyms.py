@@ -6,7 +6,6 @@ SQLite and, with YANXIU_TEST_DATABASE_URL, PostgreSQL (the ``session``/``db`` fi
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import yaml
 from sqlalchemy import func, select
 
 from tests.factories import password_hash
+from tests.test_races import race
 from yanxiu.accounts.models import Role
 from yanxiu.accounts.service import create_user
 from yanxiu.audit.models import AuditEntry
@@ -180,24 +180,7 @@ def test_the_legacy_file_is_imported_once_and_reads_as_before(session, tmp_path)
 def test_concurrent_adds_of_one_alias_one_wins_the_other_is_told(db):
     """Both pass the check before either commits: the unique index decides, never a 500."""
     n = 6
-    barrier = threading.Barrier(n)
-    results: list[object] = [None] * n
-
-    def run(i: int) -> None:
-        with db.factory() as session:
-            barrier.wait()
-            try:
-                results[i] = add(session, ["大观念", f"别名{i}"])
-                session.commit()
-            except Exception as exc:  # noqa: BLE001 - the test inspects what each one got
-                session.rollback()
-                results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results = race(db, lambda session, i: add(session, ["大观念", f"别名{i}"]), n)
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(conflicts) == n - 1, results
     assert all("“大观念”已属于本站条目" in c.message for c in conflicts)
