@@ -147,3 +147,18 @@ def test_concurrent_first_searches_of_a_gap_count_twice(db):
     assert not errors
     with db.factory() as s:
         assert gap_report(s).rows[0].count == 2
+
+
+def test_a_later_file_takes_an_alias_over_and_the_earlier_entry_lets_it_go(tmp_path):
+    shipped, site = tmp_path / "shipped.yaml", tmp_path / "site.yaml"
+    shipped.write_text(
+        "synonyms:\n  - {aliases: [大单元, 单元教学], expansion: 大单元教学设计}\n",
+        encoding="utf-8",
+    )
+    site.write_text(
+        "synonyms:\n  - {aliases: [单元教学], expansion: 单元整体教学}\n", encoding="utf-8"
+    )
+    entries = {e.expansion: e.aliases for e in load_synonyms(shipped, site)}
+    assert entries == {"大单元教学设计": ("大单元",), "单元整体教学": ("单元教学",)}
+    parsed = QueryParser(load_synonyms(shipped, site)).parse("单元教学怎么备课")
+    assert "单元整体教学" in parsed.expansions and "大单元教学设计" not in parsed.expansions

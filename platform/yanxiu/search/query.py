@@ -100,10 +100,11 @@ def load_synonyms(*paths: Path) -> list[Synonym]:
             entry = Synonym(aliases, expansion)
             for alias in aliases:
                 by_alias[alias] = entry
-    seen: dict[int, Synonym] = {}
-    for entry in by_alias.values():
-        seen.setdefault(id(entry), entry)
-    return list(seen.values())
+    # each entry keeps only the aliases no later entry took over (else both would apply)
+    owned: dict[int, tuple[Synonym, list[str]]] = {}
+    for alias, entry in by_alias.items():
+        owned.setdefault(id(entry), (entry, []))[1].append(alias)
+    return [Synonym(tuple(aliases), entry.expansion) for entry, aliases in owned.values()]
 
 
 def normalise_query(query: str) -> str:
