@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from yanxiu.search.e5_model import attention_bias, base_model, embed, fuse, mean_pool
+
 QUERY_PREFIX = "query: "
 FLOAT_PARTS = ("fo",)
 ENGINE = "onnx-int8-fo32"  # part of the embedding cache's key for query vectors
@@ -42,8 +44,7 @@ class E5QueryEncoder:
         with self._ready:
             if self._parts is not None:
                 return
-            from yanxiu.search import e5_onnx
-            from yanxiu.search.e5_model import base_model, fuse
+            from yanxiu.search import e5_onnx  # ONNX and its runtime: imported when first needed
 
             f, tokenizer = base_model()
             layers, heads, eps = f.config["layers"], f.config["heads"], f.config["eps"]
@@ -54,8 +55,6 @@ class E5QueryEncoder:
             self._parts = (f, tokenizer, e5_onnx.session(model))
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        from yanxiu.search.e5_model import attention_bias, embed, mean_pool
-
         if self._parts is None:
             self.load()
         assert self._parts is not None

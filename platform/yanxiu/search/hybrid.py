@@ -143,6 +143,14 @@ class Scored:
     outside: float | None = None
     outside_topic: str = ""
 
+    @property
+    def nearer_outside(self) -> str:
+        """That topic when the query is nearer it than any course (the relevance model's
+        ``outside`` feature above 0), else ""."""
+        if self.outside is None or not len(self.dense) or self.outside <= self.dense.max():
+            return ""
+        return self.outside_topic
+
 
 @dataclass
 class SearchResult:
@@ -324,9 +332,7 @@ class CatalogSearch:
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]]) if len(order) and np.isfinite(scores[order[0]]) else 0.0
         probability = self.match_probability(parsed, scored) if mode == "hybrid" else 1.0
-        outside = ""
-        if scored.outside is not None and len(scored.dense) and scored.outside > scored.dense.max():
-            outside = scored.outside_topic
+        outside = scored.nearer_outside
         floor = -np.inf
         if matches_only:
             if self.unknown_words is not None and self.unknown_words.letter_noise(parsed.text):
@@ -387,7 +393,7 @@ class CatalogSearch:
         if mode in ("hybrid", "dense"):
             qv = self.embed_query(parsed.raw if raw else parsed.text)
             dense = self._dense_doc_scores(qv)
-            if not raw and self.scope_vectors is not None and len(self.scope_topics):
+            if not raw and self.scope_vectors is not None:
                 sims = self.scope_vectors @ qv
                 nearest = int(np.argmax(sims))
                 outside, outside_topic = float(sims[nearest]), self.scope_topics[nearest]
